@@ -1,0 +1,55 @@
+"""``create_app(settings)``: the Flask application that serves SpiceCSM's URLs and the control API.
+
+No work happens at import time; the store is opened (and seeded) by :func:`create_app` unless
+a prepared one is given (``mockspice serve`` prepares it once, before the workers start).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from mockspice import __version__
+from mockspice.domain.errors import DomainError
+from mockspice.domain.state import Prepared, prepare
+from mockspice.settings import Settings
+from mockspice.surfaces import control, telephony
+from mockspice.surfaces.errors import CONTROL_PREFIX, error_response
+
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a PUT state of 100,000 accounts is about 40 MB of JSON
+
+
+def create_app(settings: Settings | None = None, prepared: Prepared | None = None) -> Flask:
+    """Build the application.
+
+    :param settings: the settings (default: :meth:`Settings.load` of the environment).
+    :param prepared: a store already opened and seeded by :func:`mockspice.domain.state.prepare`.
+    """
+    settings = settings or Settings.load()
+    prepared = prepared or prepare(settings)
+    app = Flask(__name__, template_folder="surfaces/templates")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.json.sort_keys = False
+    app.extensions["mockspice"] = {"settings": settings, "store": prepared.store,
+                                   "prepared": prepared, "version": __version__}
+    app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
+    app.register_blueprint(control.blueprint, url_prefix=CONTROL_PREFIX)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "-")
+        message = exc.description or exc.name
+        if exc.code == 405:
+            message = f"method {request.method} is not allowed here; use {', '.join(sorted(exc.valid_methods or ()))}"
+        elif exc.code == 404:
+            message = f"no such URL: {request.path}"
+        response = error_response(exc.code or 500, code, message)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
+
+    return app

@@ -1,0 +1,82 @@
+"""The journal: every screen pop, API call and web call, newest last, capped in size.
+
+Entries live in the store (``tblJournal``) so every worker writes to and reads from the same
+journal. When the cap is reached the oldest entries are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from typing import Any
+
+from mockspice.store.db import Store
+
+DROPPED_KEY = "journal_dropped"
+MAX_REFLECTED = 4096  # a value echoed into an entry is cut here so one request cannot bloat it
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with milliseconds (how entries are stamped)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def clip(value: str) -> str:
+    """A reflected value, cut to ``MAX_REFLECTED`` characters with a note of the full length."""
+    if len(value) <= MAX_REFLECTED:
+        return value
+    return value[:MAX_REFLECTED] + f"...[{len(value)} characters]"
+
+
+def record(conn: sqlite3.Connection, limit: int, kind: str, entry: dict[str, Any]) -> int:
+    """Add an entry inside the caller's write transaction; returns its id."""
+    at = now_iso()
+    cursor = conn.execute("INSERT INTO tblJournal(Kind, Created, Entry) VALUES (?, ?, ?)",
+                          (kind, at, json.dumps(entry, ensure_ascii=False)))
+    entry_id = cursor.lastrowid
+    dropped = conn.execute(
+        "DELETE FROM tblJournal WHERE JournalID <= ?", (entry_id - limit,)).rowcount
+    if dropped:
+        conn.execute(
+            "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?) ON CONFLICT(MetaKey) "
+            "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + excluded.MetaValue",
+            (DROPPED_KEY, dropped))
+    return entry_id
+
+
+def entries(store: Store, kind: str | None = None, since: int | str | None = None,
+            limit: int | None = None) -> dict[str, Any]:
+    """The journal, oldest first: ``{"entries", "count", "dropped"}``.
+
+    :param kind: only entries of this kind (``pop``, ``api``, ``webcall``).
+    :param since: an entry id (entries after it) or an ISO time (entries at or after it).
+    :param limit: only the newest ``limit`` of the entries that pass the filters.
+    """
+    where, args = [], []
+    if kind:
+        where.append("Kind = ?")
+        args.append(kind)
+    if isinstance(since, int):
+        where.append("JournalID > ?")
+        args.append(since)
+    elif since:
+        where.append("Created >= ?")
+        args.append(since)
+    sql = "SELECT JournalID, Kind, Created, Entry FROM tblJournal"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY JournalID DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    with store.snapshot() as conn:
+        rows = conn.execute(sql, args).fetchall()
+        dropped = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,)).fetchone()
+    out = [{"id": r[0], "kind": r[1], "at": r[2], **json.loads(r[3])} for r in reversed(rows)]
+    return {"entries": out, "count": len(out), "dropped": int(dropped[0]) if dropped else 0}
+
+
+def clear(conn: sqlite3.Connection) -> None:
+    """Empty the journal and its dropped count, inside the caller's write transaction."""
+    conn.execute("DELETE FROM tblJournal")
+    conn.execute("DELETE FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,))

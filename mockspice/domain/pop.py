@@ -1,0 +1,164 @@
+"""The telephony screen pop (integration page, "Telephony Screen Pop/Integration").
+
+A phone system opens ``telephonypop.php?company=&brand=[&callid=&ani=&caseid=]`` in the agent's
+browser: the brand is selected, its greeting script shown, and the caller's account (by ANI) or
+case (by case id) loaded. :func:`screen_pop` does all of it and records the pop; the surface
+only renders the result.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from mockspice.domain import journal
+from mockspice.domain.errors import BadParameter, CommunityLimit, DomainError, UnknownBrand, UnknownCompany
+from mockspice.domain.phones import normalize_phone
+from mockspice.domain import records
+from mockspice.store.db import Store
+from mockspice.store.schema import table
+
+MAX_ID = 2**31 - 1
+MAX_CANDIDATES = 50  # a pop lists at most this many accounts sharing one phone number
+_POSITIVE = re.compile(r"[1-9][0-9]{0,9}")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass
+class PopResult:
+    """What a pop shows: the JSON form is :meth:`as_dict`."""
+
+    pop_id: int
+    company: int
+    company_label: str
+    brand: int
+    brand_label: str
+    callid: str | None
+    ani: str | None
+    ani_digits: str | None
+    caseid: str | None
+    greeting: str
+    kind: str  # none | account | candidates | case
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    case: dict[str, Any] | None = None
+    candidates_total: int = 0
+    notices: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The documented JSON answer of a pop."""
+        return {
+            "pop_id": self.pop_id, "company": self.company, "company_label": self.company_label,
+            "brand": self.brand, "brand_label": self.brand_label, "callid": self.callid,
+            "ani": self.ani, "ani_digits": self.ani_digits, "caseid": self.caseid,
+            "greeting": self.greeting,
+            "match": {"kind": self.kind, "accounts": self.accounts, "case": self.case,
+                      "candidates_total": self.candidates_total},
+            "notices": self.notices,
+        }
+
+
+def parse_id(params: Mapping[str, str], name: str) -> int:
+    """A required positive integer parameter, or :class:`BadParameter` naming it."""
+    value = params.get(name)
+    if value is None or value == "":
+        raise BadParameter(f"parameter '{name}' is required (a positive integer)")
+    if not _POSITIVE.fullmatch(value) or int(value) > MAX_ID:
+        raise BadParameter(f"parameter '{name}' must be a positive integer, not {journal.clip(value)!r}")
+    return int(value)
+
+
+def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal_limit: int) -> PopResult:
+    """Run a screen pop and record it (also when it fails: the journal keeps the error).
+
+    :param params: the GET parameters, one value each (the last, as PHP's ``$_GET`` keeps).
+    :raises DomainError: bad or unknown company or brand.
+    """
+    reflected = {k: journal.clip(v) for k, v in params.items()}
+    try:
+        company_id, brand_id = parse_id(params, "company"), parse_id(params, "brand")
+        if edition == "community" and (company_id, brand_id) != (1, 1):
+            raise CommunityLimit(
+                "the Community edition has a single company and a single brand: "
+                f"company and brand must be 1 (got company={company_id}, brand={brand_id})")
+        with store.snapshot() as conn:
+            result = _match(conn, company_id, brand_id, params)
+    except DomainError as exc:
+        with store.write() as conn:
+            journal.record(conn, journal_limit, "pop", {
+                "params": reflected, "status": exc.status, "error": exc.as_dict()})
+        raise
+    with store.write() as conn:
+        result.pop_id = conn.execute(
+            "INSERT INTO tblPop(TenantID, BrandID, CallID, ANI, CaseID, MatchKind, Created)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (company_id, brand_id, result.callid, result.ani, result.caseid, result.kind,
+             journal.now_iso())).lastrowid
+        journal.record(conn, journal_limit, "pop", {
+            "pop_id": result.pop_id, "params": reflected, "status": 200,
+            "match": result.kind, "accounts": [a["userkey"] for a in result.accounts],
+            "case": result.case["id"] if result.case else None, "notices": result.notices})
+    return result
+
+
+def _match(conn: sqlite3.Connection, company_id: int, brand_id: int, params: Mapping[str, str]) -> PopResult:
+    company = conn.execute("SELECT TenantLabel FROM tblTenant WHERE TenantID = ? AND Active = 1",
+                           (company_id,)).fetchone()
+    if company is None:
+        raise UnknownCompany(f"company {company_id} does not exist or is not active")
+    brand = conn.execute(f"SELECT BrandLabel, Active FROM {table(company_id, 'tblBrand')} WHERE BrandID = ?",
+                         (brand_id,)).fetchone()
+    if brand is None:
+        raise UnknownBrand(f"brand {brand_id} does not exist in company {company_id}")
+    if not brand[1]:
+        raise UnknownBrand(f"brand {brand_id} of company {company_id} is not active")
+    ani, caseid, callid = params.get("ani"), params.get("caseid"), params.get("callid")
+    result = PopResult(
+        pop_id=0, company=company_id, company_label=company[0], brand=brand_id, brand_label=brand[0],
+        callid=callid, ani=ani, ani_digits=normalize_phone(ani) if ani is not None else None,
+        caseid=caseid, greeting="", kind="none")
+    if caseid:
+        case = records.case_by_id(conn, company_id, brand_id, caseid)
+        if case is not None:
+            result.kind, result.case = "case", case
+            result.accounts = [records.account(conn, company_id, case["account_id"])]
+        else:
+            result.notices.append(f"case {journal.clip(caseid)!r} was not found in brand {brand_id}")
+    if result.kind == "none" and ani is not None:
+        _match_ani(conn, result)
+    result.greeting = _fill_greeting(
+        records.brand_data(conn, company_id, brand_id).get("GreetingScript", ""), result)
+    return result
+
+
+def _match_ani(conn: sqlite3.Connection, result: PopResult) -> None:
+    if not result.ani_digits:
+        result.notices.append(f"ANI {journal.clip(result.ani or '')!r} has no phone number digits to match")
+        return
+    ids = records.accounts_by_phone(conn, result.company, result.brand, result.ani_digits, MAX_CANDIDATES + 1)
+    result.candidates_total = len(ids) if len(ids) <= MAX_CANDIDATES else \
+        records.count_accounts_by_phone(conn, result.company, result.brand, result.ani_digits)
+    ids = ids[:MAX_CANDIDATES]
+    result.accounts = [records.account(conn, result.company, account_id) for account_id in ids]
+    if len(ids) == 1:
+        result.kind = "account"
+    elif ids:
+        result.kind = "candidates"
+    else:
+        result.notices.append(f"no account matched ANI {journal.clip(result.ani or '')!r}")
+
+
+def _fill_greeting(script: str, result: PopResult) -> str:
+    """Fill the documented placeholders (docs/screen-pop.md); unknown ones stay as written."""
+    account = result.accounts[0] if len(result.accounts) == 1 else None
+    contact = account["contacts"][0] if account and account["contacts"] else {}
+    values = {
+        "company": result.company_label, "brand": result.brand_label,
+        "callid": result.callid or "", "ani": result.ani or "",
+        "caseid": str(result.case["id"]) if result.case else "",
+        "userkey": account["userkey"] if account else "",
+        "firstname": contact.get("firstname", ""), "lastname": contact.get("lastname", ""),
+        "caller": " ".join(filter(None, (contact.get("firstname"), contact.get("lastname")))) or "caller",
+    }
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), script)

@@ -1,0 +1,109 @@
+"""The mock's whole state: preparing the store at start, reset, export and import.
+
+The dataset loaded at start (the seed) is kept in the store itself, so any worker can reset to
+it without reading the fixtures file again.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mockspice.domain import journal
+from mockspice.domain.errors import BadDataset
+from mockspice.resources import DEMO_DATASET
+from mockspice.settings import Settings
+from mockspice.store import dataset, schema
+from mockspice.store.dataset import DatasetError
+from mockspice.store.db import Store
+
+SEED_KEY = "seed"
+
+
+@dataclass
+class Prepared:
+    """A store ready to serve, and the temporary folder to remove when done (if any)."""
+
+    store: Store
+    temp_dir: Path | None
+    loaded: bool  # False when an existing --db file was kept as it was
+
+    def cleanup(self) -> None:
+        """Close this process's connection and remove the temporary folder."""
+        self.store.close()
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def prepare(settings: Settings) -> Prepared:
+    """Open (or create) the store and load the dataset into it.
+
+    A new store is loaded with the fixtures; an existing mockspice store (``--db`` of an earlier
+    run) keeps its data, and only its seed (what a reset returns to) is set from the fixtures.
+    :raises DatasetError: the fixtures cannot be loaded.
+    :raises StoreError: the database file cannot be used.
+    """
+    data = dataset.load_file(settings.fixtures or DEMO_DATASET)
+    temp_dir = None
+    if settings.db:
+        path = Path(settings.db)
+    else:
+        temp_dir = Path(tempfile.mkdtemp(prefix="mockspice-"))
+        path = temp_dir / "mockspice.db"
+    try:
+        store, existed = Store.open(path)
+        with store.write() as conn:
+            Store.set_meta(conn, SEED_KEY, dataset.to_json(data))
+            if not existed:
+                dataset.replace(conn, data)
+    except BaseException:
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    return Prepared(store, temp_dir, loaded=not existed)
+
+
+def reset(store: Store) -> None:
+    """Back to the seed dataset; the journal and the pop history are emptied."""
+    seed = json.loads(store.meta(SEED_KEY) or "null")
+    with store.write() as conn:
+        dataset.replace(conn, seed)
+        for name in schema.HISTORY_TABLES:
+            conn.execute(f"DELETE FROM {name}")
+        journal.clear(conn)
+
+
+def export_state(store: Store) -> dict[str, Any]:
+    """The whole dataset, in the fixture format."""
+    with store.snapshot() as conn:
+        return dataset.export(conn)
+
+
+def import_state(store: Store, raw: Any, source: str = "request body") -> dict[str, int]:
+    """Replace the dataset with ``raw`` (all or nothing); returns counts of what was loaded.
+
+    :raises BadDataset: the data does not pass the dataset checks; nothing was changed.
+    """
+    try:
+        data = dataset.check(raw, source)
+    except DatasetError as exc:
+        raise BadDataset(str(exc)) from None
+    with store.write() as conn:
+        dataset.replace(conn, data)
+    return counts(data)
+
+
+def counts(data: dict[str, Any]) -> dict[str, int]:
+    """How many companies, brands, accounts, cases and agents a dataset holds."""
+    companies = data["companies"]
+    return {
+        "companies": len(companies),
+        "brands": sum(len(c["brands"]) for c in companies),
+        "accounts": sum(len(c["accounts"]) for c in companies),
+        "cases": sum(len(c["cases"]) for c in companies),
+        "agents": len(data["agents"]),
+    }

@@ -1,0 +1,154 @@
+"""The embedded SQLite database: opening, checking and connections.
+
+One file, WAL mode, shared by every server worker (each process and thread has its own
+connection; WAL lets readers run beside one writer). Writes go through :meth:`Store.write`,
+which holds SQLite's write lock for the whole transaction (``BEGIN IMMEDIATE``), so a change is
+all or nothing and two workers never interleave.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from mockspice.store import schema
+
+BUSY_TIMEOUT_S = 10.0
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreError(Exception):
+    """The database file cannot be used; the message is one line naming the file."""
+
+
+class Store:
+    """A mockspice database file and the connections to it."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> tuple["Store", bool]:
+        """Check ``path`` and create the schema if the file is new.
+
+        Returns the store and whether the file already held a mockspice store.
+        :raises StoreError: the file is unwritable, not SQLite, another program's database or
+            a store of an incompatible version.
+        """
+        store = cls(path)
+        existed = store._check_file()
+        if not existed:
+            conn = store.connection()
+            conn.executescript(
+                "BEGIN IMMEDIATE;" + schema.GLOBAL_DDL
+                + f"PRAGMA application_id = {schema.APPLICATION_ID};"
+                + f"PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")
+        return store, existed
+
+    def _check_file(self) -> bool:
+        path = self.path
+        if path.is_dir():
+            raise StoreError(f"db {path}: is a folder, not a file")
+        parent = path.parent
+        if not parent.is_dir():
+            raise StoreError(f"db {path}: folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"db {path}: folder {parent} is not writable")
+        if path.exists():
+            if not os.access(path, os.R_OK | os.W_OK):
+                raise StoreError(f"db {path}: file is not readable and writable")
+            with open(path, "rb") as fh:
+                head = fh.read(len(_SQLITE_HEADER))
+            if head and head != _SQLITE_HEADER:
+                raise StoreError(f"db {path}: not an SQLite database")
+        else:
+            return False
+        # Look before writing: a read-only connection, so another program's file is never changed
+        # (even switching it to WAL would rewrite its header).
+        try:
+            probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+                version = probe.execute("PRAGMA user_version").fetchone()[0]
+                tables = [r[0] for r in probe.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"db {path}: cannot be opened as SQLite ({exc})") from None
+        if app_id == 0 and not tables:
+            return False
+        if app_id != schema.APPLICATION_ID:
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise StoreError(f"db {path}: holds another program's tables ({shown}), not a mockspice store")
+        if version != schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"db {path}: mockspice store of schema version {version}, this mockspice needs "
+                f"{schema.SCHEMA_VERSION}; use a new file")
+        return True
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (made on first use; never shared across a fork)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"db {self.path}: cannot be opened as SQLite ({exc})") from None
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+        return conn
+
+    def read(self) -> sqlite3.Connection:
+        """A connection for reads (each statement sees a consistent snapshot)."""
+        return self.connection()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several statements see the same state."""
+        conn = self.connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        """A value of the store's own key/value table."""
+        row = self.read().execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    @staticmethod
+    def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+        """Set a value of the store's own key/value table inside a write transaction."""
+        conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (key, value))

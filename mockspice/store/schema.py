@@ -1,0 +1,198 @@
+"""The store's tables, in SpiceCSM's own style.
+
+SpiceCSM keeps tenant-wide tables (``tblTenant``) and one set of tables per company, prefixed
+with the company id (``1_tblBrand``, ``1_tblBrandData``; spicecsm-facts.md, "query"). The
+mock's own tables follow the same style: CamelCase columns, ``tbl`` names, per-company tables
+for help-desk data. Names that start with a digit must be quoted in SQLite (MySQL accepts them
+bare), so every per-company name goes through :func:`table`.
+"""
+
+from __future__ import annotations
+
+# PRAGMA application_id marks a file as a mockspice store ("MSPC"), so that a database made by
+# another program is refused instead of being written into.
+APPLICATION_ID = 0x4D535043
+SCHEMA_VERSION = 1
+
+GLOBAL_DDL = """
+CREATE TABLE tblMockMeta (
+    MetaKey TEXT PRIMARY KEY,
+    MetaValue TEXT NOT NULL
+);
+CREATE TABLE tblTenant (
+    TenantID INTEGER PRIMARY KEY,
+    TenantLabel TEXT NOT NULL,
+    Active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE tblSecurityLevel (
+    SecurityLevelID INTEGER PRIMARY KEY,
+    SecurityLevelLabel TEXT NOT NULL
+);
+CREATE TABLE tblTier (
+    TierID INTEGER PRIMARY KEY,
+    TierLabel TEXT NOT NULL
+);
+CREATE TABLE tblAgent (
+    AgentID INTEGER PRIMARY KEY,
+    TenantID INTEGER NOT NULL REFERENCES tblTenant(TenantID),
+    Login TEXT NOT NULL UNIQUE,
+    Password TEXT NOT NULL,
+    FirstName TEXT NOT NULL DEFAULT '',
+    LastName TEXT NOT NULL DEFAULT '',
+    Email TEXT NOT NULL DEFAULT '',
+    SecurityLevelID INTEGER NOT NULL REFERENCES tblSecurityLevel(SecurityLevelID),
+    TierID INTEGER NOT NULL REFERENCES tblTier(TierID),
+    Active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE tblPop (
+    PopID INTEGER PRIMARY KEY AUTOINCREMENT,
+    TenantID INTEGER NOT NULL,
+    BrandID INTEGER NOT NULL,
+    CallID TEXT,
+    ANI TEXT,
+    CaseID TEXT,
+    MatchKind TEXT NOT NULL,
+    Created TEXT NOT NULL
+);
+CREATE TABLE tblJournal (
+    JournalID INTEGER PRIMARY KEY AUTOINCREMENT,
+    Kind TEXT NOT NULL,
+    Created TEXT NOT NULL,
+    Entry TEXT NOT NULL
+);
+CREATE INDEX tblJournal_Kind ON tblJournal(Kind, JournalID);
+INSERT INTO tblSecurityLevel VALUES
+    (1, 'Agent'), (2, 'Power User'), (3, 'Supervisor'), (4, 'System Administrator');
+INSERT INTO tblTier VALUES
+    (1, 'Probationary'), (2, 'Level 2'), (3, 'Level 3'), (4, 'Supervisor');
+"""
+
+# Global tables that hold dataset rows (replaced with the dataset); the others are fixed
+# (levels, tiers), the mock's own (meta) or history that a reset empties (pops, journal).
+GLOBAL_DATA_TABLES = ("tblAgent", "tblTenant")
+HISTORY_TABLES = ("tblPop", "tblJournal")
+
+COMPANY_TABLES = (
+    "tblBrand",
+    "tblBrandData",
+    "tblStatus",
+    "tblIssue",
+    "tblCustomField",
+    "tblAccount",
+    "tblContact",
+    "tblContactPhone",
+    "tblCustomFieldValue",
+    "tblCase",
+    "tblResponse",
+)
+
+COMPANY_DDL = """
+CREATE TABLE "{p}tblBrand" (
+    BrandID INTEGER PRIMARY KEY,
+    BrandLabel TEXT NOT NULL,
+    BrandListLabel TEXT NOT NULL,
+    Active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE "{p}tblBrandData" (
+    BrandID INTEGER NOT NULL REFERENCES "{p}tblBrand"(BrandID) ON DELETE CASCADE,
+    DataLabel TEXT NOT NULL,
+    DataText TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (BrandID, DataLabel)
+);
+CREATE TABLE "{p}tblStatus" (
+    StatusID INTEGER PRIMARY KEY,
+    StatusLabel TEXT NOT NULL,
+    Closed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE "{p}tblIssue" (
+    IssueID INTEGER PRIMARY KEY,
+    IssueLabel TEXT NOT NULL,
+    ParentID INTEGER REFERENCES "{p}tblIssue"(IssueID)
+);
+CREATE TABLE "{p}tblCustomField" (
+    FieldID INTEGER PRIMARY KEY,
+    FieldLabel TEXT NOT NULL
+);
+CREATE TABLE "{p}tblAccount" (
+    AccountID INTEGER PRIMARY KEY,
+    BrandID INTEGER NOT NULL REFERENCES "{p}tblBrand"(BrandID),
+    Userkey TEXT NOT NULL UNIQUE,
+    Password TEXT NOT NULL DEFAULT '',
+    Status TEXT NOT NULL DEFAULT 'Active',
+    ExternalID TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE "{p}tblContact" (
+    ContactID INTEGER PRIMARY KEY,
+    AccountID INTEGER NOT NULL REFERENCES "{p}tblAccount"(AccountID) ON DELETE CASCADE,
+    Position INTEGER NOT NULL,
+    FirstName TEXT NOT NULL DEFAULT '',
+    LastName TEXT NOT NULL DEFAULT '',
+    AddressOne TEXT NOT NULL DEFAULT '',
+    AddressTwo TEXT NOT NULL DEFAULT '',
+    City TEXT NOT NULL DEFAULT '',
+    Region TEXT NOT NULL DEFAULT '',
+    PostalCode TEXT NOT NULL DEFAULT '',
+    Country TEXT NOT NULL DEFAULT '',
+    PrimaryPhone TEXT NOT NULL DEFAULT '',
+    SecondaryPhone TEXT NOT NULL DEFAULT '',
+    PrimaryEmail TEXT NOT NULL DEFAULT '',
+    SecondaryEmail TEXT NOT NULL DEFAULT '',
+    Mobile TEXT NOT NULL DEFAULT '',
+    Fax TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX "{p}tblContact_Account" ON "{p}tblContact"(AccountID, Position);
+CREATE TABLE "{p}tblContactPhone" (
+    ContactID INTEGER NOT NULL REFERENCES "{p}tblContact"(ContactID) ON DELETE CASCADE,
+    AccountID INTEGER NOT NULL,
+    BrandID INTEGER NOT NULL,
+    Digits TEXT NOT NULL
+);
+CREATE INDEX "{p}tblContactPhone_Digits" ON "{p}tblContactPhone"(Digits, BrandID);
+CREATE TABLE "{p}tblCustomFieldValue" (
+    AccountID INTEGER NOT NULL REFERENCES "{p}tblAccount"(AccountID) ON DELETE CASCADE,
+    FieldID INTEGER NOT NULL REFERENCES "{p}tblCustomField"(FieldID),
+    Value TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (AccountID, FieldID)
+);
+CREATE TABLE "{p}tblCase" (
+    CaseID INTEGER PRIMARY KEY,
+    BrandID INTEGER NOT NULL REFERENCES "{p}tblBrand"(BrandID),
+    AccountID INTEGER NOT NULL REFERENCES "{p}tblAccount"(AccountID),
+    StatusID INTEGER NOT NULL REFERENCES "{p}tblStatus"(StatusID),
+    IssueID INTEGER REFERENCES "{p}tblIssue"(IssueID),
+    TierID INTEGER NOT NULL DEFAULT 1,
+    AssignedAgentID INTEGER,
+    CallID TEXT NOT NULL DEFAULT '',
+    Created TEXT NOT NULL
+);
+CREATE INDEX "{p}tblCase_Account" ON "{p}tblCase"(AccountID);
+CREATE TABLE "{p}tblResponse" (
+    ResponseID INTEGER PRIMARY KEY,
+    CaseID INTEGER NOT NULL REFERENCES "{p}tblCase"(CaseID) ON DELETE CASCADE,
+    AgentID INTEGER,
+    TierID INTEGER NOT NULL DEFAULT 1,
+    StatusID INTEGER NOT NULL REFERENCES "{p}tblStatus"(StatusID),
+    IssueID INTEGER REFERENCES "{p}tblIssue"(IssueID),
+    Created TEXT NOT NULL,
+    CallID TEXT NOT NULL DEFAULT '',
+    Journal TEXT NOT NULL DEFAULT '',
+    Email TEXT NOT NULL DEFAULT '',
+    Article TEXT NOT NULL DEFAULT '',
+    TreePath TEXT NOT NULL DEFAULT '',
+    Events TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX "{p}tblResponse_Case" ON "{p}tblResponse"(CaseID, ResponseID);
+"""
+
+
+def table(company_id: int, name: str) -> str:
+    """The quoted name of a per-company table, e.g. ``"1_tblBrand"``."""
+    if type(company_id) is not int or company_id < 1 or name not in COMPANY_TABLES:
+        raise ValueError(f"no per-company table {company_id!r}_{name}")
+    return f'"{company_id}_{name}"'
+
+
+def company_ddl(company_id: int) -> str:
+    """The statements that create one company's tables."""
+    table(company_id, "tblBrand")  # validates the id
+    return COMPANY_DDL.format(p=f"{company_id}_")

@@ -1,0 +1,143 @@
+"""The control API under ``/_mockspice/``: health, reset, state, journal (mock only).
+
+Routing and request shaping only; the operations live in :mod:`mockspice.domain`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template_string, request
+
+from mockspice.domain import journal, state
+from mockspice.domain.errors import BadParameter, DomainError
+
+blueprint = Blueprint("control", __name__)
+
+JOURNAL_KINDS = ("pop", "api", "webcall")
+
+
+class Unauthorized(DomainError):
+    """The control API needs ``Authorization: Bearer <control_token>``."""
+
+    code = "unauthorized"
+    status = 401
+
+
+def _ext() -> dict[str, Any]:
+    return current_app.extensions["mockspice"]
+
+
+@blueprint.before_request
+def check_token() -> None:
+    """Refuse a request without the bearer token, when one is set."""
+    token = _ext()["settings"].control_token
+    if not token:
+        return
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+        raise Unauthorized("the control API needs the header 'Authorization: Bearer <control_token>'")
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    """``{"status": "ok", "version"}`` once the store answers."""
+    ext = _ext()
+    ext["store"].read().execute("SELECT 1").fetchone()
+    settings = ext["settings"]
+    return jsonify({"status": "ok", "version": ext["version"], "edition": settings.edition,
+                    "base_path": settings.base_path})
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    """Back to the dataset loaded at start; the journal is emptied."""
+    state.reset(_ext()["store"])
+    return jsonify({"status": "reset"})
+
+
+@blueprint.get("/state")
+def get_state() -> Response:
+    """The whole dataset, in the fixture format (as JSON)."""
+    return jsonify(state.export_state(_ext()["store"]))
+
+
+@blueprint.put("/state")
+def put_state() -> Response:
+    """Replace the whole dataset (all or nothing)."""
+    raw = _json_body()
+    loaded = state.import_state(_ext()["store"], raw)
+    return jsonify({"status": "loaded", "counts": loaded})
+
+
+@blueprint.get("/journal")
+def get_journal() -> Response:
+    """The journal, oldest first; filters ``kind``, ``since`` (entry id or ISO time), ``limit``."""
+    kind = request.args.get("kind")
+    if kind is not None and kind not in JOURNAL_KINDS:
+        raise BadParameter(f"parameter 'kind' must be one of {', '.join(JOURNAL_KINDS)}")
+    since: int | str | None = request.args.get("since")
+    if since is not None:
+        since = _since(since)
+    limit = request.args.get("limit")
+    if limit is not None:
+        if not limit.isascii() or not limit.isdigit() or len(limit) > 9:
+            raise BadParameter("parameter 'limit' must be a whole number of entries (0 or more)")
+        limit = int(limit)
+    return jsonify(journal.entries(_ext()["store"], kind=kind, since=since, limit=limit))
+
+
+@blueprint.delete("/journal")
+def delete_journal() -> Response:
+    """Empty the journal."""
+    with _ext()["store"].write() as conn:
+        journal.clear(conn)
+    return jsonify({"status": "cleared"})
+
+
+@blueprint.get("/")
+def dashboard() -> Response:
+    """A page of links to the mock's URLs."""
+    settings = _ext()["settings"]
+    return Response(render_template_string(_DASHBOARD, base=settings.base_path, version=_ext()["version"]),
+                    mimetype="text/html")
+
+
+def _since(value: str) -> int | str:
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadParameter("parameter 'since' must be an entry id or an ISO 8601 time "
+                           "like 2026-01-01T12:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json_body() -> Any:
+    data = request.get_data(cache=False)
+    if not data:
+        raise BadParameter("the request body is empty; send the dataset as JSON")
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise BadParameter("the request body is not UTF-8 text") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadParameter(f"the request body is not valid JSON: {exc}") from None
+
+
+_DASHBOARD = """{% extends "base.html" %}{% block main %}
+<section><h1>mockspice {{ version }}</h1>
+<ul>
+<li><a href="{{ base }}/integrations/telephony/telephonypop.php?company=1&amp;brand=1">screen pop</a>
+ <span class="muted">(company 1, brand 1)</span></li>
+<li><a href="health">health</a></li>
+<li><a href="state">state</a> <span class="muted">(the whole dataset)</span></li>
+<li><a href="journal">journal</a></li>
+</ul></section>{% endblock %}"""

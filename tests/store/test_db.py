@@ -1,0 +1,61 @@
+"""Opening the store file: new, kept, or refused with one line."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from mockspice.store.db import Store, StoreError
+
+
+def test_new_file_gets_the_schema_in_wal_mode(tmp_path):
+    store, existed = Store.open(tmp_path / "s.db")
+    assert not existed
+    conn = store.read()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT COUNT(*) FROM tblSecurityLevel").fetchone()[0] == 4
+    store.close()
+    again, existed = Store.open(tmp_path / "s.db")
+    assert existed
+    again.close()
+
+
+def test_empty_file_is_treated_as_new(tmp_path):
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    store, existed = Store.open(path)
+    assert not existed
+    store.close()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("hello, I am a text file\n"), "not an SQLite database"),
+    (lambda p: sqlite3.connect(p).executescript("CREATE TABLE invoices(id); CREATE TABLE users(id);"),
+     "holds another program's tables (invoices, users), not a mockspice store"),
+    (lambda p: p.mkdir(), "is a folder, not a file"),
+    (lambda p: sqlite3.connect(p).executescript("PRAGMA application_id = 1297305667; PRAGMA user_version = 99;"
+                                                "CREATE TABLE t(x);"),
+     "mockspice store of schema version 99"),
+])
+def test_unusable_files_are_refused(tmp_path, make, message):
+    path = tmp_path / "other.db"
+    make(path)
+    with pytest.raises(StoreError) as info:
+        Store.open(path)
+    assert str(info.value).startswith(f"db {path}: ") and message in str(info.value)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(StoreError, match=r"folder .*nowhere does not exist"):
+        Store.open(tmp_path / "nowhere" / "s.db")
+
+
+def test_failed_write_rolls_back(tmp_path):
+    store, _ = Store.open(tmp_path / "s.db")
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            Store.set_meta(conn, "k", "v")
+            raise RuntimeError("boom")
+    assert store.meta("k") is None
+    store.close()

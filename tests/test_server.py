@@ -1,0 +1,78 @@
+"""``mockspice serve`` as a real process: workers sharing the store, logs, SIGTERM, --db."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from liveserver import POP, LiveServer, wait_for
+
+
+def test_prints_urls_and_logs_one_line_per_request(live):
+    assert "screen pop:  " + live.url + POP + "?company=1&brand=1" in live.banner
+    assert live.get("/_mockspice/health?probe=log-line").status_code == 200
+    lines = wait_for(lambda: [line for line in list(live.log) if "probe=log-line" in line])
+    assert len(lines) == 1 and '" 200 ' in lines[0]
+
+
+def test_workers_share_one_store(live):
+    def pop(i: int) -> int:
+        response = requests.get(live.url + POP, params={"company": 1, "brand": 1, "callid": f"c{i}", "format": "json"},
+                                timeout=10)
+        assert response.status_code == 200
+        return response.json()["pop_id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        pop_ids = list(pool.map(pop, range(120)))
+    assert len(set(pop_ids)) == 120
+    journal = live.get("/_mockspice/journal?kind=pop").json()
+    assert sorted(e["pop_id"] for e in journal["entries"]) == sorted(pop_ids)
+    assert {e["params"]["callid"] for e in journal["entries"]} == {f"c{i}" for i in range(120)}
+
+
+def test_state_put_on_one_worker_is_seen_by_all(live):
+    state = live.get("/_mockspice/state").json()
+    state["companies"][0]["brands"][0]["label"] = "Seen Everywhere"
+    assert live.request("PUT", "/_mockspice/state", json=state).status_code == 200
+    labels = {live.get(POP + "?company=1&brand=1&format=json").json()["brand_label"] for _ in range(20)}
+    assert labels == {"Seen Everywhere"}
+
+
+def test_sigterm_stops_cleanly_and_removes_the_temporary_store():
+    server = LiveServer()
+    store = Path(server.banner.split("store:")[1].split()[0])
+    assert store.exists()
+    assert server.stop() == 0
+    assert not store.parent.exists()
+
+
+def test_db_file_keeps_state_across_restarts(tmp_path):
+    db = tmp_path / "kept.db"
+    first = LiveServer("--db", str(db))
+    try:
+        state = first.get("/_mockspice/state").json()
+        state["companies"][0]["label"] = "Kept Across Restarts"
+        assert first.request("PUT", "/_mockspice/state", json=state).status_code == 200
+    finally:
+        assert first.stop() == 0
+    second = LiveServer("--db", str(db))
+    try:
+        assert "kept from an earlier run" in second.banner
+        assert second.get("/_mockspice/state").json()["companies"][0]["label"] == "Kept Across Restarts"
+        second.request("POST", "/_mockspice/reset")
+        assert second.get("/_mockspice/state").json()["companies"][0]["label"] == "Acme Help Desk"
+    finally:
+        assert second.stop() == 0
+    assert db.exists()
+
+
+def test_warns_when_bound_beyond_loopback_without_a_token():
+    server = LiveServer()  # loopback: no warning
+    server.stop()
+    assert not any("warning" in line for line in server.log)
+    exposed = LiveServer.__new__(LiveServer)
+    LiveServer.__init__(exposed, "--host", "0.0.0.0")
+    exposed.stop()
+    assert any("mockspice: warning: binding 0.0.0.0 without a control_token" in line for line in exposed.log)
