@@ -11,10 +11,13 @@ from werkzeug.exceptions import HTTPException
 
 from mockspice import __version__
 from mockspice.domain.errors import DomainError
+from mockspice.domain.outbound import Outbound
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
 from mockspice.surfaces import control, telephony
 from mockspice.surfaces.errors import CONTROL_PREFIX, error_response
+from mockspice.webcalls.engine import Engine
+from mockspice.webcalls.transport import Transport
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a PUT state of 100,000 accounts is about 40 MB of JSON
 
@@ -30,8 +33,12 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     app = Flask(__name__, template_folder="surfaces/templates")
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
-    app.extensions["mockspice"] = {"settings": settings, "store": prepared.store,
-                                   "prepared": prepared, "version": __version__}
+    transport = Transport(max_reply_bytes=settings.webcall_max_bytes, verify_tls=settings.webcall_verify_tls,
+                          pool_size=max(4, settings.threads * 2))
+    engine = Engine(transport, corrected_names=settings.webcall_corrected_names, max_depth=settings.xml_max_depth)
+    app.extensions["mockspice"] = {"settings": settings, "store": prepared.store, "prepared": prepared,
+                                   "version": __version__,
+                                   "outbound": Outbound(prepared.store, engine, settings.journal_limit)}
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(control.blueprint, url_prefix=CONTROL_PREFIX)
 

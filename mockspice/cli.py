@@ -26,10 +26,14 @@ class UsageError(click.ClickException):
 def settings_options(command: Callable) -> Callable:
     """Add a ``--name`` option for every setting (and ``--config``) to a command."""
     for name in reversed(Settings.names()):
-        kind = int if Settings.__dataclass_fields__[name].type == "int" else str
+        kind = Settings.__dataclass_fields__[name].type
         flag = "--" + name.replace("_", "-")
-        command = click.option(flag, name, type=kind, default=None,
-                               help=f"{Settings.help_of(name)} [env MOCKSPICE_{name.upper()}]")(command)
+        help_text = f"{Settings.help_of(name)} [env MOCKSPICE_{name.upper()}]"
+        if kind == "bool":
+            option = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text)
+        else:
+            option = click.option(flag, name, type=int if kind == "int" else str, default=None, help=help_text)
+        command = option(command)
     return click.option("--config", "config", type=str, default=None,
                         help="YAML file of settings [env MOCKSPICE_CONFIG]")(command)
 

@@ -21,6 +21,10 @@ EDITIONS = ("enterprise", "community")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}
+
+
 class SettingsError(ValueError):
     """A setting that cannot be used; the message is one line naming it."""
 
@@ -77,6 +81,11 @@ class Settings:
     control_token: str = _setting("", "bearer token the control API requires; empty: none")
     journal_limit: int = _setting(10000, "journal entries kept; the oldest are dropped", _positive)
     log_level: str = _setting("info", "debug, info, warning or error", _one_of(LOG_LEVELS))
+    webcall_max_bytes: int = _setting(10 * 1024 * 1024, "a partner's reply is cut at this many bytes", _positive)
+    webcall_verify_tls: bool = _setting(True, "verify partners' TLS certificates (false accepts self-signed ones)")
+    webcall_corrected_names: bool = _setting(
+        False, "send SecondaryPhone and Mobile instead of the page's SecondayPhone and Modile")
+    xml_max_depth: int = _setting(32, "a reply nested deeper than this is refused", _positive)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -166,7 +175,12 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name not in fields:
         raise SettingsError(f"{source}: unknown setting {name!r} (known: {', '.join(fields)})")
     kind = fields[name].type
-    if kind == "int":
+    if kind == "bool":
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            value = _BOOLEANS[value.strip().lower()]
+        if not isinstance(value, bool):
+            raise SettingsError(f"{source}: {name} must be true or false, not {value!r}")
+    elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise SettingsError(f"{source}: {name} must be a whole number, not {value!r}")
         try:

@@ -29,6 +29,12 @@ def clip(value: str) -> str:
     return value[:MAX_REFLECTED] + f"...[{len(value)} characters]"
 
 
+def next_id(conn: sqlite3.Connection) -> int:
+    """The id the next entry will get (exact inside a write transaction, which holds the lock)."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'tblJournal'").fetchone()
+    return (row[0] if row else 0) + 1
+
+
 def record(conn: sqlite3.Connection, limit: int, kind: str, entry: dict[str, Any]) -> int:
     """Add an entry inside the caller's write transaction; returns its id."""
     at = now_iso()
@@ -72,8 +78,15 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
     with store.snapshot() as conn:
         rows = conn.execute(sql, args).fetchall()
         dropped = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,)).fetchone()
-    out = [{"id": r[0], "kind": r[1], "at": r[2], **json.loads(r[3])} for r in reversed(rows)]
+    out = [_entry(r) for r in reversed(rows)]
     return {"entries": out, "count": len(out), "dropped": int(dropped[0]) if dropped else 0}
+
+
+def _entry(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored entry as listed: the journal's id, kind and time first, never hidden by its own keys."""
+    entry = {"id": row[0], "kind": row[1], "at": row[2]}
+    entry.update((k, v) for k, v in json.loads(row[3]).items() if k not in entry)
+    return entry
 
 
 def clear(conn: sqlite3.Connection) -> None:

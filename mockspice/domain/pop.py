@@ -13,10 +13,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from mockspice.domain import journal
+from mockspice.domain import journal, outbound, records
 from mockspice.domain.errors import BadParameter, CommunityLimit, DomainError, UnknownBrand, UnknownCompany
-from mockspice.domain.phones import normalize_phone
-from mockspice.domain import records
+from mockspice.store import dataset
+from mockspice.store.phones import normalize_phone
 from mockspice.store.db import Store
 from mockspice.store.schema import table
 
@@ -45,6 +45,10 @@ class PopResult:
     case: dict[str, Any] | None = None
     candidates_total: int = 0
     notices: list[str] = field(default_factory=list)
+    webcalls: list[dict[str, Any]] = field(default_factory=list)  # {"id", "kind", "outcome"}
+    search_endpoint: Any = None  # the brand's search and load web calls, if it has them
+    load_endpoint: Any = None
+    greeting_script: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The documented JSON answer of a pop."""
@@ -55,7 +59,7 @@ class PopResult:
             "greeting": self.greeting,
             "match": {"kind": self.kind, "accounts": self.accounts, "case": self.case,
                       "candidates_total": self.candidates_total},
-            "notices": self.notices,
+            "notices": self.notices, "webcalls": self.webcalls,
         }
 
 
@@ -69,10 +73,13 @@ def parse_id(params: Mapping[str, str], name: str) -> int:
     return int(value)
 
 
-def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal_limit: int) -> PopResult:
+def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal_limit: int,
+               calls: outbound.Outbound | None = None, self_url: str = "") -> PopResult:
     """Run a screen pop and record it (also when it fails: the journal keeps the error).
 
     :param params: the GET parameters, one value each (the last, as PHP's ``$_GET`` keeps).
+    :param calls: the brand's web calls; with a ``search_url`` an ANI is also searched there.
+    :param self_url: the root URL the pop came in on (for web-call URLs that are paths).
     :raises DomainError: bad or unknown company or brand.
     """
     reflected = {k: journal.clip(v) for k, v in params.items()}
@@ -83,7 +90,9 @@ def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal
                 "the Community edition has a single company and a single brand: "
                 f"company and brand must be 1 (got company={company_id}, brand={brand_id})")
         with store.snapshot() as conn:
-            result = _match(conn, company_id, brand_id, params)
+            result = _match(conn, company_id, brand_id, params, self_url)
+        if calls is not None and result.search_endpoint is not None and result.kind != "case" and result.ani:
+            _external(calls, result)
     except DomainError as exc:
         with store.write() as conn:
             journal.record(conn, journal_limit, "pop", {
@@ -98,11 +107,13 @@ def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal
         journal.record(conn, journal_limit, "pop", {
             "pop_id": result.pop_id, "params": reflected, "status": 200,
             "match": result.kind, "accounts": [a["userkey"] for a in result.accounts],
-            "case": result.case["id"] if result.case else None, "notices": result.notices})
+            "case": result.case["id"] if result.case else None, "notices": result.notices,
+            "webcalls": [w["id"] for w in result.webcalls]})
     return result
 
 
-def _match(conn: sqlite3.Connection, company_id: int, brand_id: int, params: Mapping[str, str]) -> PopResult:
+def _match(conn: sqlite3.Connection, company_id: int, brand_id: int, params: Mapping[str, str],
+           self_url: str) -> PopResult:
     company = conn.execute("SELECT TenantLabel FROM tblTenant WHERE TenantID = ? AND Active = 1",
                            (company_id,)).fetchone()
     if company is None:
@@ -127,9 +138,60 @@ def _match(conn: sqlite3.Connection, company_id: int, brand_id: int, params: Map
             result.notices.append(f"case {journal.clip(caseid)!r} was not found in brand {brand_id}")
     if result.kind == "none" and ani is not None:
         _match_ani(conn, result)
-    result.greeting = _fill_greeting(
-        records.brand_data(conn, company_id, brand_id).get("GreetingScript", ""), result)
+    data = records.brand_data(conn, company_id, brand_id)
+    webcalls = dataset.webcalls_from_data(dict(data))
+    result.search_endpoint = outbound.endpoint(webcalls, "search", self_url)
+    result.load_endpoint = outbound.endpoint(webcalls, "load", self_url)
+    result.greeting_script = data.get("GreetingScript", "")
+    result.greeting = _fill_greeting(result.greeting_script, result)
     return result
+
+
+def _external(calls: outbound.Outbound, result: PopResult) -> None:
+    """Search the ANI at the brand's partner (``PrimaryPhone`` as received) and load a single hit.
+
+    External results, when there are any, are what the pop shows (marked ``external``); when the
+    partner fails or finds nothing, the local matches stay, with a notice of the failure.
+    """
+    brand = {"company": result.company, "brand": result.brand}
+    search = calls.engine.search(result.search_endpoint, {"pphone": result.ani}, brand)
+    result.webcalls.append(_summary(search))
+    if not search.ok:
+        result.notices.append(f"external search failed ({search.outcome}): {_first_problem(search)}; "
+                              "showing local matches")
+        return
+    if not search.records:
+        result.notices.append("the external search found no account; showing local matches")
+        return
+    found = [{**record, "external": True} for record in search.records[:MAX_CANDIDATES]]
+    if len(search.records) == 1:
+        load = None
+        if result.load_endpoint is not None:
+            load = calls.engine.load(result.load_endpoint, search.records[0]["userkey"], brand)
+            result.webcalls.append(_summary(load))
+        if load is not None and load.ok and load.records:
+            account = {**load.records[0], "brand": result.brand, "open_cases": [], "external": True}
+            result.kind, result.accounts, result.candidates_total = "account", [account], 1
+            result.greeting = _refill(result)
+            return
+        if load is not None:
+            result.notices.append(f"external load failed ({load.outcome}): {_first_problem(load)}")
+    result.kind, result.accounts = "candidates", found
+    result.candidates_total = len(search.records)
+    result.greeting = _refill(result)
+
+
+def _summary(exchange: Any) -> dict[str, Any]:
+    return {"id": exchange.id, "kind": exchange.kind, "outcome": exchange.outcome}
+
+
+def _first_problem(exchange: Any) -> str:
+    errors = [f for f in exchange.findings if f.severity == "error"]
+    return errors[0].message if errors else exchange.outcome
+
+
+def _refill(result: PopResult) -> str:
+    return _fill_greeting(result.greeting_script, result)
 
 
 def _match_ani(conn: sqlite3.Connection, result: PopResult) -> None:

@@ -14,15 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import yaml
 
-from mockspice.domain.phones import normalize_phone
+from mockspice.store.phones import normalize_phone
 from mockspice.store import schema
 from mockspice.store.schema import table
 
@@ -138,6 +140,28 @@ def _datetime(value: Any, path: tuple) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _url(value: Any, path: tuple) -> str:
+    value = _text(value, path).strip()
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid or any(c.isspace() for c in value):
+        raise _Invalid(path, f"must be an http or https URL, not {value!r}")
+    return value
+
+
+def _timeout(value: Any, path: tuple) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0.1 <= value <= 300:
+        raise _Invalid(path, f"must be a number of seconds from 0.1 to 300, not {value!r}")
+    return float(value)
+
+
 def _mapping_of_text(value: Any, path: tuple) -> dict[str, str]:
     if not isinstance(value, dict):
         raise _Invalid(path, "must be a mapping of names to text")
@@ -203,9 +227,29 @@ CASE = {
     "agent": _Key(_opt_id, None), "callid": _TEXT, "created": _Key(_datetime),
     "responses": _Key(_list_of(RESPONSE, "response"), list),
 }
+# A brand's web-call settings, kept as brand data (<CompanyID>_tblBrandData) under these labels:
+# SpiceCSM does not say where it keeps them (spicecsm-facts.md, "Not known"); per-brand
+# settings are where it keeps everything else of a brand.
+WEBCALL_LABELS = {
+    "search_url": "SearchURL", "load_url": "LoadURL", "update_url": "UpdateURL",
+    "case_url": "CaseURL", "int_user": "IntUser", "int_pass": "IntPass", "timeout_s": "WebCallTimeout",
+}
+DEFAULT_TIMEOUT_S = 10.0
+WEBCALLS = {
+    "search_url": _Key(_url, ""), "load_url": _Key(_url, ""), "update_url": _Key(_url, ""),
+    "case_url": _Key(_url, ""), "int_user": _TEXT, "int_pass": _TEXT,
+    "timeout_s": _Key(_timeout, DEFAULT_TIMEOUT_S),
+}
+
+
+def _webcalls(value: Any, path: tuple) -> dict[str, Any]:
+    return _record(WEBCALLS, value, path, "web-call settings")
+
+
 BRAND = {
     "id": _Key(_id), "label": _Key(_name), "list_label": _Key(_text, None),
     "active": _Key(_bool, True), "greeting": _TEXT,
+    "webcalls": _Key(_webcalls, lambda: _webcalls({}, ())),
     "data": _Key(_mapping_of_text, dict),
 }
 COMPANY = {
@@ -277,9 +321,10 @@ def _check_references(data: dict) -> None:
         for b, brand in enumerate(company["brands"]):
             if brand["list_label"] is None:
                 brand["list_label"] = brand["label"]
-            if GREETING_LABEL in brand["data"]:
-                raise _Invalid(cpath + ("brands", b, "data", GREETING_LABEL),
-                               "set the greeting with the brand's 'greeting' key")
+            for label in brand["data"]:
+                if label == GREETING_LABEL or label in WEBCALL_LABELS.values():
+                    raise _Invalid(cpath + ("brands", b, "data", label),
+                                   f"{label!r} is set with the brand's 'greeting' or 'webcalls' keys")
         for i, issue in enumerate(company["issues"]):
             _refer(issue["parent"], issues, cpath + ("issues", i, "parent"), "issue")
         for a, account in enumerate(company["accounts"]):
@@ -315,6 +360,40 @@ def _refer_agent(agent_id: int | None, agent_company: dict, company_id: int, pat
     _refer(agent_id, agent_company, path, "agent")
     if agent_id is not None and agent_company[agent_id] != company_id:
         raise _Invalid(path, f"agent {agent_id} belongs to company {agent_company[agent_id]}")
+
+
+def check_webcalls(raw: Any, source: str) -> dict[str, Any]:
+    """Check a brand's web-call settings alone (the control API's PUT) and return them canonical.
+
+    :raises DatasetError: naming the bad field.
+    """
+    try:
+        return _webcalls(raw, ())
+    except _Invalid as exc:
+        raise DatasetError(source, _place(exc.path), exc.reason) from None
+
+
+def check_account(raw: Any, source: str) -> dict[str, Any]:
+    """Check one account alone (as sent to the control API) and return it canonical.
+
+    :raises DatasetError: naming the bad field.
+    """
+    try:
+        return _record(ACCOUNT, raw, (), "account")
+    except _Invalid as exc:
+        raise DatasetError(source, _place(exc.path), exc.reason) from None
+
+
+def webcall_rows(brand_id: int, webcalls: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """The brand data rows that hold a brand's web-call settings."""
+    return [(brand_id, label, str(webcalls[key])) for key, label in WEBCALL_LABELS.items()]
+
+
+def webcalls_from_data(data: dict[str, str]) -> dict[str, Any]:
+    """A brand's web-call settings out of its brand data (taking them out of ``data``)."""
+    out = {key: data.pop(label, "") for key, label in WEBCALL_LABELS.items()}
+    out["timeout_s"] = float(out["timeout_s"] or DEFAULT_TIMEOUT_S)
+    return out
 
 
 def check(raw: Any, source: str = "dataset", text: str | None = None) -> dict[str, Any]:
@@ -450,8 +529,9 @@ def _insert_company(conn: sqlite3.Connection, company: dict[str, Any]) -> None:
                      [(b["id"], b["label"], b["list_label"], int(b["active"])) for b in company["brands"]])
     conn.executemany(
         f"INSERT INTO {t['tblBrandData']}(BrandID, DataLabel, DataText) VALUES (?,?,?)",
-        [(b["id"], label, text) for b in company["brands"]
-         for label, text in [(GREETING_LABEL, b["greeting"]), *b["data"].items()]])
+        [row for b in company["brands"]
+         for row in [(b["id"], GREETING_LABEL, b["greeting"]), *webcall_rows(b["id"], b["webcalls"]),
+                     *((b["id"], label, text) for label, text in b["data"].items())]])
     conn.executemany(f"INSERT INTO {t['tblStatus']} VALUES (?,?,?)",
                      [(s["id"], s["label"], int(s["closed"])) for s in company["statuses"]])
     # Parents may come after their children in the file; foreign keys are checked per
@@ -521,8 +601,9 @@ def _export_company(conn: sqlite3.Connection, cid: int, label: str, active: bool
     for b in conn.execute(f"SELECT BrandID, BrandLabel, BrandListLabel, Active FROM {t['tblBrand']} ORDER BY BrandID"):
         extra = data.get(b[0], {})
         greeting = extra.pop(GREETING_LABEL, "")
+        webcalls = webcalls_from_data(extra)
         brands.append({"id": b[0], "label": b[1], "list_label": b[2], "active": bool(b[3]),
-                       "greeting": greeting, "data": extra})
+                       "greeting": greeting, "webcalls": webcalls, "data": extra})
     contacts: dict[int, list] = {}
     for r in conn.execute(f"SELECT * FROM {t['tblContact']} ORDER BY AccountID, Position"):
         contacts.setdefault(r[1], []).append(dict(zip(CONTACT_COLUMNS, r[3:])))

@@ -10,14 +10,23 @@ import hmac
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template_string, request
+from flask import Blueprint, Response, current_app, jsonify, render_template_string, request, send_file
 
-from mockspice.domain import journal, state
+from mockspice.domain import journal, outbound, state
 from mockspice.domain.errors import BadParameter, DomainError
+from mockspice.resources import SCHEMAS_DIR
+from mockspice.webcalls.engine import KINDS
 
 blueprint = Blueprint("control", __name__)
 
 JOURNAL_KINDS = ("pop", "api", "webcall")
+
+
+class NotFound(DomainError):
+    """No such thing under the control API."""
+
+    code = "not-found"
+    status = 404
 
 
 class Unauthorized(DomainError):
@@ -99,12 +108,53 @@ def delete_journal() -> Response:
     return jsonify({"status": "cleared"})
 
 
+@blueprint.get("/brands/<int:company>/<int:brand>/webcalls")
+def get_webcalls(company: int, brand: int) -> Response:
+    """A brand's web-call settings."""
+    return jsonify(outbound.get_settings(_ext()["store"], company, brand))
+
+
+@blueprint.put("/brands/<int:company>/<int:brand>/webcalls")
+def put_webcalls(company: int, brand: int) -> Response:
+    """Replace a brand's web-call settings (keys left out take their defaults)."""
+    return jsonify(outbound.put_settings(_ext()["store"], company, brand, _json_body()))
+
+
+@blueprint.post("/webcalls/<kind>")
+def fire_webcall(kind: str) -> Response:
+    """Fire a web call of a brand now; answers the exchange (200 even when the partner failed)."""
+    if kind not in KINDS:
+        raise BadParameter(f"unknown web call {kind!r}; use one of {', '.join(KINDS)}")
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise BadParameter("the body must be a JSON object with 'company' and 'brand'")
+    company, brand = _id_field(body, "company"), _id_field(body, "brand")
+    exchange = _ext()["outbound"].fire(company, brand, kind, body, request.host_url)
+    return jsonify(exchange.as_dict())
+
+
+@blueprint.get("/schemas/<name>.xsd")
+def schema(name: str) -> Response:
+    """The XSD schemas of the web-call documents (users, userdata, tickets)."""
+    names = sorted(p.stem for p in SCHEMAS_DIR.glob("*.xsd"))
+    if name not in names:
+        raise NotFound(f"no schema {name!r}; there are {', '.join(names)}")
+    return send_file(SCHEMAS_DIR / f"{name}.xsd", mimetype="application/xml")
+
+
 @blueprint.get("/")
 def dashboard() -> Response:
     """A page of links to the mock's URLs."""
     settings = _ext()["settings"]
     return Response(render_template_string(_DASHBOARD, base=settings.base_path, version=_ext()["version"]),
                     mimetype="text/html")
+
+
+def _id_field(body: dict[str, Any], key: str) -> int:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+        raise BadParameter(f"'{key}' is required: a positive whole number")
+    return value
 
 
 def _since(value: str) -> int | str:
@@ -140,4 +190,6 @@ _DASHBOARD = """{% extends "base.html" %}{% block main %}
 <li><a href="health">health</a></li>
 <li><a href="state">state</a> <span class="muted">(the whole dataset)</span></li>
 <li><a href="journal">journal</a></li>
+<li>schemas: <a href="schemas/users.xsd">users.xsd</a>, <a href="schemas/userdata.xsd">userdata.xsd</a>,
+ <a href="schemas/tickets.xsd">tickets.xsd</a></li>
 </ul></section>{% endblock %}"""

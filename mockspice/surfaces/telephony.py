@@ -24,8 +24,8 @@ def telephonypop() -> Response:
     settings = ext["settings"]
     # PHP's $_GET keeps the last of a repeated parameter; so does the mock.
     params = {name: request.args.getlist(name)[-1] for name in request.args}
-    result = screen_pop(ext["store"], params, edition=settings.edition,
-                        journal_limit=settings.journal_limit)
+    result = screen_pop(ext["store"], params, edition=settings.edition, journal_limit=settings.journal_limit,
+                        calls=ext["outbound"], self_url=request.host_url)
     if wants_json():
         return jsonify(result.as_dict())
     response = Response(render_template("telephonypop.html", pop=result), mimetype="text/html")

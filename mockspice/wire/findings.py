@@ -47,6 +47,12 @@ CODES: dict[str, tuple[str, str]] = {
     "empty-userkey": (ERROR, "A userkey is empty or only white space once decoded."),
     "too-many-findings": (WARNING, "The finding cap was reached; later findings were not reported."),
     "internal-error": (ERROR, "mockspice failed to check the document; please report it."),
+    # The web-call engine's findings about the exchange itself (docs/webcalls.md).
+    "timeout": (ERROR, "The partner gave no complete reply within the brand's timeout."),
+    "unreachable": (ERROR, "The partner could not be reached: refused, reset, unknown host, bad URL or TLS failure."),
+    "redirect": (ERROR, "The partner answered with a redirect; SpiceCSM does not follow it."),
+    "http-status": (ERROR, "The partner answered with a status other than 2xx."),
+    "reply-too-large": (ERROR, "The reply is larger than the size cap; it was cut there and not parsed."),
 }
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mockspice.domain.phones import normalize_phone
+from mockspice.store.phones import normalize_phone
 
 
 @pytest.mark.parametrize("raw, digits", [

@@ -1,0 +1,222 @@
+"""Web calls of a brand: its settings in the store, firing calls, journaling every exchange.
+
+A brand's web-call settings (``search_url``, ``load_url``, ``update_url``, ``case_url``,
+``int_user``, ``int_pass``, ``timeout_s``) are brand data rows (docs/webcalls.md). A URL that
+is a path (``/_partner/search``) means "this mock itself": it is resolved against the root URL
+the request came in on, which is how the demo wires its brands to the reference partner mounted
+in the same server.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from mockspice.domain import journal, records
+from mockspice.domain.errors import BadParameter, DomainError, UnknownBrand, UnknownCompany
+from mockspice.store import dataset
+from mockspice.store.dataset import DatasetError
+from mockspice.store.db import Store
+from mockspice.store.schema import table
+from mockspice.webcalls.engine import JOURNAL_BODY_LIMIT, Endpoint, Engine, Exchange, ticket
+
+
+MAX_ID = 2**31 - 1
+
+
+class NoWebCall(DomainError):
+    """The brand has no URL for this web call."""
+
+    code = "no-webcall-url"
+    status = 409
+
+
+def check_brand(conn: sqlite3.Connection, company_id: int, brand_id: int) -> str:
+    """The brand's label; :class:`UnknownCompany` or :class:`UnknownBrand` if it does not exist."""
+    if not 1 <= company_id <= MAX_ID or conn.execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (company_id,)).fetchone() is None:
+        raise UnknownCompany(f"company {company_id} does not exist")
+    row = None if not 1 <= brand_id <= MAX_ID else conn.execute(
+        f"SELECT BrandLabel FROM {table(company_id, 'tblBrand')} WHERE BrandID = ?", (brand_id,)).fetchone()
+    if row is None:
+        raise UnknownBrand(f"brand {brand_id} does not exist in company {company_id}")
+    return row[0]
+
+
+def settings_of(conn: sqlite3.Connection, company_id: int, brand_id: int) -> dict[str, Any]:
+    """A brand's web-call settings (no checks: the brand is known to exist)."""
+    return dataset.webcalls_from_data(records.brand_data(conn, company_id, brand_id))
+
+
+def get_settings(store: Store, company_id: int, brand_id: int) -> dict[str, Any]:
+    """A brand's web-call settings, ``int_pass`` included (the control API is the owner's)."""
+    with store.snapshot() as conn:
+        check_brand(conn, company_id, brand_id)
+        return settings_of(conn, company_id, brand_id)
+
+
+def put_settings(store: Store, company_id: int, brand_id: int, raw: Any) -> dict[str, Any]:
+    """Replace a brand's web-call settings; keys left out take their defaults.
+
+    :raises BadParameter: a field is wrong (named in the message); nothing changed.
+    """
+    try:
+        settings = dataset.check_webcalls(raw, "web-call settings")
+    except DatasetError as exc:
+        raise BadParameter(f"{exc.place}: {exc.reason}" if exc.place else exc.reason) from None
+    with store.write() as conn:
+        check_brand(conn, company_id, brand_id)
+        conn.executemany(
+            f"INSERT OR REPLACE INTO {table(company_id, 'tblBrandData')}(BrandID, DataLabel, DataText)"
+            " VALUES (?, ?, ?)", dataset.webcall_rows(brand_id, settings))
+    return settings
+
+
+def endpoint(settings: dict[str, Any], kind: str, self_url: str) -> Endpoint | None:
+    """The endpoint of one kind of call, or None when the brand has no URL for it."""
+    url = settings[f"{kind}_url"]
+    if not url:
+        return None
+    if url.startswith("/"):
+        url = self_url.rstrip("/") + url
+    return Endpoint(url, settings["int_user"], settings["int_pass"], settings["timeout_s"])
+
+
+class Outbound:
+    """The engine bound to the store: every exchange it makes is journaled (kind ``webcall``)."""
+
+    def __init__(self, store: Store, engine: Engine, journal_limit: int):
+        self.store, self.engine, self.journal_limit = store, engine, journal_limit
+        engine.record = self._record
+
+    def _record(self, exchange: Exchange) -> int:
+        with self.store.write() as conn:
+            exchange.id = journal.next_id(conn)
+            return journal.record(conn, self.journal_limit, "webcall",
+                                  {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)})
+
+    def brand_endpoint(self, company_id: int, brand_id: int, kind: str, self_url: str) -> Endpoint:
+        """The brand's endpoint for ``kind``; :class:`NoWebCall` when it has none."""
+        with self.store.snapshot() as conn:
+            check_brand(conn, company_id, brand_id)
+            found = endpoint(settings_of(conn, company_id, brand_id), kind, self_url)
+        if found is None:
+            raise NoWebCall(f"brand {brand_id} of company {company_id} has no {kind}_url")
+        return found
+
+    def fire(self, company_id: int, brand_id: int, kind: str, payload: dict[str, Any], self_url: str) -> Exchange:
+        """Fire one web call of a brand now (the control API's ``POST /_mockspice/webcalls/<kind>``).
+
+        :param payload: search: ``variables`` (search criteria by the store's names, or by the
+            page's variable names); load: ``userkey``; update: ``userkey`` of a stored account
+            or a whole ``account``; case: ``case`` (a case id) and optionally ``response`` (a
+            response id; default: the case's last response).
+        """
+        brand = {"company": company_id, "brand": brand_id}
+        target = self.brand_endpoint(company_id, brand_id, kind, self_url)
+        if kind == "search":
+            return self.engine.search(target, search_criteria(payload.get("variables")), brand)
+        if kind == "load":
+            return self.engine.load(target, _required_text(payload, "userkey"), brand)
+        if kind == "update":
+            account = payload.get("account")
+            if account is None:
+                account = self.stored_account(company_id, _required_text(payload, "userkey"))
+            elif not isinstance(account, dict) or not isinstance(account.get("userkey"), str):
+                raise BadParameter("'account' must be an account object with a 'userkey' (docs/fixtures.md)")
+            else:
+                account = _checked_account(account)
+            return self.engine.update(target, account, brand)
+        userkey, tickets = self.case_tickets(company_id, brand_id, payload.get("case"), payload.get("response"))
+        return self.engine.case(target, userkey, tickets, brand)
+
+    def stored_account(self, company_id: int, userkey: str) -> dict[str, Any]:
+        """An account of the store, in the shape userXML is built from."""
+        with self.store.snapshot() as conn:
+            row = conn.execute(f"SELECT AccountID, Password FROM {table(company_id, 'tblAccount')} WHERE Userkey = ?",
+                               (userkey,)).fetchone()
+            if row is None:
+                raise BadParameter(f"company {company_id} has no account with userkey {userkey!r}")
+            account = records.account(conn, company_id, row[0])
+        account["password"] = row[1]
+        return account
+
+    def case_tickets(self, company_id: int, brand_id: int, case_id: Any, response_id: Any) -> tuple[str, list[dict]]:
+        """The userkey and the caseXML ticket of a stored case's response."""
+        if isinstance(case_id, bool) or not isinstance(case_id, int):
+            raise BadParameter("'case' must be the id of a case (a whole number)")
+        with self.store.snapshot() as conn:
+            case = records.case_by_id(conn, company_id, brand_id, str(case_id))
+        if case is None:
+            raise BadParameter(f"brand {brand_id} of company {company_id} has no case {case_id}")
+        responses = case["responses"]
+        if response_id is None:
+            chosen = responses[-1:]
+        else:
+            chosen = [r for r in responses if r["id"] == response_id]
+        if not chosen:
+            raise BadParameter(f"case {case_id} has no response {response_id}")
+        return case["userkey"], [ticket(case, chosen[0], case["agent"])]
+
+
+# The page's variable names (and the corrected spellings) for the store's names of criteria.
+_VARIABLE_KEYS = {
+    "Userkey": "userkey", "FirstName": "firstname", "LastName": "lastname", "AddressOne": "aone",
+    "AddressTwo": "atwo", "City": "city", "Region": "region", "PostalCode": "pc", "Country": "country",
+    "PrimaryPhone": "pphone", "SecondayPhone": "sphone", "SecondaryPhone": "sphone",
+    "PrimaryEmail": "pemail", "SecondaryEmail": "semail", "Fax": "fax", "Modile": "mobile",
+    "Mobile": "mobile", "Password": "password", "Status": "status", "AccountID": "account",
+}
+
+
+def search_criteria(variables: Any) -> dict[str, Any]:
+    """Search criteria from the caller's variables, named as the page or as the store names them.
+
+    ``CustFields`` may be a mapping ``{id: value}`` or the page's ``ID\\value,ID\\value`` text.
+    """
+    if variables is None:
+        return {}
+    if not isinstance(variables, dict):
+        raise BadParameter("'variables' must be an object of search variables, e.g. {\"PrimaryPhone\": \"5555555555\"}")
+    criteria: dict[str, Any] = {}
+    known = set(_VARIABLE_KEYS.values())
+    for name, value in variables.items():
+        if name in ("CustFields", "fields"):
+            criteria["fields"] = _custom_fields(value)
+            continue
+        key = _VARIABLE_KEYS.get(name, name if name in known else None)
+        if key is None:
+            raise BadParameter(f"unknown search variable {name!r} (known: {', '.join(_VARIABLE_KEYS)}, CustFields)")
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise BadParameter(f"search variable {name!r} must be text")
+        criteria[key] = str(value)
+    return criteria
+
+
+def _custom_fields(value: Any) -> dict[int, str]:
+    if isinstance(value, str):
+        pairs = [item.split("\\", 1) for item in value.split(",") if item]
+        value = {k: v for k, v in (p if len(p) == 2 else (p[0], "") for p in pairs)}
+    if not isinstance(value, dict):
+        raise BadParameter("'CustFields' must be an object {id: value} or 'ID\\value' pairs joined by commas")
+    out = {}
+    for key, text in value.items():
+        if not str(key).strip().isdigit():
+            raise BadParameter(f"custom field id {key!r} is not a number")
+        out[int(str(key).strip())] = str(text)
+    return out
+
+
+def _required_text(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadParameter(f"'{key}' is required (text)")
+    return value
+
+
+def _checked_account(account: dict[str, Any]) -> dict[str, Any]:
+    """An account given in a request, checked as a dataset account is (brand not needed)."""
+    try:
+        checked = dataset.check_account({"brand": 1, **account}, "account")
+    except DatasetError as exc:
+        raise BadParameter(str(exc)) from None
+    return checked
