@@ -20,7 +20,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	@touch $@
 
 serve: $(VENV)/.installed
-	$(BIN)/mockspice serve $(SERVE_ARGS)
+	$(BIN)/mockspice serve --partner $(SERVE_ARGS)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

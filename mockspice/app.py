@@ -10,6 +10,7 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from mockspice import __version__
+from mockspice.domain.cache import GenerationCache
 from mockspice.domain.errors import DomainError
 from mockspice.domain.outbound import Outbound
 from mockspice.domain.state import Prepared, prepare
@@ -38,7 +39,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     engine = Engine(transport, corrected_names=settings.webcall_corrected_names, max_depth=settings.xml_max_depth)
     app.extensions["mockspice"] = {"settings": settings, "store": prepared.store, "prepared": prepared,
                                    "version": __version__,
-                                   "outbound": Outbound(prepared.store, engine, settings.journal_limit)}
+                                   "outbound": Outbound(prepared.store, engine, settings.journal_limit),
+                                   # Per process, valid for one dataset generation (domain/cache.py).
+                                   "pop_cache": GenerationCache(), "pop_fragments": GenerationCache()}
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(control.blueprint, url_prefix=CONTROL_PREFIX)
 
@@ -59,4 +62,13 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
 
+    if settings.partner:
+        from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+        from mockspice.domain.outbound import PARTNER_PREFIX
+        from mockspice.partner import create_partner_app
+
+        # The reference partner keeps its data in the process: with several workers, each has
+        # its own copy (docs/partner-guide.md).
+        app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PARTNER_PREFIX: create_partner_app()})
     return app

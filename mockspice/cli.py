@@ -67,6 +67,93 @@ def serve(config: str | None, **overrides: Any) -> None:
         raise UsageError(str(exc)) from None
 
 
+@cli.command()
+@click.argument("kind", type=click.Choice(["search", "load", "update", "case"]), metavar="KIND")
+@click.argument("file", type=str)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="how to print the findings")
+@click.option("--userkey", default=None, help="for load and update: the userkey that was asked for")
+def validate(kind: str, file: str, fmt: str, userkey: str | None) -> None:
+    """Validate a web-call document (a reply, or userXML/caseXML) read from FILE or - (stdin).
+
+    Prints the findings, one a line; exits 0 when none is an error, 1 when one is.
+    """
+    from mockspice.wire.report import exit_code, format_findings
+    from mockspice.wire.validate import validate as check
+
+    data = _read_input(file)
+    findings = check(kind, data, expected_userkey=userkey)
+    text = format_findings(findings, fmt, source=None if file == "-" else file)
+    if text:
+        click.echo(text)
+    sys.exit(exit_code(findings))
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["search", "load", "update", "case"]), metavar="KIND")
+@click.option("--url", required=True, help="the partner's receiver (http or https)")
+@click.option("--int-user", default="", help="intUser sent with the call")
+@click.option("--int-pass", default="", help="intPass sent with the call (shown masked)")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="search: a variable, named as the page names it (PrimaryPhone=...); repeatable")
+@click.option("--userkey", default=None, help="load and case: the account's userkey")
+@click.option("--account-file", default=None, help="update: the account (YAML or JSON, docs/fixtures.md)")
+@click.option("--case-file", default=None, help="case: the ticket(s) of caseXML (YAML or JSON, docs/webcalls.md)")
+@click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True, help="seconds for the whole reply")
+@click.option("--corrected-names", is_flag=True, help="send SecondaryPhone and Mobile instead of the page's spelling")
+@click.option("--insecure", is_flag=True, help="accept self-signed TLS certificates")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def call(kind: str, url: str, int_user: str, int_pass: str, variables: tuple[str, ...], userkey: str | None,
+         account_file: str | None, case_file: str | None, timeout_s: float, corrected_names: bool,
+         insecure: bool, fmt: str) -> None:
+    """Send one web call to a partner as SpiceCSM sends it, and judge the reply.
+
+    Prints the request, the reply and the findings; exits 0 when the partner answered as
+    SpiceCSM expects, 1 when it did not (contract failure), 2 on bad usage.
+    """
+    from mockspice.webcalls import cli_call
+
+    try:
+        exchange = cli_call.run(kind, url=url, int_user=int_user, int_pass=int_pass, variables=variables,
+                                userkey=userkey, account_file=account_file, case_file=case_file,
+                                timeout_s=timeout_s, corrected_names=corrected_names, verify_tls=not insecure)
+    except cli_call.CallUsageError as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(cli_call.render(exchange, fmt))
+    sys.exit(0 if exchange.ok else 1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+@click.option("--port", type=int, default=9000, show_default=True, help="port to bind; 0 picks a free one")
+@click.option("--data", "data_file", default=None, help="dataset file of the partner's accounts (default: the bundled one)")
+@click.option("--int-user", default=None, help="the intUser it accepts (default: spice)")
+@click.option("--int-pass", default=None, help="the intPass it accepts (default: secret)")
+def partner(host: str, port: int, data_file: str | None, int_user: str | None, int_pass: str | None) -> None:
+    """Serve the reference partner: the four web-call receivers, as a template (docs/partner-guide.md)."""
+    from mockspice.partner.app import DEFAULT_INT_PASS, DEFAULT_INT_USER, serve_partner
+    from mockspice.server import ServeError, check_bind
+    from mockspice.store.dataset import DatasetError
+
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port} must be between 0 and 65535")
+    try:
+        check_bind(host, port)
+        serve_partner(host, port, data_file, int_user or DEFAULT_INT_USER, int_pass or DEFAULT_INT_PASS)
+    except (ServeError, DatasetError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _read_input(file: str) -> bytes:
+    """The bytes of FILE, or of stdin for '-'; a usage error if it cannot be read."""
+    if file == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(file, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command; errors are one line on stderr (``mockspice: error: ...``)."""
     try:

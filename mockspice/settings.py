@@ -86,6 +86,8 @@ class Settings:
     webcall_corrected_names: bool = _setting(
         False, "send SecondaryPhone and Mobile instead of the page's SecondayPhone and Modile")
     xml_max_depth: int = _setting(32, "a reply nested deeper than this is refused", _positive)
+    partner: bool = _setting(
+        False, "mount the reference partner at /_partner and wire brands without web calls to it (the demo)")
 
     @classmethod
     def names(cls) -> list[str]:

@@ -73,3 +73,57 @@ def test_refused_db_is_left_untouched(tmp_path):
     before = other.read_bytes()
     assert run("serve", "--port", "0", "--db", str(other)).returncode == 2
     assert other.read_bytes() == before
+
+
+def _data(name: str) -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).parent / "wire" / "data" / name)
+
+
+@pytest.mark.parametrize("args, code, fragment", [
+    (["search", _data("page_search_corrected.xml")], 0, ""),
+    (["search", _data("page_search_as_written.xml")], 1, ":3:33: error typographic-quote: the value of attribute 'userkey'"),
+    (["load", _data("page_search_corrected.xml")], 1, "error wrong-root"),
+    (["search", _data("page_search_as_written.xml"), "--format", "json"], 1, '"code": "typographic-quote"'),
+])
+def test_validate_command(args, code, fragment):
+    result = run("validate", *args)
+    assert result.returncode == code, result.stderr
+    assert fragment in result.stdout
+
+
+def test_validate_reads_stdin():
+    result = subprocess.run([sys.executable, "-m", "mockspice", "validate", "search", "-"], input=b"<users><user/></users>",
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1 and b"missing-attribute" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["validate", "search", "/no/such/file.xml"], "mockspice: error: cannot read /no/such/file.xml: No such file or directory"),
+    (["validate", "bogus", "x.xml"], "mockspice: error: Invalid value for 'KIND'"),
+    (["call", "search", "--url", "ftp://example"], "mockspice: error: --url must be an http or https URL, not 'ftp://example'"),
+    (["call", "load", "--url", "http://127.0.0.1:9"], "mockspice: error: load needs --userkey"),
+    (["call", "update", "--url", "http://127.0.0.1:9"], "mockspice: error: update needs --account-file"),
+    (["call", "search", "--url", "http://127.0.0.1:9", "--var", "Colour=red"], "mockspice: error: unknown search variable 'Colour'"),
+    (["call", "search", "--url", "http://127.0.0.1:9", "--var", "novalue"], "mockspice: error: --var takes NAME=VALUE, not 'novalue'"),
+    (["call", "case", "--url", "http://127.0.0.1:9", "--userkey", "jdoe", "--case-file", "/nope.yaml"], "mockspice: error: cannot read /nope.yaml"),
+    (["call", "search"], "mockspice: error: Missing option '--url'"),
+])
+def test_call_and_validate_bad_usage(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_call_to_an_unreachable_partner_is_a_contract_failure():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: the connection is refused
+        result = run("call", "search", "--url", f"http://127.0.0.1:{port}/search", "--int-pass", "s3cret",
+                     "--var", "PrimaryPhone=(555) 555-5555")
+    assert result.returncode == 1
+    assert "  intPass=********" in result.stdout and "s3cret" not in result.stdout
+    assert "  PrimaryPhone=(555) 555-5555" in result.stdout
+    assert "error unreachable: " in result.stdout and "connection refused" in result.stdout
+    assert result.stdout.rstrip().endswith("outcome: unreachable")

@@ -14,6 +14,7 @@ from typing import Any
 from mockspice.store.db import Store
 
 DROPPED_KEY = "journal_dropped"
+LAST_ID_KEY = "journal_last_id"  # the last id given before the journal was emptied
 MAX_REFLECTED = 4096  # a value echoed into an entry is cut here so one request cannot bloat it
 
 
@@ -30,19 +31,32 @@ def clip(value: str) -> str:
 
 
 def next_id(conn: sqlite3.Connection) -> int:
-    """The id the next entry will get (exact inside a write transaction, which holds the lock)."""
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'tblJournal'").fetchone()
-    return (row[0] if row else 0) + 1
+    """The id the next entry will get (exact inside a write transaction, which holds the lock).
+
+    Ids keep rising when the journal is emptied, so a pop id or an exchange id is never reused.
+    """
+    row = conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(JournalID) FROM tblJournal), 0),"
+        " COALESCE((SELECT CAST(MetaValue AS INTEGER) FROM tblMockMeta WHERE MetaKey = ?), 0))",
+        (LAST_ID_KEY,)).fetchone()
+    return row[0] + 1
 
 
-def record(conn: sqlite3.Connection, limit: int, kind: str, entry: dict[str, Any]) -> int:
-    """Add an entry inside the caller's write transaction; returns its id."""
-    at = now_iso()
-    cursor = conn.execute("INSERT INTO tblJournal(Kind, Created, Entry) VALUES (?, ?, ?)",
-                          (kind, at, json.dumps(entry, ensure_ascii=False)))
-    entry_id = cursor.lastrowid
-    dropped = conn.execute(
-        "DELETE FROM tblJournal WHERE JournalID <= ?", (entry_id - limit,)).rowcount
+def record(conn: sqlite3.Connection, limit: int, kind: str, entry: dict[str, Any],
+           entry_id: int | None = None) -> int:
+    """Add an entry inside the caller's write transaction; returns its id.
+
+    :param entry_id: the id :func:`next_id` gave in this same transaction, when the caller had
+        to know it before writing the entry.
+    """
+    entry_id = entry_id or next_id(conn)
+    conn.execute("INSERT INTO tblJournal(JournalID, Kind, Created, Entry) VALUES (?, ?, ?, ?)",
+                 (entry_id, kind, now_iso(), json.dumps(entry, ensure_ascii=False)))
+    # Ids are consecutive (nothing is deleted but the oldest), so the entries past the cap are
+    # exactly those at or below entry_id - limit.
+    dropped = 0
+    if entry_id > limit:
+        dropped = conn.execute("DELETE FROM tblJournal WHERE JournalID <= ?", (entry_id - limit,)).rowcount
     if dropped:
         conn.execute(
             "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?) ON CONFLICT(MetaKey) "
@@ -91,5 +105,7 @@ def _entry(row: sqlite3.Row) -> dict[str, Any]:
 
 def clear(conn: sqlite3.Connection) -> None:
     """Empty the journal and its dropped count, inside the caller's write transaction."""
+    conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)",
+                 (LAST_ID_KEY, next_id(conn) - 1))
     conn.execute("DELETE FROM tblJournal")
     conn.execute("DELETE FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,))

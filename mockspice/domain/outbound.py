@@ -18,6 +18,7 @@ from mockspice.store import dataset
 from mockspice.store.dataset import DatasetError
 from mockspice.store.db import Store
 from mockspice.store.schema import table
+from mockspice.webcalls.criteria import CriteriaError, search_criteria
 from mockspice.webcalls.engine import JOURNAL_BODY_LIMIT, Endpoint, Engine, Exchange, ticket
 
 
@@ -71,6 +72,24 @@ def put_settings(store: Store, company_id: int, brand_id: int, raw: Any) -> dict
     return settings
 
 
+PARTNER_PREFIX = "/_partner"
+
+
+def wire_to_partner(data: dict[str, Any], int_user: str, int_pass: str) -> dict[str, Any]:
+    """Point every brand that has no web-call URL at the reference partner mounted in the mock.
+
+    The demo (``make serve``, setting ``partner``) does this so that a pop shows the external
+    search and load at once; brands that have web calls of their own keep them.
+    """
+    for company in data["companies"]:
+        for brand in company["brands"]:
+            webcalls = brand["webcalls"]
+            if not any(webcalls[f"{kind}_url"] for kind in ("search", "load", "update", "case")):
+                webcalls.update({f"{kind}_url": f"{PARTNER_PREFIX}/{kind}" for kind in ("search", "load", "update", "case")})
+                webcalls.update(int_user=int_user, int_pass=int_pass)
+    return data
+
+
 def endpoint(settings: dict[str, Any], kind: str, self_url: str) -> Endpoint | None:
     """The endpoint of one kind of call, or None when the brand has no URL for it."""
     url = settings[f"{kind}_url"]
@@ -89,10 +108,10 @@ class Outbound:
         engine.record = self._record
 
     def _record(self, exchange: Exchange) -> int:
-        with self.store.write() as conn:
+        with self.store.write(history=True) as conn:
             exchange.id = journal.next_id(conn)
             return journal.record(conn, self.journal_limit, "webcall",
-                                  {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)})
+                                  {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)}, entry_id=exchange.id)
 
     def brand_endpoint(self, company_id: int, brand_id: int, kind: str, self_url: str) -> Endpoint:
         """The brand's endpoint for ``kind``; :class:`NoWebCall` when it has none."""
@@ -114,7 +133,11 @@ class Outbound:
         brand = {"company": company_id, "brand": brand_id}
         target = self.brand_endpoint(company_id, brand_id, kind, self_url)
         if kind == "search":
-            return self.engine.search(target, search_criteria(payload.get("variables")), brand)
+            try:
+                criteria = search_criteria(payload.get("variables"))
+            except CriteriaError as exc:
+                raise BadParameter(str(exc)) from None
+            return self.engine.search(target, criteria, brand)
         if kind == "load":
             return self.engine.load(target, _required_text(payload, "userkey"), brand)
         if kind == "update":
@@ -156,54 +179,6 @@ class Outbound:
         if not chosen:
             raise BadParameter(f"case {case_id} has no response {response_id}")
         return case["userkey"], [ticket(case, chosen[0], case["agent"])]
-
-
-# The page's variable names (and the corrected spellings) for the store's names of criteria.
-_VARIABLE_KEYS = {
-    "Userkey": "userkey", "FirstName": "firstname", "LastName": "lastname", "AddressOne": "aone",
-    "AddressTwo": "atwo", "City": "city", "Region": "region", "PostalCode": "pc", "Country": "country",
-    "PrimaryPhone": "pphone", "SecondayPhone": "sphone", "SecondaryPhone": "sphone",
-    "PrimaryEmail": "pemail", "SecondaryEmail": "semail", "Fax": "fax", "Modile": "mobile",
-    "Mobile": "mobile", "Password": "password", "Status": "status", "AccountID": "account",
-}
-
-
-def search_criteria(variables: Any) -> dict[str, Any]:
-    """Search criteria from the caller's variables, named as the page or as the store names them.
-
-    ``CustFields`` may be a mapping ``{id: value}`` or the page's ``ID\\value,ID\\value`` text.
-    """
-    if variables is None:
-        return {}
-    if not isinstance(variables, dict):
-        raise BadParameter("'variables' must be an object of search variables, e.g. {\"PrimaryPhone\": \"5555555555\"}")
-    criteria: dict[str, Any] = {}
-    known = set(_VARIABLE_KEYS.values())
-    for name, value in variables.items():
-        if name in ("CustFields", "fields"):
-            criteria["fields"] = _custom_fields(value)
-            continue
-        key = _VARIABLE_KEYS.get(name, name if name in known else None)
-        if key is None:
-            raise BadParameter(f"unknown search variable {name!r} (known: {', '.join(_VARIABLE_KEYS)}, CustFields)")
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise BadParameter(f"search variable {name!r} must be text")
-        criteria[key] = str(value)
-    return criteria
-
-
-def _custom_fields(value: Any) -> dict[int, str]:
-    if isinstance(value, str):
-        pairs = [item.split("\\", 1) for item in value.split(",") if item]
-        value = {k: v for k, v in (p if len(p) == 2 else (p[0], "") for p in pairs)}
-    if not isinstance(value, dict):
-        raise BadParameter("'CustFields' must be an object {id: value} or 'ID\\value' pairs joined by commas")
-    out = {}
-    for key, text in value.items():
-        if not str(key).strip().isdigit():
-            raise BadParameter(f"custom field id {key!r} is not a number")
-        out[int(str(key).strip())] = str(text)
-    return out
 
 
 def _required_text(payload: dict[str, Any], key: str) -> str:

@@ -8,12 +8,14 @@ only renders the result.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from mockspice.domain import journal, outbound, records
+from mockspice.domain.cache import GenerationCache
 from mockspice.domain.errors import BadParameter, CommunityLimit, DomainError, UnknownBrand, UnknownCompany
 from mockspice.store import dataset
 from mockspice.store.phones import normalize_phone
@@ -49,6 +51,9 @@ class PopResult:
     search_endpoint: Any = None  # the brand's search and load web calls, if it has them
     load_endpoint: Any = None
     greeting_script: str = ""
+    # (key, generation) when the match came from the dataset alone, so that what is rendered
+    # from it can be kept for as long as the dataset's generation stays the same; else None.
+    cache_key: tuple | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The documented JSON answer of a pop."""
@@ -74,12 +79,14 @@ def parse_id(params: Mapping[str, str], name: str) -> int:
 
 
 def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal_limit: int,
-               calls: outbound.Outbound | None = None, self_url: str = "") -> PopResult:
+               calls: outbound.Outbound | None = None, self_url: str = "",
+               cache: GenerationCache | None = None) -> PopResult:
     """Run a screen pop and record it (also when it fails: the journal keeps the error).
 
     :param params: the GET parameters, one value each (the last, as PHP's ``$_GET`` keeps).
     :param calls: the brand's web calls; with a ``search_url`` an ANI is also searched there.
     :param self_url: the root URL the pop came in on (for web-call URLs that are paths).
+    :param cache: matches kept by this process, valid while the dataset's generation stays.
     :raises DomainError: bad or unknown company or brand.
     """
     reflected = {k: journal.clip(v) for k, v in params.items()}
@@ -89,26 +96,51 @@ def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal
             raise CommunityLimit(
                 "the Community edition has a single company and a single brand: "
                 f"company and brand must be 1 (got company={company_id}, brand={brand_id})")
-        with store.snapshot() as conn:
-            result = _match(conn, company_id, brand_id, params, self_url)
+        result = _cached_match(store, cache, company_id, brand_id, params, self_url)
         if calls is not None and result.search_endpoint is not None and result.kind != "case" and result.ani:
             _external(calls, result)
+        if result.kind == "none" and result.ani_digits:
+            result.notices.append(f"no account matched ANI {journal.clip(result.ani or '')!r}")
     except DomainError as exc:
-        with store.write() as conn:
+        with store.write(history=True) as conn:
             journal.record(conn, journal_limit, "pop", {
                 "params": reflected, "status": exc.status, "error": exc.as_dict()})
         raise
-    with store.write() as conn:
-        result.pop_id = conn.execute(
-            "INSERT INTO tblPop(TenantID, BrandID, CallID, ANI, CaseID, MatchKind, Created)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (company_id, brand_id, result.callid, result.ani, result.caseid, result.kind,
-             journal.now_iso())).lastrowid
+    if result.webcalls:
+        result.cache_key = None  # the partner's answer is not the dataset's
+    with store.write(history=True) as conn:
+        # A pop's id is its journal entry's id: the journal is the record of every pop.
+        result.pop_id = journal.next_id(conn)
         journal.record(conn, journal_limit, "pop", {
             "pop_id": result.pop_id, "params": reflected, "status": 200,
             "match": result.kind, "accounts": [a["userkey"] for a in result.accounts],
             "case": result.case["id"] if result.case else None, "notices": result.notices,
-            "webcalls": [w["id"] for w in result.webcalls]})
+            "webcalls": [w["id"] for w in result.webcalls]}, entry_id=result.pop_id)
+    return result
+
+
+def _cached_match(store: Store, cache: GenerationCache | None, company_id: int, brand_id: int,
+                  params: Mapping[str, str], self_url: str) -> PopResult:
+    """The match for these parameters: from this process's cache while the dataset is unchanged."""
+    key = (company_id, brand_id, params.get("ani"), params.get("caseid"), self_url)
+    if cache is not None:
+        found = cache.get(key, store.generation())
+        if found is not None:
+            return _for_call(found, params.get("callid"))
+    with store.snapshot() as conn:
+        generation = store.generation(conn)
+        found = _match(conn, company_id, brand_id, params, self_url)
+    found.cache_key = (key, generation)
+    if cache is not None:
+        cache.put(key, generation, found)
+    return _for_call(found, params.get("callid"))
+
+
+def _for_call(found: PopResult, callid: str | None) -> PopResult:
+    """A copy of a (possibly shared) match for one call: its own call id, notices and greeting."""
+    result = dataclasses.replace(found, callid=callid, notices=list(found.notices), webcalls=[],
+                                 accounts=list(found.accounts))
+    result.greeting = _fill_greeting(result.greeting_script, result)
     return result
 
 
@@ -124,10 +156,10 @@ def _match(conn: sqlite3.Connection, company_id: int, brand_id: int, params: Map
         raise UnknownBrand(f"brand {brand_id} does not exist in company {company_id}")
     if not brand[1]:
         raise UnknownBrand(f"brand {brand_id} of company {company_id} is not active")
-    ani, caseid, callid = params.get("ani"), params.get("caseid"), params.get("callid")
+    ani, caseid = params.get("ani"), params.get("caseid")
     result = PopResult(
         pop_id=0, company=company_id, company_label=company[0], brand=brand_id, brand_label=brand[0],
-        callid=callid, ani=ani, ani_digits=normalize_phone(ani) if ani is not None else None,
+        callid=None, ani=ani, ani_digits=normalize_phone(ani) if ani is not None else None,
         caseid=caseid, greeting="", kind="none")
     if caseid:
         case = records.case_by_id(conn, company_id, brand_id, caseid)
@@ -143,7 +175,6 @@ def _match(conn: sqlite3.Connection, company_id: int, brand_id: int, params: Map
     result.search_endpoint = outbound.endpoint(webcalls, "search", self_url)
     result.load_endpoint = outbound.endpoint(webcalls, "load", self_url)
     result.greeting_script = data.get("GreetingScript", "")
-    result.greeting = _fill_greeting(result.greeting_script, result)
     return result
 
 
@@ -207,8 +238,6 @@ def _match_ani(conn: sqlite3.Connection, result: PopResult) -> None:
         result.kind = "account"
     elif ids:
         result.kind = "candidates"
-    else:
-        result.notices.append(f"no account matched ANI {journal.clip(result.ani or '')!r}")
 
 
 def _fill_greeting(script: str, result: PopResult) -> str:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mockspice.domain import journal
+from mockspice.domain import journal, outbound
 from mockspice.domain.errors import BadDataset
 from mockspice.resources import DEMO_DATASET
 from mockspice.settings import Settings
-from mockspice.store import dataset, schema
+from mockspice.store import dataset
 from mockspice.store.dataset import DatasetError
 from mockspice.store.db import Store
 
@@ -48,6 +48,10 @@ def prepare(settings: Settings) -> Prepared:
     :raises StoreError: the database file cannot be used.
     """
     data = dataset.load_file(settings.fixtures or DEMO_DATASET)
+    if settings.partner:
+        from mockspice.partner.app import DEFAULT_INT_PASS, DEFAULT_INT_USER
+
+        data = outbound.wire_to_partner(data, DEFAULT_INT_USER, DEFAULT_INT_PASS)
     temp_dir = None
     if settings.db:
         path = Path(settings.db)
@@ -68,12 +72,10 @@ def prepare(settings: Settings) -> Prepared:
 
 
 def reset(store: Store) -> None:
-    """Back to the seed dataset; the journal and the pop history are emptied."""
+    """Back to the seed dataset; the journal is emptied."""
     seed = json.loads(store.meta(SEED_KEY) or "null")
     with store.write() as conn:
         dataset.replace(conn, seed)
-        for name in schema.HISTORY_TABLES:
-            conn.execute(f"DELETE FROM {name}")
         journal.clear(conn)
 
 

@@ -100,6 +100,11 @@ def _text(value: Any, path: tuple) -> str:
         return str(value)
     if not isinstance(value, str):
         raise _Invalid(path, f"must be text, not {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON may escape a lone surrogate ("\ud800"); no text store can keep it.
+        raise _Invalid(path, f"is not valid Unicode text (a lone surrogate at character {exc.start})") from None
     return value
 
 

@@ -4,6 +4,10 @@ One file, WAL mode, shared by every server worker (each process and thread has i
 connection; WAL lets readers run beside one writer). Writes go through :meth:`Store.write`,
 which holds SQLite's write lock for the whole transaction (``BEGIN IMMEDIATE``), so a change is
 all or nothing and two workers never interleave.
+
+Every write of the dataset bumps the store's *generation* (a counter in ``tblMockMeta``), so a
+worker can keep what it computed from the dataset for as long as the generation stays the same.
+Writes of history (the journal) say so and leave it alone.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Iterator
 from mockspice.store import schema
 
 BUSY_TIMEOUT_S = 10.0
+GENERATION_KEY = "generation"
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -31,6 +36,9 @@ class Store:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._local = threading.local()
+        # Threads of one process queue here instead of in SQLite's busy handler, which sleeps
+        # in steps of milliseconds; processes still meet at SQLite's own lock.
+        self._write_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> tuple["Store", bool]:
@@ -102,7 +110,8 @@ class Store:
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # A mock's state need not survive a power cut: no fsync, not even at checkpoints.
+            conn.execute("PRAGMA synchronous = OFF")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"db {self.path}: cannot be opened as SQLite ({exc})") from None
@@ -125,16 +134,31 @@ class Store:
             conn.execute("COMMIT")
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def write(self, *, history: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        :param history: the transaction writes only history (the journal), not the dataset, so
+            the generation stays as it is.
+        """
+        with self._write_lock:
+            conn = self.connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not history:
+                    conn.execute(
+                        "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, '1') ON CONFLICT(MetaKey) "
+                        "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + 1", (GENERATION_KEY,))
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def generation(self, conn: sqlite3.Connection | None = None) -> int:
+        """The dataset's generation: it changes with every committed write of the dataset."""
+        row = (conn or self.read()).execute(
+            "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (GENERATION_KEY,)).fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -44,23 +44,15 @@ CREATE TABLE tblAgent (
     TierID INTEGER NOT NULL REFERENCES tblTier(TierID),
     Active INTEGER NOT NULL DEFAULT 1
 );
-CREATE TABLE tblPop (
-    PopID INTEGER PRIMARY KEY AUTOINCREMENT,
-    TenantID INTEGER NOT NULL,
-    BrandID INTEGER NOT NULL,
-    CallID TEXT,
-    ANI TEXT,
-    CaseID TEXT,
-    MatchKind TEXT NOT NULL,
-    Created TEXT NOT NULL
-);
+-- No AUTOINCREMENT and no index on Kind: each costs another page written per entry, and the
+-- journal is small (capped) and written on every request; domain/journal.py keeps ids rising.
 CREATE TABLE tblJournal (
-    JournalID INTEGER PRIMARY KEY AUTOINCREMENT,
+    JournalID INTEGER PRIMARY KEY,
     Kind TEXT NOT NULL,
     Created TEXT NOT NULL,
     Entry TEXT NOT NULL
 );
-CREATE INDEX tblJournal_Kind ON tblJournal(Kind, JournalID);
+INSERT INTO tblMockMeta VALUES ('generation', '0');
 INSERT INTO tblSecurityLevel VALUES
     (1, 'Agent'), (2, 'Power User'), (3, 'Supervisor'), (4, 'System Administrator');
 INSERT INTO tblTier VALUES
@@ -68,9 +60,8 @@ INSERT INTO tblTier VALUES
 """
 
 # Global tables that hold dataset rows (replaced with the dataset); the others are fixed
-# (levels, tiers), the mock's own (meta) or history that a reset empties (pops, journal).
+# (levels, tiers), the mock's own (meta) or history (the journal, which a reset empties).
 GLOBAL_DATA_TABLES = ("tblAgent", "tblTenant")
-HISTORY_TABLES = ("tblPop", "tblJournal")
 
 COMPANY_TABLES = (
     "tblBrand",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template_string, request, send_file
@@ -15,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template_str
 from mockspice.domain import journal, outbound, state
 from mockspice.domain.errors import BadParameter, DomainError
 from mockspice.resources import SCHEMAS_DIR
+from mockspice.surfaces.errors import self_url
 from mockspice.webcalls.engine import KINDS
 
 blueprint = Blueprint("control", __name__)
@@ -103,7 +105,7 @@ def get_journal() -> Response:
 @blueprint.delete("/journal")
 def delete_journal() -> Response:
     """Empty the journal."""
-    with _ext()["store"].write() as conn:
+    with _ext()["store"].write(history=True) as conn:
         journal.clear(conn)
     return jsonify({"status": "cleared"})
 
@@ -129,7 +131,7 @@ def fire_webcall(kind: str) -> Response:
     if not isinstance(body, dict):
         raise BadParameter("the body must be a JSON object with 'company' and 'brand'")
     company, brand = _id_field(body, "company"), _id_field(body, "brand")
-    exchange = _ext()["outbound"].fire(company, brand, kind, body, request.host_url)
+    exchange = _ext()["outbound"].fire(company, brand, kind, body, self_url())
     return jsonify(exchange.as_dict())
 
 
@@ -162,24 +164,36 @@ def _since(value: str) -> int | str:
         return int(value)
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59-23:59 overflows in UTC
         raise BadParameter("parameter 'since' must be an entry id or an ISO 8601 time "
                            "like 2026-01-01T12:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _json_body() -> Any:
     data = request.get_data(cache=False)
     if not data:
-        raise BadParameter("the request body is empty; send the dataset as JSON")
+        raise BadParameter("the request body is empty; send JSON")
     try:
-        return json.loads(data)
+        value = json.loads(data)
     except UnicodeDecodeError:
         raise BadParameter("the request body is not UTF-8 text") from None
     except (ValueError, RecursionError) as exc:
         raise BadParameter(f"the request body is not valid JSON: {exc}") from None
+    # JSON may escape a lone surrogate ("\ud800"), which is no text at all: refuse it here,
+    # once, rather than in every place that stores or sends text.
+    if _SURROGATE_ESCAPE.search(data):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadParameter("the request body holds a lone surrogate (\\ud800-\\udfff escape): not text") from None
+    return value
 
 
 _DASHBOARD = """{% extends "base.html" %}{% block main %}

@@ -7,6 +7,11 @@ from flask import Response, jsonify, render_template, request
 CONTROL_PREFIX = "/_mockspice"
 
 
+def self_url() -> str:
+    """The root URL this request came in on (``request.host_url`` without its IRI decoding)."""
+    return f"{request.scheme}://{request.host}/"
+
+
 def wants_json() -> bool:
     """Whether this request asked for JSON (control API, ``format=json`` or ``Accept``)."""
     if request.path.startswith(CONTROL_PREFIX):

@@ -6,9 +6,11 @@ Routing and rendering only; :func:`mockspice.domain.pop.screen_pop` does the wor
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from markupsafe import Markup
 
-from mockspice.domain.pop import screen_pop
-from mockspice.surfaces.errors import wants_json
+from mockspice.domain.cache import GenerationCache
+from mockspice.domain.pop import PopResult, screen_pop
+from mockspice.surfaces.errors import self_url, wants_json
 
 blueprint = Blueprint("telephony", __name__)
 
@@ -25,9 +27,22 @@ def telephonypop() -> Response:
     # PHP's $_GET keeps the last of a repeated parameter; so does the mock.
     params = {name: request.args.getlist(name)[-1] for name in request.args}
     result = screen_pop(ext["store"], params, edition=settings.edition, journal_limit=settings.journal_limit,
-                        calls=ext["outbound"], self_url=request.host_url)
+                        calls=ext["outbound"], self_url=self_url(), cache=ext["pop_cache"])
     if wants_json():
         return jsonify(result.as_dict())
-    response = Response(render_template("telephonypop.html", pop=result), mimetype="text/html")
+    page = render_template("telephonypop.html", pop=result, match_html=_match_html(result, ext["pop_fragments"]))
+    response = Response(page, mimetype="text/html")
     response.headers["Content-Security-Policy"] = CSP
     return response
+
+
+def _match_html(result: PopResult, fragments: GenerationCache) -> Markup:
+    """The rendered match part of the page, kept while the dataset's generation stays the same."""
+    if result.cache_key is None:
+        return Markup(render_template("_pop_match.html", pop=result))
+    key, generation = result.cache_key
+    html = fragments.get(key, generation)
+    if html is None:
+        html = Markup(render_template("_pop_match.html", pop=result))
+        fragments.put(key, generation, html)
+    return html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockspice.domain import journal
+from mockspice.domain import journal, state
 from mockspice.domain.errors import BadParameter, CommunityLimit, UnknownBrand, UnknownCompany
 from mockspice.domain.pop import MAX_CANDIDATES, screen_pop
 from mockspice.domain.state import import_state, prepare
@@ -122,12 +122,30 @@ def test_every_pop_is_journaled_with_its_outcome(store):
     assert entries[-1]["params"] == {"company": "1", "brand": "9", "callid": "CALL-10"}
 
 
-def test_pop_ids_grow_and_callid_is_recorded(store):
+def test_pop_id_is_its_journal_entry_and_records_the_callid(store):
     first = pop(store, company=1, brand=1, callid="A")
     second = pop(store, company=1, brand=1, callid="B")
     assert second.pop_id == first.pop_id + 1
-    row = store.read().execute("SELECT CallID FROM tblPop WHERE PopID = ?", (second.pop_id,)).fetchone()
-    assert row[0] == "B"
+    entries = {e["id"]: e for e in journal.entries(store)["entries"]}
+    assert entries[second.pop_id]["pop_id"] == second.pop_id and entries[second.pop_id]["params"]["callid"] == "B"
+
+
+def test_cached_match_follows_the_dataset_generation(store):
+    from mockspice.domain.cache import GenerationCache
+
+    cache = GenerationCache()
+    params = {"company": "1", "brand": "1", "ani": "5552010001"}
+    first = screen_pop(store, {**params, "callid": "one"}, edition="enterprise", journal_limit=100, cache=cache)
+    again = screen_pop(store, {**params, "callid": "two"}, edition="enterprise", journal_limit=100, cache=cache)
+    assert again.cache_key == first.cache_key and again.callid == "two" and first.callid == "one"
+    # A journal write is history: the generation, and so the cache, stay.
+    assert store.generation() == first.cache_key[1]
+    data = state.export_state(store)
+    data["companies"][0]["accounts"][2]["contacts"][0]["lastname"] = "Smythe"
+    state.import_state(store, data)
+    changed = screen_pop(store, params, edition="enterprise", journal_limit=100, cache=cache)
+    assert changed.cache_key[1] > first.cache_key[1]
+    assert changed.accounts[0]["contacts"][0]["lastname"] == "Smythe" and "Alice Smythe" in changed.greeting
 
 
 def test_journal_is_capped_and_counts_what_it_dropped(store):

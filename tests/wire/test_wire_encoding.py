@@ -1,5 +1,6 @@
 """Tests of mockspice/wire/encoding.py: the page's examples, decoding like rawurldecode, the lint."""
 
+import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -35,7 +36,10 @@ def test_decode_of_encode_is_identity(text):
     encoded = encode(text)
     assert decode(encoded) == text
     assert set(encoded) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%")
-    assert lint_value(encoded) == []
+    # Text that itself holds "%XX" encodes to "%25XX", which is exactly what a double encoding
+    # looks like: that warning, and only it, is expected there.
+    expected = {"double-encoded"} if re.search("%[0-9A-Fa-f]{2}", text) else set()
+    assert {code for code, _ in lint_value(encoded)} == expected
 
 
 @pytest.mark.parametrize("value, code, fragment", [
