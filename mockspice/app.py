@@ -15,7 +15,10 @@ from mockspice.domain.errors import DomainError
 from mockspice.domain.outbound import Outbound
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
+from mockspice.domain.stubs import Stubs
 from mockspice.surfaces import control, telephony
+from mockspice.surfaces.api import endpoint as api_endpoint
+from mockspice.surfaces.api.methods import build as build_api
 from mockspice.surfaces.errors import CONTROL_PREFIX, error_response
 from mockspice.webcalls.engine import Engine
 from mockspice.webcalls.transport import Transport
@@ -41,8 +44,10 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
                                    "version": __version__,
                                    "outbound": Outbound(prepared.store, engine, settings.journal_limit),
                                    # Per process, valid for one dataset generation (domain/cache.py).
-                                   "pop_cache": GenerationCache(), "pop_fragments": GenerationCache()}
+                                   "pop_cache": GenerationCache(), "pop_fragments": GenerationCache(),
+                                   "rpc_registry": build_api(), "rpc_stubs": Stubs(prepared.store)}
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
+    app.register_blueprint(api_endpoint.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(control.blueprint, url_prefix=CONTROL_PREFIX)
 
     @app.errorhandler(DomainError)

@@ -86,6 +86,9 @@ class Settings:
     webcall_corrected_names: bool = _setting(
         False, "send SecondaryPhone and Mobile instead of the page's SecondayPhone and Modile")
     xml_max_depth: int = _setting(32, "a reply nested deeper than this is refused", _positive)
+    session_ttl_s: int = _setting(3600, "seconds an idle API session lives", _positive)
+    rpc_single_row_object: bool = _setting(
+        False, "answer a one-row API result as a bare object instead of a one-element list (a quirk clients meet)")
     partner: bool = _setting(
         False, "mount the reference partner at /_partner and wire brands without web calls to it (the demo)")
 

@@ -12,6 +12,7 @@ class DomainError(Exception):
 
     code = "error"
     status = 400
+    rpc_code = -32000  # the JSON-RPC 2.0 error code of the API (docs/api.md)
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -26,6 +27,7 @@ class BadParameter(DomainError):
     """A parameter is missing or malformed."""
 
     code = "bad-parameter"
+    rpc_code = -32602  # JSON-RPC 2.0 "Invalid params"
 
 
 class CommunityLimit(DomainError):
@@ -39,6 +41,7 @@ class UnknownCompany(DomainError):
 
     code = "unknown-company"
     status = 404
+    rpc_code = -32004
 
 
 class UnknownBrand(DomainError):
@@ -46,6 +49,23 @@ class UnknownBrand(DomainError):
 
     code = "unknown-brand"
     status = 404
+    rpc_code = -32004
+
+
+class PermissionDenied(DomainError):
+    """The session's security level is too low for this method."""
+
+    code = "permission-denied"
+    status = 403
+    rpc_code = -32002
+
+
+class NotFound(DomainError):
+    """A record named by id does not exist (searches answer {"msg": "no results"} instead)."""
+
+    code = "not-found"
+    status = 404
+    rpc_code = -32004
 
 
 class BadDataset(DomainError):

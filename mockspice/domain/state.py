@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mockspice.domain import journal, outbound
+from mockspice.domain import journal, outbound, sessions
 from mockspice.domain.errors import BadDataset
 from mockspice.resources import DEMO_DATASET
 from mockspice.settings import Settings
@@ -72,11 +72,13 @@ def prepare(settings: Settings) -> Prepared:
 
 
 def reset(store: Store) -> None:
-    """Back to the seed dataset; the journal is emptied."""
+    """Back to the seed dataset; the journal, the API sessions and the API stubs are emptied."""
     seed = json.loads(store.meta(SEED_KEY) or "null")
     with store.write() as conn:
         dataset.replace(conn, seed)
         journal.clear(conn)
+        sessions.close_all(conn)
+        conn.execute("DELETE FROM tblRpcStub")
 
 
 def export_state(store: Store) -> dict[str, Any]:

@@ -44,6 +44,25 @@ CREATE TABLE tblAgent (
     TierID INTEGER NOT NULL REFERENCES tblTier(TierID),
     Active INTEGER NOT NULL DEFAULT 1
 );
+-- API sessions (connect, portalconnect): runtime state, not part of the dataset.
+CREATE TABLE tblSession (
+    SessionID TEXT PRIMARY KEY,
+    Kind TEXT NOT NULL,
+    AgentID INTEGER,
+    TenantID INTEGER,
+    Userkey TEXT,
+    SecurityLevelID INTEGER NOT NULL,
+    Created TEXT NOT NULL,
+    ExpiresAt REAL NOT NULL
+);
+-- Canned API answers for client testing (POST /_mockspice/rpc/stubs): runtime state.
+CREATE TABLE tblRpcStub (
+    StubID INTEGER PRIMARY KEY,
+    Method TEXT NOT NULL,
+    Stub TEXT NOT NULL,
+    TimesLeft INTEGER
+);
+CREATE INDEX tblRpcStub_Method ON tblRpcStub(Method, StubID);
 -- No AUTOINCREMENT and no index on Kind: each costs another page written per entry, and the
 -- journal is small (capped) and written on every request; domain/journal.py keeps ids rising.
 CREATE TABLE tblJournal (

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template_string, request, send_file
 
 from mockspice.domain import journal, outbound, state
-from mockspice.domain.errors import BadParameter, DomainError
+from mockspice.domain.errors import BadParameter, DomainError, NotFound
 from mockspice.resources import SCHEMAS_DIR
 from mockspice.surfaces.errors import self_url
 from mockspice.webcalls.engine import KINDS
@@ -22,13 +22,6 @@ from mockspice.webcalls.engine import KINDS
 blueprint = Blueprint("control", __name__)
 
 JOURNAL_KINDS = ("pop", "api", "webcall")
-
-
-class NotFound(DomainError):
-    """No such thing under the control API."""
-
-    code = "not-found"
-    status = 404
 
 
 class Unauthorized(DomainError):

@@ -1,0 +1,119 @@
+"""API sessions: ``connect``, ``portalconnect``, ``checkSession`` and the session check of every call.
+
+A session id is 32 lower-case hex digits, like a PHP session id. Sessions live in the store, so
+every worker knows them; each use moves the expiry ``session_ttl_s`` into the future. They are
+runtime state: not part of the dataset, emptied by a reset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mockspice.domain import journal
+from mockspice.domain.errors import DomainError
+from mockspice.store.db import Store
+from mockspice.store.schema import table
+
+ADMIN = 4  # securitylevelid 4: System Administrator (spicecsm-facts.md)
+
+
+class InvalidSession(DomainError):
+    """A call without a session, with an unknown one, or with an expired one."""
+
+    code = "invalid-session"
+    status = 401
+    rpc_code = -32001
+
+    def __init__(self, reason: str):
+        super().__init__(f"invalid session: {reason}")
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "reason": self.reason}
+
+
+class LoginFailed(DomainError):
+    """``connect`` with a login or password that does not match an active agent."""
+
+    code = "login-failed"
+    status = 403
+    rpc_code = -32003
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who is calling: an agent (``connect``) or a portal account (``portalconnect``)."""
+
+    id: str
+    kind: str  # agent | portal
+    agent_id: int | None
+    company_id: int | None
+    userkey: str | None
+    security_level: int
+
+
+def _password_matches(stored_md5: str, given: str) -> bool:
+    """The plain password, or its MD5 hex digest (clients of agentAuth send that) in any case."""
+    digest = hashlib.md5(given.encode("utf-8")).hexdigest()
+    return secrets.compare_digest(digest, stored_md5) or secrets.compare_digest(given.lower(), stored_md5)
+
+
+def connect(store: Store, login: str, password: str, ttl_s: float) -> dict[str, Any]:
+    """Open an agent session: ``{"session", "security_level"}`` (as the real server answers)."""
+    row = store.read().execute(
+        "SELECT AgentID, TenantID, Password, SecurityLevelID FROM tblAgent WHERE Login = ? AND Active = 1",
+        (login,)).fetchone()
+    if row is None or not _password_matches(row[2], password):
+        raise LoginFailed("login failed: unknown login or wrong password")
+    session = _open(store, "agent", row[0], row[1], None, row[3], ttl_s)
+    return {"session": session, "security_level": str(row[3])}
+
+
+def portal_connect(store: Store, company_id: int, userkey: str, ttl_s: float) -> dict[str, Any]:
+    """Open a client-portal session for an account (``portalconnect(id)``): level 0."""
+    row = None
+    if store.read().execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (company_id,)).fetchone():
+        row = store.read().execute(f"SELECT AccountID FROM {table(company_id, 'tblAccount')} WHERE Userkey = ?",
+                                   (userkey,)).fetchone()
+    if row is None:
+        raise LoginFailed(f"portal login failed: no account {userkey!r} in company {company_id}")
+    return {"session": _open(store, "portal", None, company_id, userkey, 0, ttl_s), "security_level": "0"}
+
+
+def _open(store: Store, kind: str, agent_id: int | None, company_id: int | None, userkey: str | None,
+          level: int, ttl_s: float) -> str:
+    session_id = secrets.token_hex(16)
+    with store.write(history=True) as conn:
+        conn.execute("DELETE FROM tblSession WHERE ExpiresAt < ?", (time.time(),))
+        conn.execute("INSERT INTO tblSession VALUES (?,?,?,?,?,?,?,?)",
+                     (session_id, kind, agent_id, company_id, userkey, level, journal.now_iso(), time.time() + ttl_s))
+    return session_id
+
+
+def check(store: Store, session_id: Any, ttl_s: float) -> Session:
+    """The live session with this id, its expiry moved on; :class:`InvalidSession` otherwise."""
+    if session_id is None or session_id == "":
+        raise InvalidSession("no session id was given (send it as the last positional parameter)")
+    if not isinstance(session_id, str):
+        raise InvalidSession(f"the session id must be text, not {type(session_id).__name__}")
+    row = store.read().execute(
+        "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt FROM tblSession"
+        " WHERE SessionID = ?", (session_id,)).fetchone()
+    if row is None:
+        raise InvalidSession(f"unknown session {journal.clip(session_id)!r}")
+    now = time.time()
+    if row[6] < now:
+        raise InvalidSession("the session has expired; connect again")
+    if row[6] - now < ttl_s / 2:  # slide the expiry, without a write on every call
+        with store.write(history=True) as conn:
+            conn.execute("UPDATE tblSession SET ExpiresAt = ? WHERE SessionID = ?", (now + ttl_s, session_id))
+    return Session(row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+def close_all(conn) -> None:
+    """End every session (a reset), inside the caller's write transaction."""
+    conn.execute("DELETE FROM tblSession")

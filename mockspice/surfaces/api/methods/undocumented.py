@@ -1,0 +1,7 @@
+"""API methods: undocumented (being written)."""
+
+from mockspice.surfaces.api.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    """Declare this group's methods."""
