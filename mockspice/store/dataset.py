@@ -141,8 +141,15 @@ def _datetime(value: Any, path: tuple) -> str:
     else:
         raise _Invalid(path, f"must be a date and time like 2006-01-27 13:27:51, not {value!r}")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the last UTC date
+            raise _Invalid(path, f"is outside the dates that can be kept in UTC: {value!r}") from None
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _opt_datetime(value: Any, path: tuple) -> str | None:
+    return None if value is None else _datetime(value, path)
 
 
 def _url(value: Any, path: tuple) -> str:
@@ -257,6 +264,16 @@ BRAND = {
     "webcalls": _Key(_webcalls, lambda: _webcalls({}, ())),
     "data": _Key(_mapping_of_text, dict),
 }
+EVENT_CATEGORY = {"id": _Key(_id), "label": _Key(_name)}
+EVENT = {
+    "id": _Key(_id), "case": _Key(_opt_id, None), "category": _Key(_id), "title": _Key(_name),
+    "starts": _Key(_datetime), "ends": _Key(_opt_datetime, None), "notes": _TEXT,
+    "agent": _Key(_opt_id, None),
+}
+ALERT = {
+    "id": _Key(_id), "message": _Key(_name), "created": _Key(_datetime),
+    "expires": _Key(_opt_datetime, None), "active": _Key(_bool, True),
+}
 COMPANY = {
     "id": _Key(_id), "label": _Key(_name), "active": _Key(_bool, True),
     "brands": _Key(_list_of(BRAND, "brand"), list),
@@ -267,6 +284,9 @@ COMPANY = {
     "custom_fields": _Key(_list_of({"id": _Key(_id), "label": _Key(_name)}, "custom field"), list),
     "accounts": _Key(_list_of(ACCOUNT, "account"), list),
     "cases": _Key(_list_of(CASE, "case"), list),
+    "event_categories": _Key(_list_of(EVENT_CATEGORY, "event category"), list),
+    "events": _Key(_list_of(EVENT, "event"), list),
+    "alerts": _Key(_list_of(ALERT, "alert"), list),
 }
 AGENT = {
     "id": _Key(_id), "company": _Key(_id), "login": _Key(_name),
@@ -322,7 +342,7 @@ def _check_references(data: dict) -> None:
         issues = _unique(company["issues"], "id", cpath + ("issues",), "issue id")
         fields = _unique(company["custom_fields"], "id", cpath + ("custom_fields",), "custom field id")
         accounts = _unique(company["accounts"], "userkey", cpath + ("accounts",), "userkey")
-        _unique(company["cases"], "id", cpath + ("cases",), "case id")
+        cases = _unique(company["cases"], "id", cpath + ("cases",), "case id")
         for b, brand in enumerate(company["brands"]):
             if brand["list_label"] is None:
                 brand["list_label"] = brand["label"]
@@ -359,6 +379,21 @@ def _check_references(data: dict) -> None:
                 _refer(response["status"], statuses, rpath + ("status",), "status")
                 _refer(response["issue"], issues, rpath + ("issue",), "issue")
                 _refer_agent(response["agent"], agent_company, company["id"], rpath + ("agent",))
+        _check_events(company, cpath, cases, agent_company)
+
+
+def _check_events(company: dict, cpath: tuple, cases: dict, agent_company: dict) -> None:
+    categories = _unique(company["event_categories"], "id", cpath + ("event_categories",), "event category id")
+    _unique(company["events"], "id", cpath + ("events",), "event id")
+    _unique(company["alerts"], "id", cpath + ("alerts",), "alert id")
+    for e, event in enumerate(company["events"]):
+        epath = cpath + ("events", e)
+        _refer(event["case"], cases, epath + ("case",), "case")
+        _refer(event["category"], categories, epath + ("category",), "event category")
+        _refer_agent(event["agent"], agent_company, company["id"], epath + ("agent",))
+        # Both are canonical "YYYY-MM-DD HH:MM:SS" text here, so text order is time order.
+        if event["ends"] is not None and event["ends"] < event["starts"]:
+            raise _Invalid(epath + ("ends",), f"ends before the event starts ({event['starts']})")
 
 
 def _refer_agent(agent_id: int | None, agent_company: dict, company_id: int, path: tuple) -> None:
@@ -387,6 +422,17 @@ def check_account(raw: Any, source: str) -> dict[str, Any]:
         return _record(ACCOUNT, raw, (), "account")
     except _Invalid as exc:
         raise DatasetError(source, _place(exc.path), exc.reason) from None
+
+
+def datetime_text(value: Any, source: str) -> str:
+    """A date and time as the dataset keeps it (``YYYY-MM-DD HH:MM:SS``, UTC).
+
+    :raises DatasetError: naming ``source`` and the reason.
+    """
+    try:
+        return _datetime(value, ())
+    except _Invalid as exc:
+        raise DatasetError(source, "", exc.reason) from None
 
 
 def webcall_rows(brand_id: int, webcalls: dict[str, Any]) -> list[tuple[int, str, str]]:
@@ -557,6 +603,15 @@ def _insert_company(conn: sqlite3.Connection, company: dict[str, Any]) -> None:
         f"INSERT INTO {t['tblResponse']} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [(r["id"], k["id"], r["agent"], r["tier"], r["status"], r["issue"], r["date"], r["callid"],
           *(r[key] for key in RESPONSE_TEXTS)) for k in company["cases"] for r in k["responses"]])
+    conn.executemany(f"INSERT INTO {t['tblEventCategory']} VALUES (?,?)",
+                     [(c["id"], c["label"]) for c in company["event_categories"]])
+    conn.executemany(
+        f"INSERT INTO {t['tblEvent']}(EventID, CaseID, CategoryID, Title, Starts, Ends, Notes, AgentID)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        [(e["id"], e["case"], e["category"], e["title"], e["starts"], e["ends"], e["notes"], e["agent"])
+         for e in company["events"]])
+    conn.executemany(f"INSERT INTO {t['tblAlert']}(AlertID, Message, Created, Expires, Active) VALUES (?,?,?,?,?)",
+                     [(a["id"], a["message"], a["created"], a["expires"], int(a["active"])) for a in company["alerts"]])
 
 
 def insert_accounts(conn: sqlite3.Connection, company_id: int, accounts: list[dict[str, Any]]) -> None:
@@ -639,6 +694,15 @@ def _export_company(conn: sqlite3.Connection, cid: int, label: str, active: bool
         "custom_fields": [{"id": r[0], "label": r[1]}
                           for r in conn.execute(f"SELECT * FROM {t['tblCustomField']} ORDER BY FieldID")],
         "accounts": accounts, "cases": cases,
+        "event_categories": [{"id": r[0], "label": r[1]} for r in conn.execute(
+            f"SELECT CategoryID, CategoryLabel FROM {t['tblEventCategory']} ORDER BY CategoryID")],
+        "events": [{"id": r[0], "case": r[1], "category": r[2], "title": r[3], "starts": r[4], "ends": r[5],
+                    "notes": r[6], "agent": r[7]} for r in conn.execute(
+            f"SELECT EventID, CaseID, CategoryID, Title, Starts, Ends, Notes, AgentID FROM {t['tblEvent']}"
+            " ORDER BY EventID")],
+        "alerts": [{"id": r[0], "message": r[1], "created": r[2], "expires": r[3], "active": bool(r[4])}
+                   for r in conn.execute(
+            f"SELECT AlertID, Message, Created, Expires, Active FROM {t['tblAlert']} ORDER BY AlertID")],
     }
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import Response, jsonify, render_template, request
 
 CONTROL_PREFIX = "/_mockspice"
+# Pages run no script and load nothing from elsewhere; should escaping ever fail, the browser
+# still refuses to run an injected script.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
 
 
 def self_url() -> str:
@@ -16,8 +19,9 @@ def wants_json() -> bool:
     """Whether this request asked for JSON (control API, ``format=json`` or ``Accept``)."""
     if request.path.startswith(CONTROL_PREFIX):
         return True
-    if request.args.get("format") == "json":
-        return True
+    formats = request.args.getlist("format")
+    if formats:  # the last of a repeated parameter counts, as everywhere else (PHP's $_GET)
+        return formats[-1] == "json"
     # text/html first: "*/*" and ties get the page, as a browser expects.
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
@@ -29,5 +33,6 @@ def error_response(status: int, code: str, message: str) -> Response:
     else:
         response = Response(render_template("error.html", status=status, code=code, message=message),
                             mimetype="text/html")
+        response.headers["Content-Security-Policy"] = CSP
     response.status_code = status
     return response

@@ -10,13 +10,10 @@ from markupsafe import Markup
 
 from mockspice.domain.cache import GenerationCache
 from mockspice.domain.pop import PopResult, screen_pop
-from mockspice.surfaces.errors import self_url, wants_json
+from mockspice.surfaces.errors import CSP, self_url, wants_json
 
 blueprint = Blueprint("telephony", __name__)
 
-# The page runs no script and loads nothing from elsewhere; should escaping ever fail, the
-# browser still refuses to run an injected script.
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
 
 
 @blueprint.route("/integrations/telephony/telephonypop.php", methods=["GET"])
