@@ -1,0 +1,146 @@
+"""The validator's fast path (byte scans instead of the tree) agrees with the slow path.
+
+On a schema-valid document, ``validate`` first tries to prove from the bytes that neither the
+percent-encoding lint nor the userkey checks can find anything; only when that proof fails does
+it read every value from the tree. These tests run each document both ways (the slow path forced
+by making the proof fail) and require identical findings, and check which path was taken.
+"""
+
+import pytest
+
+from mockspice.wire import validate as validate_module
+from mockspice.wire.validate import validate
+
+DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def search(*users: str, decl: str = DECL) -> bytes:
+    """Return a search reply with one user element a line."""
+    return (decl + "<users>\n" + "".join(f"  {u}\n" for u in users) + "</users>\n").encode()
+
+
+def user(key: str = "jdoe", name: str = "John%20Doe", email: str = "johnd%40xyz%2Enet") -> str:
+    """Return one ``<user>`` of a search reply."""
+    return f'<user status="Active" userkey="{key}" name="{name}" email="{email}" phone="%28555%29" />'
+
+
+LOAD = (DECL + '<userdata>\n  <user userkey="{key}" password="" status="Active" account="" />\n'
+        '  <contacts>\n    <contact firstname="{first}" lastname="Doe" />\n  </contacts>\n'
+        '  <fielddata>\n    <field id="1" value="{value}" />\n  </fielddata>\n</userdata>\n')
+CASE = (DECL + '<tickets>\n  <ticket cid="6344" id="7906" tier="1" date="1/27/06 1:27:51 PM" '
+        'status="In Progress" sid="2" />\n</tickets>\n').encode()
+
+
+def load(key: str = "johnd", first: str = "John", value: str = "Anything") -> bytes:
+    """Return a load reply (also a valid userXML)."""
+    return LOAD.format(key=key, first=first, value=value).encode()
+
+
+# (id, kind, document, whether the fast path may prove it clean)
+DOCUMENTS = [
+    ("clean", "search", search(user("jdoe0"), user("jdoe1"), user("jdoe2")), True),
+    ("no-users", "search", search(), True),
+    ("no-declaration", "search", search(user(), decl=""), True),
+    ("declaration-without-encoding", "search",
+     search(user(), decl='<?xml version="1.0" ?>\n'), True),
+    ("one-line", "search", (DECL + "<users>" + user("a") + user("b") + "</users>").encode(), True),
+    ("tabs-and-crlf", "search", search(user().replace(" name=", "\t\r\n name=")), True),
+    ("open-close-tags", "search",
+     search('<user userkey="a"></user>', '<user userkey="b" name="B"></user>'), True),
+    ("only-userkey", "search", search('<user userkey="x"/>'), True),
+    ("plus-in-value", "search", search(user(name="John+Doe")), False),
+    ("double-encoded", "search", search(user(name="John%2520Doe")), False),
+    ("percent-25-alone", "search", search(user(name="100%25")), False),
+    ("lower-case-escape", "search", search(user(email="johnd%40xyz%2enet")), False),
+    ("malformed-escape", "search", search(user(name="John%2")), False),
+    ("bad-escape-letter", "search", search(user(name="John%G0Doe")), False),
+    ("non-ascii-escape", "search", search(user(name="Jos%C3%A9")), False),
+    ("invalid-utf8-escape", "search", search(user(name="Jos%E9")), False),
+    ("unencoded-space", "search", search(user(name="John Doe")), False),
+    ("unencoded-slash-and-gt", "search", search(user(name="a/b>c")), False),
+    ("unencoded-non-ascii", "search", search(user(name="José")), False),
+    ("entity-in-value", "search", search(user(name="John&amp;Jane")), False),
+    ("char-reference", "search", search(user(name="John&#32;Doe")), False),
+    ("single-quotes", "search", search("<user userkey='jdoe' name='John%20Doe' />"), False),
+    ("space-around-equals", "search", search('<user userkey = "jdoe" name= "x" />'), False),
+    ("comment", "search", search(user("a"), '<!-- userkey="a" -->', user("b")), False),
+    ("comment-hiding-duplicate", "search", search(user("a"), "<!-- x -->", user("a")), False),
+    ("processing-instruction", "search", search(user("a"), '<?php echo 1 ?>', user("b")), False),
+    ("namespace-declaration", "search",
+     search('<user xmlns:userkey="urnx" userkey="a" />', '<user userkey="b" />'), False),
+    ("duplicate-userkeys", "search", search(user("jdoe"), user("jdoe"), user("jane")), True),
+    ("duplicate-after-decoding", "search", search(user("aA"), user("a%41")), True),
+    ("blank-after-decoding", "search", search(user("%20"), user("jdoe")), True),
+    ("encoded-distinct-userkeys", "search", search(user("j%2Edoe"), user("jdoe")), True),
+    ("duplicate-and-plus", "search", search(user("jdoe", name="a+b"), user("jdoe")), False),
+    ("load-clean", "load", load(), True),
+    ("load-plus", "load", load(first="Jo+hn"), False),
+    ("load-double-encoded", "load", load(value="50%2525"), False),
+    ("load-encoded-userkey", "load", load(key="john%2Ed"), True),
+    ("update-clean", "update", load(), True),
+    ("update-unencoded", "update", load(value="Any thing"), False),
+    ("case", "case", CASE, False),
+]
+
+
+def _slow(kind: str, data: bytes, monkeypatch) -> list:
+    """Validate with the fast path's proof made to fail, so every value is read from the tree."""
+    with monkeypatch.context() as patch:
+        patch.setattr(validate_module, "_values_are_clean", lambda body, start: False)
+        return validate(kind, data, expected_userkey="johnd" if kind in ("load", "update") else None)
+
+
+@pytest.mark.parametrize("kind, data", [pytest.param(k, d, id=i) for i, k, d, _ in DOCUMENTS])
+def test_fast_and_slow_paths_give_identical_findings(kind, data, monkeypatch):
+    fast = validate(kind, data, expected_userkey="johnd" if kind in ("load", "update") else None)
+    assert fast == _slow(kind, data, monkeypatch)
+    assert not [f for f in fast if f.code in ("schema", "internal-error", "not-well-formed")]
+
+
+@pytest.mark.parametrize("kind, data, provable",
+                         [pytest.param(k, d, p, id=i) for i, k, d, p in DOCUMENTS])
+def test_the_proof_holds_exactly_for_clean_documents(kind, data, provable, monkeypatch):
+    """The fast path is taken for clean documents, never for one with anything to lint."""
+    proofs = []
+    real = validate_module._values_are_clean
+
+    def spy(body, start):
+        proofs.append(real(body, start))
+        return proofs[-1]
+
+    monkeypatch.setattr(validate_module, "_values_are_clean", spy)
+    findings = validate(kind, data)
+    assert any(proofs) is provable
+    if provable:
+        lint_codes = {"plus-in-value", "malformed-escape", "double-encoded", "invalid-utf8",
+                      "unencoded-value"}
+        assert not [f for f in findings if f.code in lint_codes]
+
+
+def test_a_clean_valid_reply_never_reads_the_tree(monkeypatch):
+    """On the fast path neither the lint nor the userkey walk runs, and xmlschema is not used."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the slow path ran")
+
+    monkeypatch.setattr(validate_module, "_lint", forbidden)
+    monkeypatch.setattr(validate_module, "_check_search_userkeys", forbidden)
+    monkeypatch.setattr(validate_module, "xmlschema_schema", forbidden)
+    data = search(*(user(f"jdoe{i}") for i in range(200)))
+    assert validate("search", data) == []
+
+
+def test_duplicates_found_by_the_fast_scan_are_diagnosed_by_the_tree():
+    findings = validate("search", search(user("jdoe"), user("jane"), user("jdoe")))
+    assert [(f.code, f.line) for f in findings] == [("duplicate-userkey", 5)]
+    findings = validate("search", search(user("aA"), user("a%41")))
+    assert [(f.code, f.line) for f in findings] == [("duplicate-userkey", 4)]
+    findings = validate("search", search(user("%20%09")))
+    assert [f.code for f in findings] == ["empty-userkey"]
+
+
+def test_a_large_clean_reply_has_no_findings_and_one_duplicate_is_found():
+    users = [user(f"jdoe{i}", name=f"John%20Doe{i}") for i in range(5000)]
+    assert validate("search", search(*users)) == []
+    users[4000] = user("jdoe17")
+    findings = validate("search", search(*users))
+    assert [(f.code, f.line) for f in findings] == [("duplicate-userkey", 4003)]
