@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from gunicorn.app.base import BaseApplication
 
@@ -80,6 +80,29 @@ def banner(settings: Settings, port: int, prepared: Prepared) -> str:
     return "\n".join(lines)
 
 
+def gunicorn_options(settings: Settings, when_ready: Callable[[Any], None]) -> dict[str, Any]:
+    """How ``mockspice serve`` runs gunicorn (the benchmarks serve their baseline the same way)."""
+    return {
+        "bind": f"{_url_host(settings.host)}:{settings.port}",
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": settings.threads,
+        "preload_app": True,
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "loglevel": settings.log_level,
+        "graceful_timeout": 5,
+        "timeout": 120,
+        "keepalive": 5,
+        "when_ready": when_ready,
+        "proc_name": "mockspice",
+        # gunicorn answers a request line or header beyond these with a 400 of its own.
+        "limit_request_line": 8190,
+        "limit_request_field_size": 16380,
+    }
+
+
 def serve(settings: Settings) -> None:
     """Prepare the store and serve until SIGTERM or SIGINT.
 
@@ -99,25 +122,6 @@ def serve(settings: Settings) -> None:
             port = server.LISTENERS[0].sock.getsockname()[1]
             print(banner(settings, port, prepared), flush=True)
 
-        options = {
-            "bind": f"{_url_host(settings.host)}:{settings.port}",
-            "workers": settings.workers,
-            "worker_class": "gthread",
-            "threads": settings.threads,
-            "preload_app": True,
-            "accesslog": "-",
-            "access_log_format": ACCESS_LOG_FORMAT,
-            "errorlog": "-",
-            "loglevel": settings.log_level,
-            "graceful_timeout": 5,
-            "timeout": 120,
-            "keepalive": 5,
-            "when_ready": when_ready,
-            "proc_name": "mockspice",
-            # gunicorn answers a request line or header beyond these with a 400 of its own.
-            "limit_request_line": 8190,
-            "limit_request_field_size": 16380,
-        }
-        _Gunicorn(app, options).run()
+        _Gunicorn(app, gunicorn_options(settings, when_ready)).run()
     finally:
         prepared.cleanup()
