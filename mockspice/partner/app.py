@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 from mockspice.resources import DATA_DIR
 from mockspice.store.dataset import load_file
 from mockspice.store.phones import normalize_phone
+from mockspice.wire import safexml
 from mockspice.wire.build import user_xml
 from mockspice.wire.documents import (
     ACCOUNT_USER_ATTRIBUTES, CORRECTED_NAMES, SEARCH_USER_ATTRIBUTES, SEARCH_VARIABLES,
@@ -216,7 +217,7 @@ def case():
     errors = [f for f in validate("case", data) if f.severity == "error"]
     if errors:
         abort(400, f"caseXML: {errors[0].code}: {errors[0].message.splitlines()[0]}")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    parser = safexml.parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

@@ -23,8 +23,11 @@ def _root(data: bytes, tag: str):
 
     if isinstance(data, str):
         data = data.encode("utf-8")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_blank_text=True)
+    from mockspice.wire import safexml
+
+    if safexml.declares_doctype(data):
+        raise UnreadableDocument("the document has a DOCTYPE, which mockspice refuses")
+    parser = safexml.parser(remove_blank_text=True)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

@@ -237,6 +237,14 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
             body = data[len(_UTF8_BOM):]
     root_tag = KINDS[kind][1]
     utf8 = body is not data or not data.startswith(_UTF16_BOMS)
+    if not utf8 or body[:1] == b"\x00" or body[1:2] == b"\x00":
+        # A wide encoding: the byte scans of _prelude do not apply; refuse a DOCTYPE here.
+        from mockspice.wire import safexml
+
+        if safexml.declares_doctype(body):
+            found.add(Finding.of("doctype-refused", "the document has a DOCTYPE; mockspice refuses "
+                                 "DTDs and entity declarations", 1, 1))
+            return
     if utf8 and _prelude(body, root_tag, found):
         return
     tree = _parse(body, found)
@@ -361,14 +369,14 @@ def _parse(body: bytes, found: _Collector):
     """Parse safely with libxml2; return the tree, or None after adding why it failed."""
     from lxml import etree
 
+    from mockspice.wire import safexml
+
     parser = getattr(_PARSERS, "parser", None)
     if parser is None:
         # No entity is resolved, no DTD loaded, nothing fetched; huge_tree stays off, so
         # libxml2 keeps its own caps (depth 256, 10 MB text nodes) behind those of validate().
         # White space between elements is dropped: fewer nodes to build, validate and free.
-        parser = _PARSERS.parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-            huge_tree=False, remove_blank_text=True, collect_ids=False)
+        parser = _PARSERS.parser = safexml.parser(remove_blank_text=True, collect_ids=False)
     try:
         return etree.fromstring(body, parser).getroottree()
     except etree.XMLSyntaxError as exc:

@@ -144,3 +144,18 @@ def test_a_large_clean_reply_has_no_findings_and_one_duplicate_is_found():
     users[4000] = user("jdoe17")
     findings = validate("search", search(*users))
     assert [(f.code, f.line) for f in findings] == [("duplicate-userkey", 4003)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_doctype_in_a_wide_encoding_is_refused_before_parsing(encoding, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    text = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
+            f'<!DOCTYPE users [<!ENTITY % remote SYSTEM "file://{secret}"> %remote;]><users/>')
+    findings = validate("search", text.encode(encoding))
+    # Encodings written with a byte-order mark also get the (warning) byte-order-mark finding.
+    assert [f.code for f in findings if f.code != "byte-order-mark"] == ["doctype-refused"]
+    from mockspice.wire import parse
+
+    with pytest.raises(parse.UnreadableDocument, match="DOCTYPE"):
+        parse.parse_search(text.encode(encoding))
