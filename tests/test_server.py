@@ -28,7 +28,7 @@ def test_workers_share_one_store(live):
         pop_ids = list(pool.map(pop, range(120)))
     assert len(set(pop_ids)) == 120
     journal = live.get("/_mockspice/journal?kind=pop").json()
-    assert sorted(e["pop_id"] for e in journal["entries"]) == sorted(pop_ids)
+    assert sorted(e["id"] for e in journal["entries"]) == sorted(pop_ids)  # a pop id is its entry id
     assert {e["params"]["callid"] for e in journal["entries"]} == {f"c{i}" for i in range(120)}
 
 

@@ -102,20 +102,16 @@ def screen_pop(store: Store, params: Mapping[str, str], *, edition: str, journal
         if result.kind == "none" and result.ani_digits:
             result.notices.append(f"no account matched ANI {journal.clip(result.ani or '')!r}")
     except DomainError as exc:
-        with store.write(history=True) as conn:
-            journal.record(conn, journal_limit, "pop", {
-                "params": reflected, "status": exc.status, "error": exc.as_dict()})
+        journal.append(store, journal_limit, "pop", {"params": reflected, "status": exc.status, "error": exc.as_dict()})
         raise
     if result.webcalls:
         result.cache_key = None  # the partner's answer is not the dataset's
-    with store.write(history=True) as conn:
-        # A pop's id is its journal entry's id: the journal is the record of every pop.
-        result.pop_id = journal.next_id(conn)
-        journal.record(conn, journal_limit, "pop", {
-            "pop_id": result.pop_id, "params": reflected, "status": 200,
-            "match": result.kind, "accounts": [a["userkey"] for a in result.accounts],
-            "case": result.case["id"] if result.case else None, "notices": result.notices,
-            "webcalls": [w["id"] for w in result.webcalls]}, entry_id=result.pop_id)
+    # A pop's id is its journal entry's id: the journal is the record of every pop.
+    result.pop_id = journal.append(store, journal_limit, "pop", {
+        "params": reflected, "status": 200, "match": result.kind,
+        "accounts": [a["userkey"] for a in result.accounts],
+        "case": result.case["id"] if result.case else None, "notices": result.notices,
+        "webcalls": [w["id"] for w in result.webcalls]})
     return result
 
 

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from mockspice.store import schema
 
@@ -153,6 +153,14 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def write_one(self, sql: str, params: tuple = ()) -> Any:
+        """One statement as its own transaction (no BEGIN/COMMIT round trips): the first row it returns.
+
+        For history appended on every request (the journal); the generation stays as it is.
+        """
+        with self._write_lock:
+            return self.connection().execute(sql, params).fetchone()
 
     def generation(self, conn: sqlite3.Connection | None = None) -> int:
         """The dataset's generation: it changes with every committed write of the dataset."""

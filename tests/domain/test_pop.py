@@ -116,7 +116,7 @@ def test_every_pop_is_journaled_with_its_outcome(store):
     with pytest.raises(UnknownBrand):
         pop(store, company=1, brand=9, callid="CALL-10")
     entries = journal.entries(store, kind="pop")["entries"]
-    assert entries[-2]["pop_id"] == ok.pop_id and entries[-2]["match"] == "account"
+    assert entries[-2]["id"] == ok.pop_id and entries[-2]["match"] == "account"
     assert entries[-2]["accounts"] == ["asmith"] and entries[-2]["params"]["callid"] == "CALL-9"
     assert entries[-1]["status"] == 404 and entries[-1]["error"]["code"] == "unknown-brand"
     assert entries[-1]["params"] == {"company": "1", "brand": "9", "callid": "CALL-10"}
@@ -127,7 +127,7 @@ def test_pop_id_is_its_journal_entry_and_records_the_callid(store):
     second = pop(store, company=1, brand=1, callid="B")
     assert second.pop_id == first.pop_id + 1
     entries = {e["id"]: e for e in journal.entries(store)["entries"]}
-    assert entries[second.pop_id]["pop_id"] == second.pop_id and entries[second.pop_id]["params"]["callid"] == "B"
+    assert entries[second.pop_id]["kind"] == "pop" and entries[second.pop_id]["params"]["callid"] == "B"
 
 
 def test_cached_match_follows_the_dataset_generation(store):
