@@ -17,7 +17,7 @@ from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
 from mockspice.domain.stubs import Stubs
 from mockspice.surfaces import control, telephony
-from mockspice.surfaces.api import endpoint as api_endpoint
+from mockspice.surfaces.api import docs_page as api_docs, endpoint as api_endpoint
 from mockspice.surfaces.api.methods import build as build_api
 from mockspice.surfaces.errors import CONTROL_PREFIX, error_response
 from mockspice.webcalls.engine import Engine
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
                                    "rpc_registry": build_api(), "rpc_stubs": Stubs(prepared.store)}
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_endpoint.blueprint, url_prefix=settings.base_path or None)
+    app.register_blueprint(api_docs.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(control.blueprint, url_prefix=CONTROL_PREFIX)
 
     @app.errorhandler(DomainError)

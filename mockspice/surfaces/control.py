@@ -137,6 +137,27 @@ def schema(name: str) -> Response:
     return send_file(SCHEMAS_DIR / f"{name}.xsd", mimetype="application/xml")
 
 
+@blueprint.post("/rpc/stubs")
+def add_rpc_stub() -> Response:
+    """Add a canned API answer (domain/stubs.py); 201 with the stub and its id."""
+    response = jsonify(_ext()["rpc_stubs"].add(_json_body()))
+    response.status_code = 201
+    return response
+
+
+@blueprint.get("/rpc/stubs")
+def list_rpc_stubs() -> Response:
+    """Every stub, oldest (first to match) first, with the answers it has left."""
+    stubs = _ext()["rpc_stubs"].all()
+    return jsonify({"stubs": stubs, "count": len(stubs)})
+
+
+@blueprint.delete("/rpc/stubs")
+def clear_rpc_stubs() -> Response:
+    """Remove every stub."""
+    return jsonify({"status": "cleared", "count": _ext()["rpc_stubs"].clear()})
+
+
 @blueprint.get("/")
 def dashboard() -> Response:
     """A page of links to the mock's URLs."""
@@ -197,6 +218,9 @@ _DASHBOARD = """{% extends "base.html" %}{% block main %}
 <li><a href="health">health</a></li>
 <li><a href="state">state</a> <span class="muted">(the whole dataset)</span></li>
 <li><a href="journal">journal</a></li>
+<li><a href="{{ base }}/docs/api_client/">JSON-RPC API documentation</a>
+ <span class="muted">(POST {{ base }}/api/spiceAPIServer/spiceAPIServer.php)</span></li>
+<li><a href="rpc/stubs">API stubs</a> <span class="muted">(canned answers and faults)</span></li>
 <li>schemas: <a href="schemas/users.xsd">users.xsd</a>, <a href="schemas/userdata.xsd">userdata.xsd</a>,
  <a href="schemas/tickets.xsd">tickets.xsd</a></li>
 </ul></section>{% endblock %}"""

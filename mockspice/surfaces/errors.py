@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify, render_template, request
 
 CONTROL_PREFIX = "/_mockspice"
+API_PATH = "/api/spiceAPIServer/spiceAPIServer.php"
 # Pages run no script and load nothing from elsewhere; should escaping ever fail, the browser
 # still refuses to run an injected script.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
@@ -17,8 +18,8 @@ def self_url() -> str:
 
 def wants_json() -> bool:
     """Whether this request asked for JSON (control API, ``format=json`` or ``Accept``)."""
-    if request.path.startswith(CONTROL_PREFIX):
-        return True
+    if request.path.startswith(CONTROL_PREFIX) or request.path.endswith(API_PATH):
+        return True  # the control API and the JSON-RPC URL speak JSON only
     formats = request.args.getlist("format")
     if formats:  # the last of a repeated parameter counts, as everywhere else (PHP's $_GET)
         return formats[-1] == "json"

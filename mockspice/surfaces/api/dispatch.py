@@ -48,6 +48,7 @@ class Call:
     fault: dict[str, Any] | None = None                 # a stub's fault for the HTTP answer
     delay_ms: int = 0
     trace: list[dict[str, Any]] = field(default_factory=list)  # per call: method, outcome
+    registry: Any = None  # the method table, for rpc.discover
 
 
 @dataclass
@@ -69,9 +70,14 @@ def invoke(call: Call, registry: Registry, name: str, args: list[Any], kwargs: d
             call.trace.append({"method": name, "outcome": "stub", "stub": stub["id"]})
             if stub.get("error") is not None:
                 error = stub["error"]
-                return Error(error.get("code", -32000), error.get("message", "error"), error.get("data"))
+                data = () if error.get("data") is None else (error["data"],)  # no "data" member when none
+                return Error(error.get("code", -32000), error.get("message", "error"), *data)
             return Success(stub.get("result"))
-        method = registry.methods[name]
+        method = registry.methods.get(name)
+        if method is None:  # a name only stubs answer, and none of them matched these params
+            call.trace.append({"method": name, "outcome": "error", "error": {"code": "no-stub-matched"}})
+            return Error(METHOD_NOT_FOUND, "Method not found",
+                         f"{name} is answered only by stubs, and no stub's params_match matches these params")
         checked = _prepare(call, method, list(args), dict(kwargs))
         result = method.handler(call, *checked)
         if method.rows and call.settings.rpc_single_row_object and isinstance(result, list) and len(result) == 1:

@@ -16,21 +16,29 @@ from flask import Blueprint, Response, current_app, request
 from mockspice.domain import journal
 from mockspice.surfaces.api import phpform
 from mockspice.surfaces.api.dispatch import Call, respond
-from mockspice.surfaces.errors import self_url
+from mockspice.surfaces.errors import API_PATH, self_url
 
 blueprint = Blueprint("api", __name__)
 
 MAX_JOURNALED = 4096
 
 
-@blueprint.route("/api/spiceAPIServer/spiceAPIServer.php", methods=["POST"])
+@blueprint.route(API_PATH, methods=["POST"])
 def spice_api_server() -> Response:
     """One API request: a call or a batch."""
     ext = current_app.extensions["mockspice"]
-    raw = request.get_data(cache=False)
-    body = phpform.read(raw, request.content_type or "")
+    if (request.content_type or "").startswith("multipart/form-data"):
+        # PHP fills $_POST from a multipart body too (curl with an array of POST fields).
+        value = request.form.get("request")
+        raw = ("" if value is None else "request=" + value).encode("utf-8", errors="surrogateescape")
+        body = phpform.Body(value, "form") if value is not None else phpform.Body(
+            None, "form", error="the form has no 'request' field (send request=<the JSON of the call>)")
+    else:
+        raw = request.get_data(cache=False)
+        body = phpform.read(raw, request.content_type or "")
     call = Call(ext["store"], ext["settings"], ext["outbound"], self_url(),
-                header_session=request.headers.get("X-Spice-Session"), stubs=ext["rpc_stubs"])
+                header_session=request.headers.get("X-Spice-Session"), stubs=ext["rpc_stubs"],
+                registry=ext["rpc_registry"])
     if body.error is not None:
         reply_body, style = {"result": None, "error": f"Parse error: {body.error}", "id": None}, "unknown"
     else:
@@ -77,5 +85,4 @@ def _journal(ext: dict, body: phpform.Body, style: str, call: Call, status: int,
         "request": raw[:MAX_JOURNALED].decode("utf-8", errors="replace"),
         "response": text[:MAX_JOURNALED], "findings": findings, "webcalls": call.webcalls, "fault": fault,
     }
-    with ext["store"].write(history=True) as conn:
-        journal.record(conn, ext["settings"].journal_limit, "api", entry)
+    journal.append(ext["store"], ext["settings"].journal_limit, "api", entry)
