@@ -72,3 +72,12 @@ class BadDataset(DomainError):
     """A dataset sent to the control API cannot be loaded."""
 
     code = "bad-dataset"
+
+
+class Conflict(DomainError):
+    """The change clashes with what the store holds (a login or userkey taken, a value already
+    there, a brand or account still in use); nothing was written."""
+
+    code = "conflict"
+    status = 409
+    rpc_code = -32009

@@ -12,7 +12,8 @@ from __future__ import annotations
 # PRAGMA application_id marks a file as a mockspice store ("MSPC"), so that a database made by
 # another program is refused instead of being written into.
 APPLICATION_ID = 0x4D535043
-SCHEMA_VERSION = 1
+# 2: per-company event categories, events and alerts (an older file lacks those tables).
+SCHEMA_VERSION = 2
 
 GLOBAL_DDL = """
 CREATE TABLE tblMockMeta (
@@ -94,6 +95,9 @@ COMPANY_TABLES = (
     "tblCustomFieldValue",
     "tblCase",
     "tblResponse",
+    "tblEventCategory",
+    "tblEvent",
+    "tblAlert",
 )
 
 COMPANY_DDL = """
@@ -192,6 +196,30 @@ CREATE TABLE "{p}tblResponse" (
     Events TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX "{p}tblResponse_Case" ON "{p}tblResponse"(CaseID, ResponseID);
+-- Scheduled events (a call back, a visit), optionally on a case, and the company's global
+-- alerts: SpiceCSM has both (spicecsm-facts.md, "The product") and the columns are the mock's choice.
+CREATE TABLE "{p}tblEventCategory" (
+    CategoryID INTEGER PRIMARY KEY,
+    CategoryLabel TEXT NOT NULL
+);
+CREATE TABLE "{p}tblEvent" (
+    EventID INTEGER PRIMARY KEY,
+    CaseID INTEGER REFERENCES "{p}tblCase"(CaseID) ON DELETE CASCADE,
+    CategoryID INTEGER NOT NULL REFERENCES "{p}tblEventCategory"(CategoryID),
+    Title TEXT NOT NULL,
+    Starts TEXT NOT NULL,
+    Ends TEXT,
+    Notes TEXT NOT NULL DEFAULT '',
+    AgentID INTEGER
+);
+CREATE INDEX "{p}tblEvent_Case" ON "{p}tblEvent"(CaseID);
+CREATE TABLE "{p}tblAlert" (
+    AlertID INTEGER PRIMARY KEY,
+    Message TEXT NOT NULL,
+    Created TEXT NOT NULL,
+    Expires TEXT,
+    Active INTEGER NOT NULL DEFAULT 1
+);
 """
 
 

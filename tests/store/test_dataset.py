@@ -54,6 +54,10 @@ def test_demo_dataset_has_what_the_issue_asks(demo):
     case = next(k for k in acme["cases"] if k["id"] == 6344)
     assert case["status"] == 2 and 7906 in [r["id"] for r in case["responses"]]
     assert next(s for s in acme["statuses"] if s["id"] == 2)["label"] == "In Progress"
+    # Scheduled events (one on the documented case) and global alerts, in both companies.
+    assert [e["id"] for e in acme["events"] if e["case"] == 6344] == [1]
+    assert all(c["event_categories"] and c["events"] and c["alerts"] for c in companies)
+    assert {a["active"] for a in acme["alerts"]} == {True, False}
 
 
 def test_import_export_import_is_identical(store, demo):
@@ -124,6 +128,30 @@ CASES = [
     ("wrong format", lambda d: d.update(format="other/9"), "format", "unknown format 'other/9'"),
     ("brands not a list", lambda d: d["companies"][0].update(brands={"id": 1}),
      "companies[0].brands", "must be a list of brand records"),
+    ("dangling event case", lambda d: d["companies"][0]["events"][0].update(case=101),
+     "companies[0].events[0].case", "no case with id 101"),
+    ("dangling event category", lambda d: d["companies"][1]["events"][0].update(category=2),
+     "companies[1].events[0].category", "no event category with id 2"),
+    ("event agent of another company", lambda d: d["companies"][0]["events"][0].update(agent=7),
+     "companies[0].events[0].agent", "agent 7 belongs to company 2"),
+    ("dangling event agent", lambda d: d["companies"][0]["events"][0].update(agent=99),
+     "companies[0].events[0].agent", "no agent with id 99"),
+    ("event ends before it starts", lambda d: d["companies"][0]["events"][0].update(ends="2006-01-28 08:00:00"),
+     "companies[0].events[0].ends", "ends before the event starts (2006-01-28 09:00:00)"),
+    ("event without title", lambda d: d["companies"][0]["events"][2].pop("title"),
+     "companies[0].events[2]", "a event needs the key 'title'"),
+    ("duplicate event id", lambda d: d["companies"][0]["events"][1].update(id=1),
+     "companies[0].events[1].id", "duplicate event id 1"),
+    ("duplicate event category id", lambda d: d["companies"][0]["event_categories"][2].update(id=1),
+     "companies[0].event_categories[2].id", "duplicate event category id 1"),
+    ("duplicate alert id", lambda d: d["companies"][0]["alerts"][1].update(id=1),
+     "companies[0].alerts[1].id", "duplicate alert id 1"),
+    ("bad alert date", lambda d: d["companies"][0]["alerts"][0].update(expires="later"),
+     "companies[0].alerts[0].expires", "must be a date and time like 2006-01-27 13:27:51"),
+    ("empty alert message", lambda d: d["companies"][1]["alerts"][0].update(message=""),
+     "companies[1].alerts[0].message", "must not be empty"),
+    ("unknown alert key", lambda d: d["companies"][1]["alerts"][0].update(level="red"),
+     "companies[1].alerts[0].level", "unknown key 'level' in a alert"),
 ]
 
 
@@ -193,6 +221,20 @@ def test_failure_inside_the_transaction_rolls_back(store, demo):
         with store.write() as conn:
             dataset.replace(conn, data)
     assert state.export_state(store) == before
+
+
+def test_events_and_alerts_defaults_and_round_trip(store):
+    data = dataset.check({"companies": [{"id": 1, "label": "C", "event_categories": [{"id": 4, "label": "Visit"}],
+                                         "events": [{"id": 2, "category": 4, "title": "Visit",
+                                                     "starts": "2024-01-01T10:00:00+02:00"}],
+                                         "alerts": [{"id": 1, "message": "Hello", "created": "2024-01-01"}]}]})
+    company = data["companies"][0]
+    assert company["events"] == [{"id": 2, "case": None, "category": 4, "title": "Visit",
+                                  "starts": "2024-01-01 08:00:00", "ends": None, "notes": "", "agent": None}]
+    assert company["alerts"] == [{"id": 1, "message": "Hello", "created": "2024-01-01 00:00:00", "expires": None,
+                                  "active": True}]
+    load(store, data)
+    assert state.export_state(store) == data
 
 
 def test_issue_parent_may_come_after_child(store):

@@ -23,6 +23,9 @@ def test_state_round_trip_and_reset(client):
     changed["companies"][0]["brands"][0]["label"] = "Renamed Support"
     changed["companies"][0]["accounts"] = changed["companies"][0]["accounts"][:1]
     changed["companies"][0]["cases"] = [k for k in changed["companies"][0]["cases"] if k["userkey"] == "jdoe"]
+    kept = {k["id"] for k in changed["companies"][0]["cases"]}
+    changed["companies"][0]["events"] = [e for e in changed["companies"][0].get("events", [])
+                                         if e.get("case") in kept or e.get("case") is None]
     put = client.put("/_mockspice/state", json=changed)
     assert put.status_code == 200
     assert put.get_json() == {"status": "loaded", "counts": {

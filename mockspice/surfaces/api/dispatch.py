@@ -106,8 +106,12 @@ def _prepare(call: Call, method: Method, args: list[Any], kwargs: dict[str, Any]
         if len(args) != len([p for p in method.params if p.name in kwargs]) or any(
                 p.name not in kwargs for p in method.params[:len(args)]):
             raise BadParameter(f"{method.name}: named parameters must give {', '.join(p.name for p in method.params)}")
-    elif method.session and len(args) > len(method.params):
-        session_id = args.pop()  # SpiceCSM's clients append the session as the last parameter
+    elif method.session and args and isinstance(args[-1], str) and call.header_session is None:
+        # SpiceCSM's clients append the session as the last positional parameter, always; only a
+        # client that sends the X-Spice-Session header keeps every positional parameter its own.
+        session_id = args.pop()
+    elif not method.session and len(args) == len(method.params) + 1 and isinstance(args[-1], str):
+        args.pop()  # a session appended to a call that needs none (clients append it everywhere)
     if method.session:
         call.session = sessions.check(call.store, session_id if session_id is not None else call.header_session,
                                       call.settings.session_ttl_s)
@@ -139,7 +143,14 @@ class _Methods(Mapping):
 def respond(text: str, call: Call, registry: Registry) -> Reply:
     """The answer to one API request body (the JSON text of a call or a batch)."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        if "\\u" in text:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+    except UnicodeEncodeError:
+        exc = ValueError("the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text")
+        if '"jsonrpc"' in text[:4096]:
+            return Reply(_error20(PARSE_ERROR, "Parse error", None, str(exc)), "2.0")
+        return Reply({"result": None, "error": f"Parse error: {exc}", "id": None}, "1.0")
     except (ValueError, RecursionError) as exc:
         message = f"Parse error: {str(exc)[:200]}"
         if '"jsonrpc"' in text[:4096]:
@@ -154,6 +165,17 @@ def respond(text: str, call: Call, registry: Registry) -> Reply:
     if isinstance(data, dict) and "jsonrpc" not in data:
         return Reply(_one10(data, methods), "1.0")
     return Reply(_one20(data, methods), "2.0")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's json reads NaN and Infinity; JSON has neither
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
 
 
 def _error20(code: int, message: str, id_: Any, data: Any = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from mockspice.domain.errors import BadParameter
 SHAPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "object": {"type": "object"},
+    "one_object": {"type": "object"},  # an object; an array gets SpiceCSM's "Only one object" message
     "objects": {"type": "array", "items": {"type": "object"}},
     "any": {},
     "integer": {"type": "integer"},
@@ -65,11 +66,15 @@ class Method:
 def _shape(method: str, param: Param, value: Any) -> Any:
     if param.shape == "any":
         return value
+    if param.shape == "one_object" and isinstance(value, list):
+        # SpiceCSM's own words for load and its kin (spicecsm-facts.md).
+        raise BadParameter(f"Only one object may be used for the {method} function. Arrays are not allowed.")
     if param.shape == "objects" and isinstance(value, dict):
         value = [value]  # a single record where a list of records is expected: take it as one
     ok = {
         "string": isinstance(value, str),
         "object": isinstance(value, dict),
+        "one_object": isinstance(value, dict),
         "objects": isinstance(value, list) and all(isinstance(v, dict) for v in value),
         "integer": isinstance(value, int) and not isinstance(value, bool),
     }[param.shape]
@@ -80,7 +85,7 @@ def _shape(method: str, param: Param, value: Any) -> Any:
 
 
 def _described(shape: str) -> str:
-    return {"string": "a string", "object": "an object", "objects": "an array of objects",
+    return {"string": "a string", "object": "an object", "one_object": "an object", "objects": "an array of objects",
             "integer": "an integer"}[shape]
 
 

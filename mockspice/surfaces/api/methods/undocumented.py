@@ -13,7 +13,6 @@ something else stubs the method (``POST /_mockspice/rpc/stubs``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from mockspice.domain.errors import BadParameter
@@ -37,23 +36,12 @@ MAX_CREDENTIALS = 32
 MAX_VALUE = 4096
 
 
-@dataclass(frozen=True)
-class OneObjectMethod(Method):
-    """A method that takes exactly one object and refuses an array with SpiceCSM's own message."""
-
-    def check_args(self, args: list[Any]) -> list[Any]:
-        """The arguments; an array in place of the object gets SpiceCSM's "Only one object" message."""
-        if args and isinstance(args[0], list):
-            raise BadParameter(f"Only one object may be used for the {self.name} function. Arrays are not allowed.")
-        return super().check_args(args)
-
-
 def _summary(answer: str) -> str:
     return f"meaning not public; mockspice answers {answer} — {STUB_IT}"
 
 
-def _object(summary: str = "search criteria or settings; its keys are not public") -> Param:
-    return Param("obj", "object", summary)
+def _object(summary: str = "search criteria or settings; its keys are not public", shape: str = "object") -> Param:
+    return Param("obj", shape, summary)
 
 
 # Each entry: name, what mockspice answers (for the summary), the constant answer.
@@ -76,8 +64,8 @@ _CONSTANT = (
 def register(registry: Registry) -> None:
     """Declare the methods whose meaning is not public."""
     for name, answer, result in _CONSTANT:
-        kind = OneObjectMethod if name in ONE_OBJECT else Method
-        registry.add(kind(name, _constant(result), (_object(),), _summary(answer),
+        param = _object(shape="one_object" if name in ONE_OBJECT else "object")
+        registry.add(Method(name, _constant(result), (param,), _summary(answer),
                           result=MSG_RESULT, errors=("invalid-session", "bad-parameter")))
 
     registry.add(Method(
