@@ -7,72 +7,17 @@ import socket
 import threading
 
 import pytest
+from spiceclients import API, OpenACD, Rpc20
 from werkzeug.serving import make_server
 
 from liveserver import POP
 from mockspice.domain.accounts import LOAD_ARRAY, ROW_KEYS
 from mockspice.partner import create_partner_app
 
-API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
-
-
-class OpenACD:
-    """Speaks as the OpenACD client does: ``request=<raw JSON>`` form bodies, counting ids, session last."""
-
-    def __init__(self, client):
-        self.client, self.id, self.session = client, 0, None
-
-    def call(self, method, *params):
-        """One JSON-RPC 1.0 call; the whole reply."""
-        self.id += 1
-        params = [*params, *([self.session] if self.session else [])]
-        body = "request=" + json.dumps({"method": method, "params": params, "id": self.id})
-        response = self.client.post(API, data=body.encode(), content_type="application/x-www-form-urlencoded")
-        assert response.status_code == 200
-        reply = response.get_json()
-        assert reply["id"] == self.id and set(reply) == {"result", "error", "id"}
-        return reply
-
-    def result(self, method, *params):
-        """The result of a call that must succeed."""
-        reply = self.call(method, *params)
-        assert reply["error"] is None, reply["error"]
-        return reply["result"]
-
-
-class Rpc20:
-    """A JSON-RPC 2.0 client: JSON bodies, the session as the last positional parameter."""
-
-    def __init__(self, client, session):
-        self.client, self.session, self.id = client, session, 0
-
-    def call(self, method, *params):
-        """The whole 2.0 reply."""
-        self.id += 1
-        response = self.client.post(API, json={"jsonrpc": "2.0", "method": method,
-                                               "params": [*params, self.session], "id": self.id})
-        reply = response.get_json()
-        assert reply["jsonrpc"] == "2.0" and reply["id"] == self.id
-        return reply
-
-    def result(self, method, *params):
-        """The result of a call that must succeed."""
-        reply = self.call(method, *params)
-        assert "error" not in reply, reply
-        return reply["result"]
-
-    def error(self, method, *params):
-        """The error object of a call that must fail."""
-        reply = self.call(method, *params)
-        assert "result" not in reply, reply
-        return reply["error"]
-
 
 def connect(client, login="admin", password="admin") -> OpenACD:
     """An OpenACD-style client with a session."""
-    api = OpenACD(client)
-    api.session = api.result("connect", login, password)["session"]
-    return api
+    return OpenACD(client, login, password)
 
 
 @pytest.fixture
@@ -84,7 +29,7 @@ def api(client) -> OpenACD:
 @pytest.fixture
 def rpc(client, api) -> Rpc20:
     """A 2.0 client on the administrator's session."""
-    return Rpc20(client, api.session)
+    return Rpc20.on(client, api.session)
 
 
 @pytest.fixture

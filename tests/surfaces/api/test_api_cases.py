@@ -6,40 +6,12 @@ import json
 import threading
 
 import pytest
+from spiceclients import API, Rpc20
 import requests
 from werkzeug.serving import make_server
 
 from mockspice.domain.cases import ROW_KEYS
 from mockspice.partner import create_partner_app
-
-API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
-
-
-class Rpc20:
-    """A JSON-RPC 2.0 client (Flask's test client or a real URL); the session is the last parameter."""
-
-    def __init__(self, post, session=None):
-        self.post, self.session, self.id = post, session, 0
-
-    def call(self, method, *params):
-        """The whole 2.0 reply."""
-        self.id += 1
-        reply = self.post({"jsonrpc": "2.0", "method": method, "params": [*params, *([self.session] if self.session else [])],
-                           "id": self.id})
-        assert reply["jsonrpc"] == "2.0" and reply["id"] == self.id
-        return reply
-
-    def result(self, method, *params):
-        """The result of a call that must succeed."""
-        reply = self.call(method, *params)
-        assert "error" not in reply, reply
-        return reply["result"]
-
-    def error(self, method, *params):
-        """The error object of a call that must fail."""
-        reply = self.call(method, *params)
-        assert "result" not in reply, reply
-        return reply["error"]
 
 
 def test_client_rpc(client, login="admin", password="admin") -> Rpc20:

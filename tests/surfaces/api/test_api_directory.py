@@ -6,12 +6,11 @@ import hashlib
 import json
 
 import pytest
+from spiceclients import API, FORM, OpenACD
 
 from mockspice.app import create_app
 from mockspice.settings import Settings
 
-API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
-FORM = "application/x-www-form-urlencoded"
 STATE = "/_mockspice/state"
 FACTS_QUERIES = [  # spicecsm-facts.md, "query": the statements real clients send
     "select BrandID, BrandLabel, BrandListLabel from 1_tblBrand where Active=1",
@@ -19,45 +18,10 @@ FACTS_QUERIES = [  # spicecsm-facts.md, "query": the statements real clients sen
     "select BrandListLabel from 1_tblBrand where BrandID=2",
     "select TenantID from tblTenant where TenantID=1",
 ]
-PASSWORDS = {"admin": "admin", "globex.admin": "admin"}
 
 
 def md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
-
-
-class Spice:
-    """A JSON-RPC 1.0 client as OpenACD's: ``request=`` + raw JSON, counting ids, session appended last."""
-
-    def __init__(self, client, login: str | None = None):
-        self.client, self.next_id, self.session = client, 1, None
-        if login is not None:
-            self.session = self.result("connect", login, PASSWORDS.get(login, "spice"))["session"]
-
-    def call(self, method: str, *params) -> dict:
-        """One call; the reply envelope."""
-        if self.session is not None:
-            params = (*params, self.session)
-        body = json.dumps({"method": method, "params": list(params), "id": self.next_id}, ensure_ascii=False)
-        assert "+" not in body and "%" not in body, "the OpenACD client does not url-encode: keep tests clean"
-        response = self.client.post(API, data=b"request=" + body.encode(), content_type=FORM)
-        assert response.status_code == 200, response.data
-        reply = response.get_json()
-        assert reply["id"] == self.next_id and set(reply) == {"result", "error", "id"}
-        self.next_id += 1
-        return reply
-
-    def result(self, method: str, *params):
-        """The result of a call that must succeed."""
-        reply = self.call(method, *params)
-        assert reply["error"] is None, reply["error"]
-        return reply["result"]
-
-    def error(self, method: str, *params) -> str:
-        """The 1.0 error message of a call that must fail."""
-        reply = self.call(method, *params)
-        assert reply["result"] is None and isinstance(reply["error"], str)
-        return reply["error"]
 
 
 def rpc20(client, session: str | None, method: str, params) -> dict:
@@ -84,14 +48,14 @@ def company(client, company_id: int) -> dict:
 @pytest.mark.parametrize("login, ids", [("admin", ["1", "2"]), ("globex.admin", ["1", "2"]),
                                         ("jdoe.agent", ["1"]), ("tsuper", ["1"]), ("mortiz", ["2"])])
 def test_company_list_shows_what_the_session_sees(client, login, ids):
-    rows = Spice(client, login).result("companyList")
+    rows = OpenACD(client, login).result("companyList")
     assert [r["companyid"] for r in rows] == ids
     assert rows[0] == {"companyid": ids[0], "companylabel": "Acme Help Desk" if ids[0] == "1" else "Globex Telecom",
                        "active": "1"}
 
 
 def test_agent_exists(client):
-    spice = Spice(client, "tsuper")
+    spice = OpenACD(client, "tsuper")
     [row] = spice.result("agentExists", ["jdoe.agent"])
     assert row["agentid"] == "1" and row["login"] == "jdoe.agent" and row["companyid"] == "1"
     assert all(isinstance(v, str) for v in row.values()) and "password" not in row
@@ -100,7 +64,7 @@ def test_agent_exists(client):
     # Another company's login is taken, but whose it is stays hidden.
     assert spice.result("agentExists", ["lvance", "rpowell", "ghost"]) == [
         {"login": "lvance"}, {**spice.result("loadAgent", {"login": "rpowell"})[0]}]
-    assert Spice(client, "admin").result("agentExists", ["lvance"])[0]["companyid"] == "2"
+    assert OpenACD(client, "admin").result("agentExists", ["lvance"])[0]["companyid"] == "2"
 
 
 AUTH_CASES = [
@@ -117,7 +81,7 @@ AUTH_CASES = [
 
 @pytest.mark.parametrize("login, password, expected", AUTH_CASES)
 def test_agent_auth(client, login, password, expected):
-    reply = Spice(client, "tsuper").result("agentAuth", [{"login": login, "password": password}])
+    reply = OpenACD(client, "tsuper").result("agentAuth", [{"login": login, "password": password}])
     if expected == "row":
         assert reply == [{"agentid": "1", "securitylevelid": "1", "tierid": "1", "login": "jdoe.agent",
                           "firstname": "John", "lastname": "Doe", "companyid": "1"}]
@@ -126,12 +90,12 @@ def test_agent_auth(client, login, password, expected):
 
 
 def test_agent_auth_of_an_inactive_company_destroys_and_admin_sees_all(client):
-    admin = Spice(client, "admin")
+    admin = OpenACD(client, "admin")
     assert admin.result("agentAuth", {"login": "lvance", "password": md5("spice")})[0]["companyid"] == "2"
     data = state(client)
     data["companies"][1]["active"] = False
     assert client.put(STATE, json=data).status_code == 200
-    admin = Spice(client, "admin")
+    admin = OpenACD(client, "admin")
     assert admin.result("agentAuth", [{"login": "lvance", "password": md5("spice")}]) == {"msg": "destroy"}
 
 
@@ -150,7 +114,7 @@ def test_agent_auth_of_an_inactive_company_destroys_and_admin_sees_all(client):
     ("admin", {"tierid": 2, "companyid": 1, "securitylevelid": 4}, None),
 ])
 def test_agent_list(client, login, filters, ids):
-    reply = Spice(client, login).result("agentList", filters)
+    reply = OpenACD(client, login).result("agentList", filters)
     if ids is None:
         assert reply == {"msg": "no results"}
     else:
@@ -159,7 +123,7 @@ def test_agent_list(client, login, filters, ids):
 
 
 def test_load_agent(client):
-    spice = Spice(client, "jdoe.agent")
+    spice = OpenACD(client, "jdoe.agent")
     [row] = spice.result("loadAgent", {"agentid": "3"})
     assert row == {"agentid": "3", "securitylevelid": "3", "tierid": "3", "login": "tsuper", "firstname": "Tom",
                    "lastname": "Super", "companyid": "1", "email": "", "active": "1",
@@ -167,13 +131,13 @@ def test_load_agent(client):
     assert spice.result("loadAgent", {"login": "tsuper"}) == [row]
     assert spice.result("loadAgent", {"agentid": 6}) == {"msg": "no results"}  # another company's
     assert spice.result("loadAgent", {"agentid": 99}) == {"msg": "no results"}
-    assert Spice(client, "admin").result("loadAgent", {"agentid": 6})[0]["login"] == "globex.admin"
+    assert OpenACD(client, "admin").result("loadAgent", {"agentid": 6})[0]["login"] == "globex.admin"
 
 
 # --- createAgent, changePass, getAgentAccess ---------------------------------------------------------
 
 def test_create_agent_then_update_it(client):
-    admin = Spice(client, "admin")
+    admin = OpenACD(client, "admin")
     [row] = admin.result("createAgent", {"login": "new.agent", "password": "s3cret", "firstname": "Nel",
                                          "lastname": "New", "securitylevelid": "2", "tierid": 2})
     assert row["agentid"] == "9" and row["companyid"] == "1" and row["securitylevellabel"] == "Power User"
@@ -191,23 +155,23 @@ def test_create_agent_then_update_it(client):
 
 
 def test_deactivating_an_agent_ends_its_sessions(client):
-    rosa = Spice(client, "rpowell")
+    rosa = OpenACD(client, "rpowell")
     assert rosa.result("checkSession")["msg"] == "valid"
-    Spice(client, "admin").result("createAgent", {"agentid": 2, "active": 0})
+    OpenACD(client, "admin").result("createAgent", {"agentid": 2, "active": 0})
     assert rosa.error("checkSession").startswith("invalid session")
-    assert Spice(client, "admin").result("agentAuth", [{"login": "rpowell", "password": md5("spice")}]) == {
+    assert OpenACD(client, "admin").result("agentAuth", [{"login": "rpowell", "password": md5("spice")}]) == {
         "msg": "destroy"}
 
 
 def test_a_new_security_level_applies_to_open_sessions(client):
-    tom = Spice(client, "tsuper")
+    tom = OpenACD(client, "tsuper")
     assert tom.error("createCompany", {"companylabel": "X"}).startswith("createCompany needs security level 4")
-    Spice(client, "admin").result("createAgent", {"agentid": 3, "securitylevelid": 4})
+    OpenACD(client, "admin").result("createAgent", {"agentid": 3, "securitylevelid": 4})
     assert tom.result("createCompany", {"companylabel": "X"})[0]["companyid"] == "3"
 
 
 def test_change_own_password(client):
-    spice = Spice(client, "jdoe.agent")
+    spice = OpenACD(client, "jdoe.agent")
     assert spice.result("changePass", {"password": "n3w"}) == {"msg": "success", "agentid": "1"}
     assert client.post(API, json={"method": "connect", "params": ["jdoe.agent", "n3w"], "id": 1}).get_json()[
         "error"] is None
@@ -218,26 +182,26 @@ def test_change_own_password(client):
 
 
 def test_change_another_agents_password_needs_level_3(client):
-    assert Spice(client, "rpowell").error("changePass", {"agentid": 1, "password": "x"}) == (
+    assert OpenACD(client, "rpowell").error("changePass", {"agentid": 1, "password": "x"}) == (
         "changePass: changing another agent's password needs security level 3; this session has 2")
-    assert Spice(client, "tsuper").result("changePass", {"login": "jdoe.agent", "password": "x"})["agentid"] == "1"
+    assert OpenACD(client, "tsuper").result("changePass", {"login": "jdoe.agent", "password": "x"})["agentid"] == "1"
     assert next(a for a in state(client)["agents"] if a["id"] == 1)["password_md5"] == md5("x")
-    assert Spice(client, "tsuper").error("changePass", {"agentid": 7, "password": "x"}) == (
+    assert OpenACD(client, "tsuper").error("changePass", {"agentid": 7, "password": "x"}) == (
         "changePass: no agent 7")  # another company's agent is not seen
 
 
 def test_get_agent_access(client):
-    access = Spice(client, "jdoe.agent").result("getAgentAccess", {})
+    access = OpenACD(client, "jdoe.agent").result("getAgentAccess", {})
     assert access["securitylevellabel"] == "Agent" and access["tierlabel"] == "Probationary"
     assert [b["brandid"] for b in access["brands"]] == ["1", "2", "3"]  # brand 4 is inactive
     assert access["brands"][0] == {"brandid": "1", "brandlabel": "Acme Support", "brandlistlabel": "Acme"}
     assert access["may"] == {"createcompany": "0", "deletecompany": "0", "allcompanies": "0",
                              "changeotherpasswords": "0"}
-    other = Spice(client, "globex.admin").result("getAgentAccess", {"agentid": "8"})
+    other = OpenACD(client, "globex.admin").result("getAgentAccess", {"agentid": "8"})
     assert (other["login"], other["securitylevellabel"], other["tierlabel"]) == ("mortiz", "Supervisor", "Level 2")
     assert [b["brandlabel"] for b in other["brands"]] == ["Globex Home", "Globex Business"]
     assert other["may"]["changeotherpasswords"] == "1" and other["may"]["createcompany"] == "0"
-    assert Spice(client, "admin").result("getAgentAccess", {})["may"]["createcompany"] == "1"
+    assert OpenACD(client, "admin").result("getAgentAccess", {})["may"]["createcompany"] == "1"
 
 
 # --- companies -----------------------------------------------------------------------------
@@ -245,7 +209,7 @@ def test_get_agent_access(client):
 @pytest.mark.parametrize("login, level", [("jdoe.agent", 1), ("rpowell", 2), ("tsuper", 3)])
 @pytest.mark.parametrize("method", ["createCompany", "deleteCompany"])
 def test_companies_need_a_system_administrator(client, login, level, method):
-    spice = Spice(client, login)
+    spice = OpenACD(client, login)
     assert spice.error(method, {"companylabel": "X", "companyid": 2}) == (
         f"{method} needs security level 4; this session has {level}")
     reply = rpc20(client, spice.session, method, {"obj": {"companylabel": "X", "companyid": 2}})
@@ -254,7 +218,7 @@ def test_companies_need_a_system_administrator(client, login, level, method):
 
 
 def test_create_company_makes_its_tables_in_one_go(client):
-    admin = Spice(client, "admin")
+    admin = OpenACD(client, "admin")
     assert admin.result("createCompany", {"companylabel": "Initech"}) == [
         {"companyid": "3", "companylabel": "Initech", "active": "1"}]
     new = company(client, 3)
@@ -269,8 +233,8 @@ def test_create_company_makes_its_tables_in_one_go(client):
 
 
 def test_delete_company(client):
-    globex = Spice(client, "globex.admin")
-    admin = Spice(client, "admin")
+    globex = OpenACD(client, "globex.admin")
+    admin = OpenACD(client, "admin")
     assert admin.result("deleteCompany", {"companyid": "2"}) == {"msg": "success", "companyid": "2"}
     assert [c["id"] for c in state(client)["companies"]] == [1]
     assert [a["id"] for a in state(client)["agents"]] == [1, 2, 3, 4, 5]
@@ -284,7 +248,7 @@ def test_delete_company(client):
 def test_the_community_edition_refuses_new_companies_and_brands(tmp_path):
     app = create_app(Settings.load(environ={}, overrides={"db": str(tmp_path / "c.db"), "edition": "community"}))
     try:
-        admin = Spice(app.test_client(), "admin")
+        admin = OpenACD(app.test_client(), "admin")
         assert admin.error("createCompany", {"companylabel": "X"}) == (
             "createCompany: the Community edition has a single company (id 1)")
         assert admin.error("createBrand", {"brandlabel": "X"}) == (
@@ -299,7 +263,7 @@ def test_the_community_edition_refuses_new_companies_and_brands(tmp_path):
 # --- brands --------------------------------------------------------------------------------
 
 def test_create_brand_and_the_facts_queries_still_work(client):
-    spice = Spice(client, "jdoe.agent")  # brand methods check no level (the facts name none)
+    spice = OpenACD(client, "jdoe.agent")  # brand methods check no level (the facts name none)
     [row] = spice.result("createBrand", {"brandlabel": "Acme Kids", "brandlistlabel": "Kids",
                                          "greeting": "Hi {caller}!"})
     assert row == {"brandid": "5", "brandlabel": "Acme Kids", "brandlistlabel": "Kids", "active": "1",
@@ -319,7 +283,7 @@ def test_create_brand_and_the_facts_queries_still_work(client):
 
 
 def test_update_brand(client):
-    spice = Spice(client, "admin")
+    spice = OpenACD(client, "admin")
     [row] = spice.result("updateBrand", {"brandid": 2, "brandlabel": "Acme Invoices", "active": "0",
                                          "greeting": "New greeting"})
     assert row == {"brandid": "2", "brandlabel": "Acme Invoices", "brandlistlabel": "Billing", "active": "0",
@@ -332,7 +296,7 @@ def test_update_brand(client):
 
 
 def test_delete_brand(client):
-    spice = Spice(client, "admin")
+    spice = OpenACD(client, "admin")
     spice.result("createBrand", {"brandlabel": "Short-lived", "brandid": 7})
     assert spice.result("deleteBrand", {"brandid": 7}) == {"msg": "success", "brandid": "7"}
     assert [b["id"] for b in company(client, 1)["brands"]] == [1, 2, 3, 4]
@@ -340,12 +304,12 @@ def test_delete_brand(client):
 
 
 def test_copy_brand_copies_brand_data_but_no_accounts(client):
-    spice = Spice(client, "admin")
+    spice = OpenACD(client, "admin")
     data = state(client)
     data["companies"][0]["brands"][1]["data"] = {"Colour": "blue"}
     data["companies"][0]["brands"][1]["webcalls"]["search_url"] = "http://crm.example/search"
     assert client.put(STATE, json=data).status_code == 200
-    spice = Spice(client, "admin")
+    spice = OpenACD(client, "admin")
     [row] = spice.result("copyBrand", {"brandid": 2})
     assert row == {"brandid": "5", "brandlabel": "Acme Billing (copy)", "brandlistlabel": "Billing", "active": "1",
                    "companyid": "1"}
@@ -360,14 +324,14 @@ def test_copy_brand_copies_brand_data_but_no_accounts(client):
 
 
 def test_script_load(client):
-    spice = Spice(client, "jdoe.agent")
+    spice = OpenACD(client, "jdoe.agent")
     assert spice.result("scriptLoad", {"brandid": "1"}) == [{
         "brandid": "1", "brandlabel": "Acme Support", "filename": "brand_1_greeting.txt",
         "script": "Thank you for calling {brand}. Am I speaking with {caller}? How may I help you today?"}]
     assert spice.result("scriptLoad", {"brandid": 99}) == {"msg": "no results"}
     spice.result("updateBrand", {"brandid": 3, "greeting": "Changed"})
     assert spice.result("scriptLoad", {"brandid": 3})[0]["script"] == "Changed"
-    assert Spice(client, "globex.admin").result("scriptLoad", {"brandid": 2})[0]["filename"] == "brand_2_greeting.txt"
+    assert OpenACD(client, "globex.admin").result("scriptLoad", {"brandid": 2})[0]["filename"] == "brand_2_greeting.txt"
 
 
 # --- every error, as 1.0 messages and 2.0 codes ------------------------------------------------------------
@@ -438,7 +402,7 @@ ERRORS = [
                          ids=[f"{e[1]}-{i}" for i, e in enumerate(ERRORS)])
 def test_errors(client, login, method, params, code, message):
     before = state(client)
-    spice = Spice(client, login)
+    spice = OpenACD(client, login)
     assert spice.error(method, *params) == message
     reply = rpc20(client, spice.session, method, params)
     assert reply["error"]["code"] == code and reply["error"]["message"] == message
@@ -462,7 +426,7 @@ def test_every_method_needs_a_session(client, method, params):
 
 
 def test_json_rpc_20_named_parameters(client):
-    session = Spice(client, "admin").session
+    session = OpenACD(client, "admin").session
     reply = rpc20(client, session, "loadAgent", {"obj": {"login": "tsuper"}})
     assert reply["jsonrpc"] == "2.0" and reply["result"][0]["agentid"] == "3"
     assert rpc20(client, session, "companyList", {})["result"][1]["companyid"] == "2"
@@ -472,7 +436,7 @@ def test_the_single_row_quirk_gives_a_bare_object(tmp_path):
     overrides = {"db": str(tmp_path / "q.db"), "rpc_single_row_object": True}
     app = create_app(Settings.load(environ={}, overrides=overrides))
     try:
-        spice = Spice(app.test_client(), "admin")
+        spice = OpenACD(app.test_client(), "admin")
         assert spice.result("loadAgent", {"login": "tsuper"})["agentid"] == "3"
         assert spice.result("scriptLoad", {"brandid": 1})["filename"] == "brand_1_greeting.txt"
         assert len(spice.result("companyList")) == 2
@@ -481,14 +445,14 @@ def test_the_single_row_quirk_gives_a_bare_object(tmp_path):
 
 
 def test_oversized_values_are_refused_briefly(client):
-    spice = Spice(client, "admin")
+    spice = OpenACD(client, "admin")
     assert spice.error("loadAgent", {"agentid": "9" * 5000}) == (
         f"loadAgent: agentid must be a whole number, not '{'9' * 59}...")
     assert spice.error("agentExists", ["x"] * 1001) == "agentExists: at most 1000 logins per call, not 1001"
 
 
 def test_a_lone_surrogate_is_refused_as_a_parse_error(client):
-    session = Spice(client, "admin").session
+    session = OpenACD(client, "admin").session
     for method, params in (("agentExists", '["\\ud800"]'), ("createBrand", '{"brandlabel": "\\ud800"}'),
                            ("agentAuth", '[{"login": "\\ud800", "password": "x"}]')):
         body = f'{{"jsonrpc": "2.0", "method": "{method}", "params": [{params}, "{session}"], "id": 1}}'

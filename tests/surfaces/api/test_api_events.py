@@ -5,47 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from spiceclients import API, FORM, OpenACD
 
-API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
-FORM = "application/x-www-form-urlencoded"
 STATE = "/_mockspice/state"
-PASSWORDS = {"admin": "admin", "globex.admin": "admin"}
 EVENT_1 = {"eventid": "1", "caseid": "6344", "categoryid": "1", "categorylabel": "Call back",
            "title": "Call John Doe back about browsing", "starts": "2006-01-28 09:00:00",
            "ends": "2006-01-28 09:15:00", "notes": "He asked for a call in the morning.", "agentid": "1"}
-
-
-class Spice:
-    """A JSON-RPC 1.0 client as OpenACD's: ``request=`` + raw JSON, counting ids, session appended last."""
-
-    def __init__(self, client, login: str):
-        self.client, self.next_id, self.session = client, 1, None
-        self.session = self.result("connect", login, PASSWORDS.get(login, "spice"))["session"]
-
-    def call(self, method: str, *params) -> dict:
-        """One call; the reply envelope."""
-        if self.session is not None:
-            params = (*params, self.session)
-        body = json.dumps({"method": method, "params": list(params), "id": self.next_id}, ensure_ascii=False)
-        assert "+" not in body and "%" not in body, "the OpenACD client does not url-encode: keep tests clean"
-        response = self.client.post(API, data=b"request=" + body.encode(), content_type=FORM)
-        assert response.status_code == 200, response.data
-        reply = response.get_json()
-        assert reply["id"] == self.next_id and set(reply) == {"result", "error", "id"}
-        self.next_id += 1
-        return reply
-
-    def result(self, method: str, *params):
-        """The result of a call that must succeed."""
-        reply = self.call(method, *params)
-        assert reply["error"] is None, reply["error"]
-        return reply["result"]
-
-    def error(self, method: str, *params) -> str:
-        """The 1.0 error message of a call that must fail."""
-        reply = self.call(method, *params)
-        assert reply["result"] is None and isinstance(reply["error"], str)
-        return reply["error"]
 
 
 def rpc20(client, session: str, method: str, params: list) -> dict:
@@ -62,14 +27,14 @@ def company(client, company_id: int) -> dict:
 # --- categories and events ------------------------------------------------------------------
 
 def test_event_category(client):
-    spice = Spice(client, "jdoe.agent")
+    spice = OpenACD(client, "jdoe.agent")
     assert spice.result("eventCategory", {}) == [{"categoryid": "1", "categorylabel": "Call back"},
                                                   {"categoryid": "2", "categorylabel": "Meeting"},
                                                   {"categoryid": "3", "categorylabel": "Maintenance"}]
     assert spice.result("eventCategory", {"categoryid": "3"}) == [{"categoryid": "3", "categorylabel": "Maintenance"}]
     assert spice.result("eventCategory", {"categoryid": 9}) == {"msg": "no results"}
-    assert Spice(client, "lvance").result("eventCategory", {}) == [{"categoryid": "1", "categorylabel": "Site visit"}]
-    assert Spice(client, "admin").result("eventCategory", {"companyid": 2})[0]["categorylabel"] == "Site visit"
+    assert OpenACD(client, "lvance").result("eventCategory", {}) == [{"categoryid": "1", "categorylabel": "Site visit"}]
+    assert OpenACD(client, "admin").result("eventCategory", {"companyid": 2})[0]["categorylabel"] == "Site visit"
 
 
 @pytest.mark.parametrize("filters, ids", [
@@ -84,7 +49,7 @@ def test_event_category(client):
     ({"to": "2006-01-28T09:00:00"}, ["1"]),
 ])
 def test_event_load(client, filters, ids):
-    reply = Spice(client, "jdoe.agent").result("eventLoad", filters)
+    reply = OpenACD(client, "jdoe.agent").result("eventLoad", filters)
     if ids is None:
         assert reply == {"msg": "no results"}
     else:
@@ -93,18 +58,18 @@ def test_event_load(client, filters, ids):
 
 
 def test_the_event_on_case_6344(client):
-    assert Spice(client, "jdoe.agent").result("eventLoad", {"caseid": 6344}) == [EVENT_1]
-    event = Spice(client, "tsuper").result("eventLoad", {"eventid": 3})[0]
+    assert OpenACD(client, "jdoe.agent").result("eventLoad", {"caseid": 6344}) == [EVENT_1]
+    event = OpenACD(client, "tsuper").result("eventLoad", {"eventid": 3})[0]
     assert (event["caseid"], event["agentid"]) == (None, None)
 
 
 def test_events_of_another_company(client):
-    assert [e["caseid"] for e in Spice(client, "mortiz").result("eventLoad", {})] == ["101"]
-    assert Spice(client, "admin").result("eventLoad", {"companyid": "2"})[0]["title"] == "Technician visit at Maria Clark's"
+    assert [e["caseid"] for e in OpenACD(client, "mortiz").result("eventLoad", {})] == ["101"]
+    assert OpenACD(client, "admin").result("eventLoad", {"companyid": "2"})[0]["title"] == "Technician visit at Maria Clark's"
 
 
 def test_event_create_update_delete(client):
-    spice = Spice(client, "tsuper")
+    spice = OpenACD(client, "tsuper")
     [row] = spice.result("eventCreate", {"categoryid": 2, "title": "Review with Bob", "caseid": "6346",
                                          "starts": "2024-03-05T10:00:00Z", "ends": "2024-03-05 10:30"})
     assert row == {"eventid": "4", "caseid": "6346", "categoryid": "2", "categorylabel": "Meeting",
@@ -124,7 +89,7 @@ def test_event_create_update_delete(client):
 
 
 def test_event_create_in_another_company_as_admin(client):
-    [row] = Spice(client, "admin").result("eventCreate", {"companyid": 2, "categoryid": 1, "title": "Visit",
+    [row] = OpenACD(client, "admin").result("eventCreate", {"companyid": 2, "categoryid": 1, "title": "Visit",
                                                           "starts": "2024-06-01 08:00:00", "agentid": 8})
     assert (row["eventid"], row["agentid"]) == ("2", "8")
     assert [e["title"] for e in company(client, 2)["events"]] == ["Technician visit at Maria Clark's", "Visit"]
@@ -133,7 +98,7 @@ def test_event_create_in_another_company_as_admin(client):
 # --- alerts --------------------------------------------------------------------------------
 
 def test_alert_load(client):
-    spice = Spice(client, "jdoe.agent")
+    spice = OpenACD(client, "jdoe.agent")
     alerts = spice.result("alertLoad", {})
     assert [a["alertid"] for a in alerts] == ["1", "2"]
     assert alerts[1] == {"alertid": "2", "message": "Billing system back to normal.", "created": "2024-02-01 08:00:00",
@@ -141,12 +106,12 @@ def test_alert_load(client):
     assert [a["alertid"] for a in spice.result("alertLoad", {"active": "1"})] == ["1"]
     assert [a["alertid"] for a in spice.result("alertLoad", {"active": False})] == ["2"]
     assert spice.result("alertLoad", {"alertid": 9}) == {"msg": "no results"}
-    assert Spice(client, "lvance").result("alertLoad", {})[0]["message"] == (
+    assert OpenACD(client, "lvance").result("alertLoad", {})[0]["message"] == (
         "Outage in the north region; engineers on site.")
 
 
 def test_current_alerts_leave_out_the_expired(client):
-    spice = Spice(client, "admin")
+    spice = OpenACD(client, "admin")
     spice.result("createAlert", {"message": "Long gone", "expires": "2001-01-01 00:00:00"})
     spice.result("createAlert", {"message": "For ever", "expires": "9999-01-01 00:00:00"})
     current = [a["message"] for a in spice.result("alertLoad", {"current": 1})]
@@ -154,7 +119,7 @@ def test_current_alerts_leave_out_the_expired(client):
 
 
 def test_create_and_delete_alert(client):
-    spice = Spice(client, "jdoe.agent")
+    spice = OpenACD(client, "jdoe.agent")
     [row] = spice.result("createAlert", {"message": "Storm warning", "expires": "2099-01-01T12:00:00"})
     assert (row["alertid"], row["message"], row["expires"], row["active"]) == (
         "3", "Storm warning", "2099-01-01 12:00:00", "1")
@@ -169,7 +134,7 @@ def test_create_and_delete_alert(client):
 
 
 def test_changes_survive_an_export_and_import(client):
-    spice = Spice(client, "admin")
+    spice = OpenACD(client, "admin")
     spice.result("eventCreate", {"categoryid": 3, "title": "Upgrade", "starts": "2025-01-01 00:00:00"})
     spice.result("createAlert", {"message": "Upgrade tonight"})
     exported = client.get(STATE).get_json()
@@ -227,7 +192,7 @@ ERRORS = [
 @pytest.mark.parametrize("method, obj, code, message", ERRORS, ids=[f"{e[0]}-{i}" for i, e in enumerate(ERRORS)])
 def test_errors(client, method, obj, code, message):
     before = client.get(STATE).get_json()
-    spice = Spice(client, "tsuper")
+    spice = OpenACD(client, "tsuper")
     assert spice.error(method, obj) == message
     reply = rpc20(client, spice.session, method, [obj])
     assert reply["error"]["code"] == code and reply["error"]["message"] == message
