@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from liveserver import POP, LiveServer  # noqa: F401 - POP is re-exported for test modules
+from liveserver import LiveServer
 from mockspice.app import create_app
 from mockspice.settings import Settings
 

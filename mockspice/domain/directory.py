@@ -30,7 +30,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-from mockspice.domain.errors import (BadParameter, CommunityLimit, Conflict, DomainError, NotFound, PermissionDenied,
+from mockspice.domain.errors import (BadParameter, CommunityLimit, Conflict, NotFound, PermissionDenied,
                                      UnknownBrand, UnknownCompany)
 from mockspice.domain.sessions import ADMIN, Session
 from mockspice.store import dataset

@@ -15,7 +15,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 from werkzeug.test import Client
 
-from mockspice.partner import create_partner_app, partner_accounts, serve_partner  # noqa: F401
+from mockspice.partner import create_partner_app, partner_accounts
 from mockspice.partner.app import PARTNER_DATASET
 from mockspice.resources import DEMO_DATASET
 from mockspice.store.dataset import load_file

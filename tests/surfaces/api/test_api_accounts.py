@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 
 import pytest
-from spiceclients import API, OpenACD, Rpc20
+from spiceclients import OpenACD, Rpc20
 from werkzeug.serving import make_server
 
 from liveserver import POP

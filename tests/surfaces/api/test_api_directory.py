@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 import pytest
-from spiceclients import API, FORM, OpenACD
+from spiceclients import API, OpenACD
 
 from mockspice.app import create_app
 from mockspice.settings import Settings

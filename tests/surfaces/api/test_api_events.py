@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
-from spiceclients import API, FORM, OpenACD
+from spiceclients import API, OpenACD
 
 STATE = "/_mockspice/state"
 EVENT_1 = {"eventid": "1", "caseid": "6344", "categoryid": "1", "categorylabel": "Call back",

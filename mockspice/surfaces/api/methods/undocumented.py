@@ -12,16 +12,12 @@ something else stubs the method (``POST /_mockspice/rpc/stubs``).
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Any, Callable
 
-from mockspice.domain.errors import BadParameter
-from mockspice.domain.outbound import check_brand
-from mockspice.store.schema import table
+from mockspice.domain import integrations
+from mockspice.domain.integrations import NO_RESULTS, SUCCESS
 from mockspice.surfaces.api.registry import Method, Param, Registry
 
-NO_RESULTS = {"msg": "no results"}
-SUCCESS = {"msg": "success"}
 STUB_IT = "stub it (POST /_mockspice/rpc/stubs) for the answer your client expects."
 MSG_RESULT = {"type": "object", "properties": {"msg": {"type": "string"}}}
 
@@ -29,11 +25,6 @@ MSG_RESULT = {"type": "object", "properties": {"msg": {"type": "string"}}}
 # holds for these five; the message is the same with the method's name in it.
 ONE_OBJECT = ("recipientSearch", "billingOverview", "getViews", "runReport", "getProcessAccessList")
 
-INCONTACT_PREFIX = "inContact:"
-_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-_BRAND_KEYS = ("brandid", "brand")
-MAX_CREDENTIALS = 32
-MAX_VALUE = 4096
 
 
 def _summary(answer: str) -> str:
@@ -69,7 +60,7 @@ def register(registry: Registry) -> None:
                           result=MSG_RESULT, errors=("invalid-session", "bad-parameter")))
 
     registry.add(Method(
-        "caseAggregate", _case_aggregate, (_object("optional filter: brandid"),),
+        "caseAggregate", _delegate(integrations.case_aggregate), (_object("optional filter: brandid"),),
         _summary('the number of the company\'s cases per status, rows {"statusid", "statuslabel", "count"} '
                  '(strings), filtered by "brandid" when given, or {"msg": "no results"}'),
         result={"type": "array", "items": {"type": "object", "properties": {
@@ -77,7 +68,7 @@ def register(registry: Registry) -> None:
         errors=("invalid-session", "bad-parameter"), rows=True))
 
     registry.add(Method(
-        "setinContactCredentials", _set_incontact,
+        "setinContactCredentials", _delegate(integrations.set_incontact),
         (_object('"brandid" (default 1) and the credentials as text, e.g. "username", "password", '
                  '"application", "vendor", "businessunit"'),),
         _summary('{"msg": "success"} and keeps the credentials as the brand\'s data (labels inContact:<key>, '
@@ -85,7 +76,7 @@ def register(registry: Registry) -> None:
         result=MSG_RESULT, errors=("invalid-session", "bad-parameter", "unknown-brand")))
 
     registry.add(Method(
-        "inContactCredentials", _incontact, (_object('"brandid" (default 1)'),),
+        "inContactCredentials", _delegate(integrations.incontact), (_object('"brandid" (default 1)'),),
         _summary('the credentials last set by setinContactCredentials for the brand, '
                  '{"brandid", <key>: <text>, ...}, or {"msg": "no results"}'),
         result={"type": "object", "additionalProperties": {"type": "string"}},
@@ -99,73 +90,9 @@ def _constant(result: dict[str, Any]):
     return answer
 
 
-def _company(call: Any) -> int:
-    company = call.session.company_id
-    if company is None:
-        raise BadParameter("this session belongs to no company")
-    return company
+def _delegate(operation: Callable[..., Any]) -> Callable[..., Any]:
+    """A handler that runs a domain operation for the session's company."""
+    def handler(call: Any, obj: dict[str, Any]) -> Any:
+        return operation(call.store, integrations.company_of(call.session), obj)
 
-
-def _brand(obj: dict[str, Any], method: str) -> int:
-    """The brand an object names (``brandid`` or ``brand``, a number or its text), default 1."""
-    for key in _BRAND_KEYS:
-        if key in obj:
-            value = obj[key]
-            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
-                value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
-                raise BadParameter(f"{method}: {key} must be a brand id (a positive whole number or its text)")
-            return value
-    return 1  # the Community edition's only brand, and every company's first
-
-
-def _case_aggregate(call: Any, obj: dict[str, Any]) -> Any:
-    company = _company(call)
-    where, args = "", []
-    if any(key in obj for key in _BRAND_KEYS):
-        where, args = "WHERE c.BrandID = ?", [_brand(obj, "caseAggregate")]
-    rows = call.store.read().execute(
-        f"SELECT s.StatusID, s.StatusLabel, COUNT(*) FROM {table(company, 'tblCase')} c"
-        f" JOIN {table(company, 'tblStatus')} s ON s.StatusID = c.StatusID {where}"
-        " GROUP BY s.StatusID ORDER BY s.StatusID", args).fetchall()
-    if not rows:
-        return dict(NO_RESULTS)
-    return [{"statusid": str(r[0]), "statuslabel": r[1], "count": str(r[2])} for r in rows]
-
-
-def _set_incontact(call: Any, obj: dict[str, Any]) -> dict[str, Any]:
-    company, brand = _company(call), _brand(obj, "setinContactCredentials")
-    credentials = {k: v for k, v in obj.items() if k not in _BRAND_KEYS}
-    if not credentials:
-        raise BadParameter("setinContactCredentials: give the credentials as keys of the object, e.g. "
-                           '{"username": "...", "password": "..."}')
-    if len(credentials) > MAX_CREDENTIALS:
-        raise BadParameter(f"setinContactCredentials: at most {MAX_CREDENTIALS} keys")
-    for key, value in credentials.items():
-        if not _KEY.fullmatch(key):
-            raise BadParameter(f"setinContactCredentials: {key[:64]!r} is not a key (letters, digits, _; "
-                               "a letter first; 64 at most)")
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > MAX_VALUE:
-            raise BadParameter(f"setinContactCredentials: {key} must be text (or a number), "
-                               f"{MAX_VALUE} characters at most")
-    data = table(company, "tblBrandData")
-    with call.store.write() as conn:
-        check_brand(conn, company, brand)
-        # Replaced as a whole, so a key left out is gone, as a settings form would save it.
-        conn.execute(f"DELETE FROM {data} WHERE BrandID = ? AND substr(DataLabel, 1, ?) = ?",
-                     (brand, len(INCONTACT_PREFIX), INCONTACT_PREFIX))
-        conn.executemany(f"INSERT INTO {data}(BrandID, DataLabel, DataText) VALUES (?, ?, ?)",
-                         [(brand, INCONTACT_PREFIX + k, str(v)) for k, v in credentials.items()])
-    return dict(SUCCESS)
-
-
-def _incontact(call: Any, obj: dict[str, Any]) -> dict[str, Any]:
-    company, brand = _company(call), _brand(obj, "inContactCredentials")
-    with call.store.snapshot() as conn:
-        check_brand(conn, company, brand)
-        rows = conn.execute(f"SELECT DataLabel, DataText FROM {table(company, 'tblBrandData')}"
-                            " WHERE BrandID = ? AND substr(DataLabel, 1, ?) = ? ORDER BY rowid",
-                            (brand, len(INCONTACT_PREFIX), INCONTACT_PREFIX)).fetchall()
-    if not rows:
-        return dict(NO_RESULTS)
-    return {"brandid": str(brand), **{label[len(INCONTACT_PREFIX):]: text for label, text in rows}}
+    return handler
