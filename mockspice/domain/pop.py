@@ -8,7 +8,7 @@ only renders the result.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -134,8 +134,9 @@ def _cached_match(store: Store, cache: GenerationCache | None, company_id: int, 
 
 def _for_call(found: PopResult, callid: str | None) -> PopResult:
     """A copy of a (possibly shared) match for one call: its own call id, notices and greeting."""
-    result = dataclasses.replace(found, callid=callid, notices=list(found.notices), webcalls=[],
-                                 accounts=list(found.accounts))
+    result = copy.copy(found)  # shallow: the shared accounts and case are never changed in place
+    result.callid, result.notices, result.webcalls = callid, list(found.notices), []
+    result.accounts = list(found.accounts)
     result.greeting = _fill_greeting(result.greeting_script, result)
     return result
 

@@ -23,6 +23,8 @@ def wants_json() -> bool:
     formats = request.args.getlist("format")
     if formats:  # the last of a repeated parameter counts, as everywhere else (PHP's $_GET)
         return formats[-1] == "json"
+    if "json" not in request.headers.get("Accept", ""):
+        return False  # the common case (a browser, curl's */*), without parsing the header
     # text/html first: "*/*" and ties get the page, as a browser expects.
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 

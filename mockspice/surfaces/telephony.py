@@ -5,7 +5,7 @@ Routing and rendering only; :func:`mockspice.domain.pop.screen_pop` does the wor
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from markupsafe import Markup
 
 from mockspice.domain.cache import GenerationCache
@@ -27,7 +27,7 @@ def telephonypop() -> Response:
                         calls=ext["outbound"], self_url=self_url(), cache=ext["pop_cache"])
     if wants_json():
         return jsonify(result.as_dict())
-    page = render_template("telephonypop.html", pop=result, match_html=_match_html(result, ext["pop_fragments"]))
+    page = _render("telephonypop.html", pop=result, match_html=_match_html(result, ext["pop_fragments"]))
     response = Response(page, mimetype="text/html")
     response.headers["Content-Security-Policy"] = CSP
     return response
@@ -36,10 +36,15 @@ def telephonypop() -> Response:
 def _match_html(result: PopResult, fragments: GenerationCache) -> Markup:
     """The rendered match part of the page, kept while the dataset's generation stays the same."""
     if result.cache_key is None:
-        return Markup(render_template("_pop_match.html", pop=result))
+        return Markup(_render("_pop_match.html", pop=result))
     key, generation = result.cache_key
     html = fragments.get(key, generation)
     if html is None:
-        html = Markup(render_template("_pop_match.html", pop=result))
+        html = Markup(_render("_pop_match.html", pop=result))
         fragments.put(key, generation, html)
     return html
+
+
+def _render(name: str, **context: object) -> str:
+    """Render a template with Jinja directly: the pop's templates use no Flask context (the hot path)."""
+    return current_app.jinja_env.get_template(name).render(**context)
