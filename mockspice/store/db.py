@@ -12,6 +12,7 @@ Writes of history (the journal) say so and leave it alone.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -36,9 +37,11 @@ class Store:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._local = threading.local()
-        # Threads of one process queue here instead of in SQLite's busy handler, which sleeps
-        # in steps of milliseconds; processes still meet at SQLite's own lock.
+        # Writers queue on locks that wake the next one at once: threads of a process on a
+        # threading lock, processes on a POSIX lock of a file beside the store. SQLite's own
+        # busy handler would make them sleep in steps of milliseconds.
         self._write_lock = threading.Lock()
+        self._lock_file: tuple[int, int] | None = None  # (pid, fd)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> tuple["Store", bool]:
@@ -140,7 +143,7 @@ class Store:
         :param history: the transaction writes only history (the journal), not the dataset, so
             the generation stays as it is.
         """
-        with self._write_lock:
+        with self._writer():
             conn = self.connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -159,8 +162,26 @@ class Store:
 
         For history appended on every request (the journal); the generation stays as it is.
         """
-        with self._write_lock:
+        with self._writer():
             return self.connection().execute(sql, params).fetchone()
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """Hold this process's write lock and the store's cross-process one."""
+        with self._write_lock:
+            fd = self._process_lock_fd()
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+
+    def _process_lock_fd(self) -> int:
+        """This process's descriptor of the lock file (POSIX locks belong to a process)."""
+        if self._lock_file is None or self._lock_file[0] != os.getpid():
+            fd = os.open(f"{self.path}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._lock_file = (os.getpid(), fd)
+        return self._lock_file[1]
 
     def generation(self, conn: sqlite3.Connection | None = None) -> int:
         """The dataset's generation: it changes with every committed write of the dataset."""
