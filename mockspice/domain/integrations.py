@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from mockspice.domain.errors import BadParameter
+from mockspice.domain.accounts import check_company
 from mockspice.domain.outbound import check_brand
 from mockspice.store.db import Store
 from mockspice.store.schema import table
@@ -48,6 +49,8 @@ def brand_of(obj: dict[str, Any], method: str) -> int:
 
 def case_aggregate(store: Store, company: int, obj: dict[str, Any]) -> Any:
     """The company's cases counted by status, optionally of one brand."""
+    with store.snapshot() as conn:
+        check_company(conn, company)
     where, args = "", []
     if any(key in obj for key in _BRAND_KEYS):
         where, args = "WHERE c.BrandID = ?", [brand_of(obj, "caseAggregate")]

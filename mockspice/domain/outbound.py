@@ -73,6 +73,8 @@ def put_settings(store: Store, company_id: int, brand_id: int, raw: Any) -> dict
 
 
 PARTNER_PREFIX = "/_partner"
+# The credentials the reference partner accepts unless told otherwise (sent as intUser/intPass).
+PARTNER_INT_USER, PARTNER_INT_PASS = "spice", "secret"
 
 
 def wire_to_partner(data: dict[str, Any], int_user: str, int_pass: str) -> dict[str, Any]:

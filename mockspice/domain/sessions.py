@@ -57,9 +57,9 @@ class Session:
 
 
 def _password_matches(stored_md5: str, given: str) -> bool:
-    """The plain password, or its MD5 hex digest (clients of agentAuth send that) in any case."""
+    """The plain password. Not its digest: whoever read the stored digest could log in with it."""
     digest = hashlib.md5(given.encode("utf-8")).hexdigest()
-    return secrets.compare_digest(digest, stored_md5) or secrets.compare_digest(given.lower(), stored_md5)
+    return secrets.compare_digest(digest, stored_md5)
 
 
 def connect(store: Store, login: str, password: str, ttl_s: float) -> dict[str, Any]:

@@ -20,7 +20,10 @@ from mockspice.store.db import Store
 
 MAX_ROWS = 10_000
 TIME_CAP_S = 2.0
-HIDDEN_TABLES = {"tblSession"}  # session ids are credentials
+# The mock's own tables (sessions, the journal with its requests, the seed, the stubs) are not
+# SpiceCSM's and hold credentials; password columns read as NULL.
+HIDDEN_TABLES = {"tblSession", "tblJournal", "tblMockMeta", "tblRpcStub"}
+HIDDEN_COLUMNS = {"password"}
 _TOKENS = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\b\d+_tbl\w+\b)""", re.IGNORECASE)
 _ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
 # The authorizer's action codes, for saying what a refused statement would have done.
@@ -68,6 +71,8 @@ def query(store: Store, sql: str) -> list[dict[str, Any]] | dict[str, str]:
         if action == sqlite3.SQLITE_READ and arg1 in HIDDEN_TABLES:
             refused.append(f"READ {arg1}")
             return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_READ and isinstance(arg2, str) and arg2.lower() in HIDDEN_COLUMNS:
+            return sqlite3.SQLITE_IGNORE  # the column reads as NULL
         return sqlite3.SQLITE_OK
 
     deadline = time.monotonic() + TIME_CAP_S

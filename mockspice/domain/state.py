@@ -49,9 +49,7 @@ def prepare(settings: Settings) -> Prepared:
     """
     data = dataset.load_file(settings.fixtures or DEMO_DATASET)
     if settings.partner:
-        from mockspice.partner.app import DEFAULT_INT_PASS, DEFAULT_INT_USER
-
-        data = outbound.wire_to_partner(data, DEFAULT_INT_USER, DEFAULT_INT_PASS)
+        data = outbound.wire_to_partner(data, outbound.PARTNER_INT_USER, outbound.PARTNER_INT_PASS)
     temp_dir = None
     if settings.db:
         path = Path(settings.db)
@@ -98,6 +96,7 @@ def import_state(store: Store, raw: Any, source: str = "request body") -> dict[s
         raise BadDataset(str(exc)) from None
     with store.write() as conn:
         dataset.replace(conn, data)
+        sessions.close_all(conn)  # their agents and companies may be gone
     return counts(data)
 
 

@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 from mockspice.resources import DATA_DIR
 from mockspice.store.dataset import load_file
 from mockspice.store.phones import normalize_phone
+from mockspice.domain.outbound import PARTNER_INT_PASS, PARTNER_INT_USER
 from mockspice.wire import safexml
 from mockspice.wire.build import user_xml
 from mockspice.wire.documents import (
@@ -51,8 +52,7 @@ receivers = Blueprint("partner", __name__)
 
 
 # The credentials the partner accepts unless told otherwise (SpiceCSM sends them as intUser/intPass).
-DEFAULT_INT_USER = "spice"
-DEFAULT_INT_PASS = "secret"
+DEFAULT_INT_USER, DEFAULT_INT_PASS = PARTNER_INT_USER, PARTNER_INT_PASS
 
 class PartnerBook:
     """The partner's accounts and the cases it was sent, in memory, safe to share between threads."""

@@ -370,6 +370,9 @@ def _check_references(data: dict) -> None:
             _refer(case["status"], statuses, kpath + ("status",), "status")
             _refer(case["issue"], issues, kpath + ("issue",), "issue")
             _refer_agent(case["agent"], agent_company, company["id"], kpath + ("agent",))
+            if not case["responses"]:
+                # SpiceCSM opens a case with its first response (a ticket); caseXML needs one.
+                raise _Invalid(kpath + ("responses",), "a case needs at least one response")
             for r, response in enumerate(case["responses"]):
                 rpath = kpath + ("responses", r)
                 if response["id"] in responses:

@@ -190,11 +190,14 @@ class Store:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection and this process's lock file."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+        if self._lock_file is not None and self._lock_file[0] == os.getpid():
+            os.close(self._lock_file[1])
+            self._lock_file = None
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         """A value of the store's own key/value table."""

@@ -126,6 +126,8 @@ CASES = [
     ("empty userkey", lambda d: d["companies"][0]["accounts"][0].update(userkey="  "),
      "companies[0].accounts[0].userkey", "must not be empty"),
     ("wrong format", lambda d: d.update(format="other/9"), "format", "unknown format 'other/9'"),
+    ("case without responses", lambda d: d["companies"][0]["cases"][1].update(responses=[]),
+     "companies[0].cases[1].responses", "a case needs at least one response"),
     ("brands not a list", lambda d: d["companies"][0].update(brands={"id": 1}),
      "companies[0].brands", "must be a list of brand records"),
     ("dangling event case", lambda d: d["companies"][0]["events"][0].update(case=101),

@@ -59,3 +59,15 @@ def test_failed_write_rolls_back(tmp_path):
             raise RuntimeError("boom")
     assert store.meta("k") is None
     store.close()
+
+
+def test_closing_a_store_leaves_no_descriptor_open(tmp_path):
+    import os
+
+    before = len(os.listdir("/proc/self/fd"))
+    for i in range(10):
+        store, _ = Store.open(tmp_path / f"s{i}.db")
+        with store.write() as conn:
+            Store.set_meta(conn, "k", "v")
+        store.close()
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -21,6 +21,8 @@ from mockspice.surfaces.errors import API_PATH, self_url
 blueprint = Blueprint("api", __name__)
 
 MAX_JOURNALED = 4096
+# Calls whose parameters carry a password (or its digest): their request is not journaled.
+SECRET_METHODS = {"connect", "changePass", "createAgent", "agentAuth"}
 
 
 @blueprint.route(API_PATH, methods=["POST"])
@@ -82,7 +84,8 @@ def _journal(ext: dict, body: phpform.Body, style: str, call: Call, status: int,
                  "line": None, "column": None, "path": None} for note in body.warnings]
     entry = {
         "transport": body.transport, "style": style, "status": status, "calls": call.trace,
-        "request": raw[:MAX_JOURNALED].decode("utf-8", errors="replace"),
+        "request": ("[not kept: it holds a password]" if any(c["method"] in SECRET_METHODS for c in call.trace)
+                    else raw[:MAX_JOURNALED].decode("utf-8", errors="replace")),
         "response": text[:MAX_JOURNALED], "findings": findings, "webcalls": call.webcalls, "fault": fault,
     }
     journal.append(ext["store"], ext["settings"].journal_limit, "api", entry)

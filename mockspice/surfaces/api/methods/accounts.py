@@ -17,7 +17,7 @@ WEBCALL = {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"
 BATCH_RESULT = {"type": "object", "properties": {
     "records": {"type": "array", "items": {"type": "object", "properties": {"type": {"enum": list(accounts.RECORD_TYPES)}}}},
     "webcalls": {"type": "array", "items": WEBCALL}}}
-RECORD_ERRORS = ("bad-parameter", "not-found", "record-conflict", "permission-denied", "unknown-brand",
+RECORD_ERRORS = ("bad-parameter", "not-found", "conflict", "permission-denied", "unknown-brand",
                  "unknown-company", "invalid-session")
 RECORDS = Param("records", "objects", "records, each with a type: account, contact, fieldvalue, case or response")
 
