@@ -30,19 +30,18 @@ from mockspice.domain.errors import (BadParameter, Conflict, DomainError, NotFou
                                      UnknownCompany)
 from mockspice.domain.outbound import NoWebCall, Outbound
 from mockspice.domain.sessions import Session
+from mockspice.domain.records import NO_RESULTS
 from mockspice.store import dataset
 from mockspice.store.dataset import CONTACT_COLUMNS, PHONE_KEYS, DatasetError
 from mockspice.store.db import Store
 from mockspice.store.phones import normalize_phone
-from mockspice.store.schema import table
+from mockspice.store.schema import MAX_ID, table
 from mockspice.webcalls.criteria import CriteriaError, search_criteria
 
-MAX_ID = 2**31 - 1
 MAX_RECORDS = 1000   # records in one create/update/delete call
 MAX_ROWS = 10_000    # rows of one search, as query() caps them
 ACTIONS = ("create", "update", "delete")
 RECORD_TYPES = ("account", "contact", "fieldvalue", "case", "response")
-NO_RESULTS = {"msg": "no results"}
 LOAD_ARRAY = "Only one object may be used for the load function. Arrays are not allowed."  # facts file
 # A search row: the search reply's user attributes (name), the account and its first contact.
 ROW_KEYS = ("userkey", "brandid", "status", "accountid", "external", "name", *CONTACT_COLUMNS)

@@ -33,14 +33,13 @@ from typing import Any
 from mockspice.domain.errors import (BadParameter, CommunityLimit, Conflict, NotFound, PermissionDenied,
                                      UnknownBrand, UnknownCompany)
 from mockspice.domain.sessions import ADMIN, Session
+from mockspice.domain.records import NO_RESULTS
 from mockspice.store import dataset
 from mockspice.store.db import Store
-from mockspice.store.schema import COMPANY_TABLES, table
+from mockspice.store.schema import COMPANY_TABLES, MAX_ID, table
 
-NO_RESULTS = {"msg": "no results"}
 MAX_LOGINS = 1000  # agentExists: logins per call
 SUCCESS = "success"
-MAX_ID = 2**31 - 1
 SUPERVISOR = 3  # securitylevelid 3 and up may change another agent's password (the mock's choice)
 # A new company's case statuses: SpiceCSM's status 2 is "In Progress" (integration page); the
 # others are the mock's choice.

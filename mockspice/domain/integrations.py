@@ -14,10 +14,10 @@ from typing import Any
 from mockspice.domain.errors import BadParameter
 from mockspice.domain.accounts import check_company
 from mockspice.domain.outbound import check_brand
+from mockspice.domain.records import NO_RESULTS
 from mockspice.store.db import Store
-from mockspice.store.schema import table
+from mockspice.store.schema import MAX_ID, table
 
-NO_RESULTS = {"msg": "no results"}
 SUCCESS = {"msg": "success"}
 INCONTACT_PREFIX = "inContact:"
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -41,7 +41,7 @@ def brand_of(obj: dict[str, Any], method: str) -> int:
             value = obj[key]
             if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
                 value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
                 raise BadParameter(f"{method}: {key} must be a brand id (a positive whole number or its text)")
             return value
     return 1  # the Community edition's only brand, and every company's first

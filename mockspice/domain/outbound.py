@@ -17,12 +17,11 @@ from mockspice.domain.errors import BadParameter, DomainError, UnknownBrand, Unk
 from mockspice.store import dataset
 from mockspice.store.dataset import DatasetError
 from mockspice.store.db import Store
-from mockspice.store.schema import table
+from mockspice.store.schema import MAX_ID, table
 from mockspice.webcalls.criteria import CriteriaError, search_criteria
 from mockspice.webcalls.engine import JOURNAL_BODY_LIMIT, Endpoint, Engine, Exchange, ticket
 
 
-MAX_ID = 2**31 - 1
 
 
 class NoWebCall(DomainError):

@@ -20,9 +20,8 @@ from mockspice.domain.errors import BadParameter, CommunityLimit, DomainError, U
 from mockspice.store import dataset
 from mockspice.store.phones import normalize_phone
 from mockspice.store.db import Store
-from mockspice.store.schema import table
+from mockspice.store.schema import MAX_ID, table
 
-MAX_ID = 2**31 - 1
 MAX_CANDIDATES = 50  # a pop lists at most this many accounts sharing one phone number
 _POSITIVE = re.compile(r"[1-9][0-9]{0,9}")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -13,6 +13,9 @@ from typing import Any
 from mockspice.store.dataset import CONTACT_COLUMNS, RESPONSE_TEXTS
 from mockspice.store.schema import table
 
+# SpiceCSM answers a search or load that finds nothing with this result, not an error.
+NO_RESULTS = {"msg": "no results"}
+
 _CONTACT_SELECT = ", ".join(CONTACT_COLUMNS.values())
 
 

@@ -26,7 +26,7 @@ import yaml
 
 from mockspice.store.phones import normalize_phone
 from mockspice.store import schema
-from mockspice.store.schema import table
+from mockspice.store.schema import MAX_ID, table
 
 FORMAT = "mockspice-dataset/1"
 
@@ -78,8 +78,8 @@ def _int(value: Any, path: tuple) -> int:
 
 def _id(value: Any, path: tuple) -> int:
     value = _int(value, path)
-    if not 1 <= value <= 2**31 - 1:
-        raise _Invalid(path, f"must be a positive id (1 to 2147483647), not {value}")
+    if not 1 <= value <= MAX_ID:
+        raise _Invalid(path, f"must be a positive id (1 to {MAX_ID}), not {value}")
     return value
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 # PRAGMA application_id marks a file as a mockspice store ("MSPC"), so that a database made by
 # another program is refused instead of being written into.
 APPLICATION_ID = 0x4D535043
+# The largest id: SpiceCSM's MySQL INT columns hold no more, and every id of the mock obeys it.
+MAX_ID = 2**31 - 1
 # 2: per-company event categories, events and alerts (an older file lacks those tables).
 SCHEMA_VERSION = 2
 

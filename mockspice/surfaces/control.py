@@ -18,6 +18,7 @@ from mockspice.domain.errors import BadParameter, DomainError, NotFound
 from mockspice.resources import SCHEMAS_DIR
 from mockspice.surfaces.errors import self_url
 from mockspice.webcalls.engine import KINDS
+from mockspice.store.schema import MAX_ID
 
 blueprint = Blueprint("control", __name__)
 
@@ -168,7 +169,7 @@ def dashboard() -> Response:
 
 def _id_field(body: dict[str, Any], key: str) -> int:
     value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise BadParameter(f"'{key}' is required: a positive whole number")
     return value
 

@@ -23,6 +23,10 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
+# The result schema of {"msg": "no results"}, SpiceCSM's answer when nothing is found.
+NO_RESULTS_SCHEMA = {"type": "object", "properties": {"msg": {"const": "no results"}}}
+
+
 @dataclass(frozen=True)
 class Param:
     """One positional parameter (also accepted by name in JSON-RPC 2.0)."""

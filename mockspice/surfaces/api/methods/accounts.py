@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from mockspice.domain import accounts
-from mockspice.surfaces.api.registry import Param, Registry
+from mockspice.surfaces.api.registry import NO_RESULTS_SCHEMA, Param, Registry
 
-NO_RESULTS = {"type": "object", "properties": {"msg": {"const": "no results"}}}
 ACCOUNT_ROW = {"type": "object", "properties": {key: {"type": "string"} for key in accounts.ROW_KEYS}}
 WEBCALL = {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string"},
                                             "outcome": {"type": "string"}}}
@@ -29,7 +28,7 @@ def register(registry: Registry) -> None:
                                           "PrimaryPhone, ..., CustFields), ANDed; optional brand"),
                      summary="Accounts matching every search variable, plus the named brand's external search "
                      "(rows marked external); {\"msg\": \"no results\"} for none.",
-                     result={"oneOf": [{"type": "array", "items": ACCOUNT_ROW}, NO_RESULTS]}, rows=True,
+                     result={"oneOf": [{"type": "array", "items": ACCOUNT_ROW}, NO_RESULTS_SCHEMA]}, rows=True,
                      errors=("bad-parameter", "unknown-brand", "unknown-company", "invalid-session"))
     def account_load(call: Any, search: dict[str, Any]) -> Any:
         rows, fired = accounts.account_load(call.store, call.outbound, call.session, search, call.self_url)

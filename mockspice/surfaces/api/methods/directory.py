@@ -13,9 +13,8 @@ from typing import Any
 from mockspice.domain import directory
 from mockspice.domain.errors import BadParameter
 from mockspice.domain.sessions import ADMIN
-from mockspice.surfaces.api.registry import Param, Registry
+from mockspice.surfaces.api.registry import NO_RESULTS_SCHEMA, Param, Registry
 
-NO_RESULTS = {"type": "object", "properties": {"msg": {"const": "no results"}}}
 SUCCESS = {"type": "object", "properties": {"msg": {"const": "success"}}}
 
 
@@ -23,7 +22,7 @@ def rows(*columns: str, empty: bool = True) -> dict[str, Any]:
     """The JSON Schema of a row list with these text columns (or no results)."""
     listed = {"type": "array", "items": {"type": "object", "properties": {
         column: {"type": ["string", "null"]} for column in columns}}}
-    return {"oneOf": [listed, NO_RESULTS]} if empty else listed
+    return {"oneOf": [listed, NO_RESULTS_SCHEMA]} if empty else listed
 
 
 COMPANY = ("companyid", "companylabel", "active")

@@ -7,6 +7,7 @@ from typing import Any
 from mockspice.domain import sessions
 from mockspice.domain.errors import BadParameter
 from mockspice.surfaces.api.registry import Param, Registry
+from mockspice.store.schema import MAX_ID
 
 SESSION_RESULT = {"type": "object", "properties": {"session": {"type": "string"},
                                                    "security_level": {"type": "string"}}}
@@ -34,7 +35,7 @@ def register(registry: Registry) -> None:
         company, userkey = 1, who
         if isinstance(who, dict):
             company, userkey = who.get("company", 1), who.get("userkey")
-        if isinstance(company, bool) or not isinstance(company, int) or not 1 <= company <= 2**31 - 1 \
+        if isinstance(company, bool) or not isinstance(company, int) or not 1 <= company <= MAX_ID \
                 or not isinstance(userkey, str) or not userkey:
             raise BadParameter("portalconnect: id must be a userkey, or {\"company\": id, \"userkey\": text}")
         return sessions.portal_connect(call.store, company, userkey, call.settings.session_ttl_s)
