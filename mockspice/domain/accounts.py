@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from mockspice.domain.errors import (BadParameter, Conflict, DomainError, NotFound, PermissionDenied, UnknownBrand,
-                                     UnknownCompany)
+                                     UnknownCompany, json_type)
 from mockspice.domain.outbound import NoWebCall, Outbound
 from mockspice.domain.sessions import Session
 from mockspice.domain.records import NO_RESULTS
@@ -101,7 +101,7 @@ def text(record: dict[str, Any], key: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise BadParameter(f"'{key}' must be text, not {_json_type(value)}")
+        raise BadParameter(f"'{key}' must be text, not {json_type(value)}")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -152,7 +152,7 @@ def check_brand(conn: sqlite3.Connection, company_id: int, brand_id: int) -> Non
 def account_row(conn: sqlite3.Connection, scope: Scope, userkey: Any) -> tuple[int, int, str]:
     """``(AccountID, BrandID, Userkey)`` of an account of the scope; :class:`NotFound` otherwise."""
     if not isinstance(userkey, str):
-        raise BadParameter(f"'userkey' must be text, not {_json_type(userkey)}")
+        raise BadParameter(f"'userkey' must be text, not {json_type(userkey)}")
     scope.check_owner(userkey)
     row = conn.execute(f"SELECT AccountID, BrandID, Userkey FROM {table(scope.company_id, 'tblAccount')}"
                        " WHERE Userkey = ?", (userkey,)).fetchone()
@@ -161,20 +161,8 @@ def account_row(conn: sqlite3.Connection, scope: Scope, userkey: Any) -> tuple[i
     return row[0], row[1], row[2]
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, dict) else "text"
-
-
 def _shown(value: Any) -> str:
-    return repr(value)[:60] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else _json_type(value)
+    return repr(value)[:60] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else json_type(value)
 
 
 # --- accountLoad --------------------------------------------------------------------------

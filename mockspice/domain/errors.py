@@ -7,6 +7,19 @@ Each carries a stable ``code`` (kebab-case), a ``message`` a user understands an
 from __future__ import annotations
 
 
+def json_type(value: object) -> str:
+    """What a JSON value is, for an error message: "null", "a number", "an array", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 class DomainError(Exception):
     """Base of every error an operation raises on purpose."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mockspice.domain.errors import BadParameter
+from mockspice.domain.errors import BadParameter, json_type
 
 # The shapes a parameter can take, with the JSON Schema that rpc.discover shows for each.
 SHAPES: dict[str, dict[str, Any]] = {
@@ -84,27 +84,13 @@ def _shape(method: str, param: Param, value: Any) -> Any:
     }[param.shape]
     if not ok:
         raise BadParameter(f"{method}: parameter {param.name} must be {_described(param.shape)}, "
-                           f"not {_json_type(value)}")
+                           f"not {json_type(value)}")
     return value
 
 
 def _described(shape: str) -> str:
     return {"string": "a string", "object": "an object", "one_object": "an object", "objects": "an array of objects",
             "integer": "an integer"}[shape]
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 class Registry:
