@@ -42,6 +42,8 @@ class Store:
         # busy handler would make them sleep in steps of milliseconds.
         self._write_lock = threading.Lock()
         self._lock_file: tuple[int, int] | None = None  # (pid, fd)
+        self._opened: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread
+        self._epoch = 0  # bumped by close(): a thread's connection from before is closed
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> tuple["Store", bool]:
@@ -106,7 +108,7 @@ class Store:
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (made on first use; never shared across a fork)."""
         conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
+        if conn is not None and self._local.pid == os.getpid() and self._local.epoch == self._epoch:
             return conn
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
@@ -120,6 +122,8 @@ class Store:
             raise StoreError(f"db {self.path}: cannot be opened as SQLite ({exc})") from None
         self._local.conn = conn
         self._local.pid = os.getpid()
+        self._local.epoch = self._epoch
+        self._opened.append((os.getpid(), conn))
         return conn
 
     def read(self) -> sqlite3.Connection:
@@ -190,11 +194,13 @@ class Store:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        """Close this thread's connection and this process's lock file."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every connection this process opened (all threads') and its lock file."""
+        pid = os.getpid()
+        for owner, conn in self._opened:
+            if owner == pid:
+                conn.close()  # sqlite3 lets another thread close it (check_same_thread=False)
+        self._opened = [(owner, conn) for owner, conn in self._opened if owner != pid]
+        self._epoch += 1
         if self._lock_file is not None and self._lock_file[0] == os.getpid():
             os.close(self._lock_file[1])
             self._lock_file = None

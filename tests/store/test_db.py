@@ -71,3 +71,18 @@ def test_closing_a_store_leaves_no_descriptor_open(tmp_path):
             Store.set_meta(conn, "k", "v")
         store.close()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_close_ends_every_threads_connection_and_the_store_opens_again(tmp_path):
+    import threading
+
+    store, _ = Store.open(tmp_path / "s.db")
+    opened = []
+    worker = threading.Thread(target=lambda: opened.append(store.read()))
+    worker.start()
+    worker.join()
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
+    assert store.read().execute("SELECT 1").fetchone()[0] == 1  # a new connection after close
+    store.close()
