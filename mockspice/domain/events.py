@@ -146,14 +146,20 @@ def update(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str
 
 def delete(store: Store, session: Session, obj: dict[str, Any]) -> dict[str, Any]:
     """Remove an event."""
-    method = "eventDelete"
+    return _delete(store, session, obj, "eventDelete", "tblEvent", "EventID", "event")
+
+
+def _delete(store: Store, session: Session, obj: dict[str, Any], method: str, table_name: str, column: str,
+            what: str) -> dict[str, Any]:
+    """Remove the record ``obj`` names by ``<what>id`` from one of the company's tables."""
     obj = fields(obj)
-    event_id = int_field(obj, "eventid", method, required=True)
+    key = f"{what}id"
+    record_id = int_field(obj, key, method, required=True)
     with store.write() as conn:
         company_id = company_for(conn, session, obj, method)
-        if not conn.execute(f"DELETE FROM {table(company_id, 'tblEvent')} WHERE EventID = ?", (event_id,)).rowcount:
-            raise NotFound(f"{method}: company {company_id} has no event {event_id}")
-    return {"msg": SUCCESS, "eventid": str(event_id)}
+        if not conn.execute(f"DELETE FROM {table(company_id, table_name)} WHERE {column} = ?", (record_id,)).rowcount:
+            raise NotFound(f"{method}: company {company_id} has no {what} {record_id}")
+    return {"msg": SUCCESS, key: str(record_id)}
 
 
 def categories(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, Any]] | dict[str, str]:
@@ -217,11 +223,4 @@ def create_alert(store: Store, session: Session, obj: dict[str, Any]) -> list[di
 
 def delete_alert(store: Store, session: Session, obj: dict[str, Any]) -> dict[str, Any]:
     """Remove an alert."""
-    method = "deleteAlert"
-    obj = fields(obj)
-    alert_id = int_field(obj, "alertid", method, required=True)
-    with store.write() as conn:
-        company_id = company_for(conn, session, obj, method)
-        if not conn.execute(f"DELETE FROM {table(company_id, 'tblAlert')} WHERE AlertID = ?", (alert_id,)).rowcount:
-            raise NotFound(f"{method}: company {company_id} has no alert {alert_id}")
-    return {"msg": SUCCESS, "alertid": str(alert_id)}
+    return _delete(store, session, obj, "deleteAlert", "tblAlert", "AlertID", "alert")
