@@ -199,13 +199,13 @@ def _external(calls: outbound.Outbound, result: PopResult) -> None:
         if load is not None and load.ok and load.records:
             account = {**load.records[0], "brand": result.brand, "open_cases": [], "external": True}
             result.kind, result.accounts, result.candidates_total = "account", [account], 1
-            result.greeting = _refill(result)
+            result.greeting = _fill_greeting(result.greeting_script, result)
             return
         if load is not None:
             result.notices.append(f"external load failed ({load.outcome}): {_first_problem(load)}")
     result.kind, result.accounts = "candidates", found
     result.candidates_total = len(search.records)
-    result.greeting = _refill(result)
+    result.greeting = _fill_greeting(result.greeting_script, result)
 
 
 def _summary(exchange: Any) -> dict[str, Any]:
@@ -215,10 +215,6 @@ def _summary(exchange: Any) -> dict[str, Any]:
 def _first_problem(exchange: Any) -> str:
     errors = [f for f in exchange.findings if f.severity == "error"]
     return errors[0].message if errors else exchange.outcome
-
-
-def _refill(result: PopResult) -> str:
-    return _fill_greeting(result.greeting_script, result)
 
 
 def _match_ani(conn: sqlite3.Connection, result: PopResult) -> None:

@@ -103,8 +103,7 @@ def _prepare(call: Call, method: Method, args: list[Any], kwargs: dict[str, Any]
             raise BadParameter(f"{method.name} has no parameter {unknown[0]!r} "
                                f"(it takes: {', '.join(p.name for p in method.params) or 'none'}, session)")
         args = [kwargs[p.name] for p in method.params if p.name in kwargs]
-        if len(args) != len([p for p in method.params if p.name in kwargs]) or any(
-                p.name not in kwargs for p in method.params[:len(args)]):
+        if any(p.name not in kwargs for p in method.params[:len(args)]):  # a gap: a later one without an earlier
             raise BadParameter(f"{method.name}: named parameters must give {', '.join(p.name for p in method.params)}")
     elif method.session and args and isinstance(args[-1], str) and call.header_session is None:
         # SpiceCSM's clients append the session as the last positional parameter, always; only a
