@@ -84,10 +84,7 @@ def text_field(obj: dict[str, Any], key: str, method: str, *, required: bool = F
         value = str(value)
     if not isinstance(value, str):
         raise BadParameter(f"{method}: {key} must be text, not {_shown(value)}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadParameter(f"{method}: {key} is not valid Unicode text") from None
+    # No lone surrogate reaches here: surfaces/api/dispatch.py refuses them before any method runs.
     if required and not value.strip():
         raise BadParameter(f"{method}: {key} must not be empty")
     return value
