@@ -17,8 +17,9 @@ import os
 import socket
 import struct
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import parse_qsl
 
 from werkzeug.serving import make_server
@@ -269,6 +270,20 @@ class Received:
     form: list[tuple[str, str]]  # the POST variables, in the order they came, decoded once
     raw: bytes  # the body exactly as sent
     content_type: str
+
+
+@contextmanager
+def serving(app: Callable) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port (threaded) for the block; yields its base URL."""
+    server = make_server(LOOPBACK, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @dataclass

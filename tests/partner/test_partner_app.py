@@ -12,10 +12,10 @@ import pytest
 import requests
 from hypothesis import given, settings, strategies as st
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from mockspice.partner import create_partner_app, partner_accounts
+from partner_servers import serving
 from mockspice.partner.app import PARTNER_DATASET
 from mockspice.resources import DEMO_DATASET
 from mockspice.store.dataset import load_file
@@ -281,13 +281,8 @@ def test_works_mounted_under_a_prefix():
 @pytest.fixture
 def served(app):
     """The per-test partner on a free loopback port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

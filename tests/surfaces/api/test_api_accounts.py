@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
+from partner_servers import serving
 from spiceclients import OpenACD, Rpc20
-from werkzeug.serving import make_server
 
 from liveserver import POP
 from mockspice.domain.accounts import LOAD_ARRAY, ROW_KEYS
@@ -35,16 +34,11 @@ def rpc(client, api) -> Rpc20:
 def partner(client):
     """A reference partner on a free loopback port, wired to brand 1 of company 1."""
     app = create_partner_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    settings = {f"{kind}_url": f"{url}/{kind}" for kind in ("search", "load", "update", "case")}
-    settings.update(int_user="spice", int_pass="secret", timeout_s=5)
-    assert client.put("/_mockspice/brands/1/1/webcalls", json=settings).status_code == 200
-    yield app.extensions["partner"]["book"]
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        settings = {f"{kind}_url": f"{url}/{kind}" for kind in ("search", "load", "update", "case")}
+        settings.update(int_user="spice", int_pass="secret", timeout_s=5)
+        assert client.put("/_mockspice/brands/1/1/webcalls", json=settings).status_code == 200
+        yield app.extensions["partner"]["book"]
 
 
 def state(client):

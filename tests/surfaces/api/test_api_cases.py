@@ -6,9 +6,9 @@ import json
 import threading
 
 import pytest
+from partner_servers import serving
 from spiceclients import API, Rpc20
 import requests
-from werkzeug.serving import make_server
 
 from mockspice.domain.cases import ROW_KEYS
 from mockspice.partner import create_partner_app
@@ -34,16 +34,11 @@ def rpc(client) -> Rpc20:
 def partner(client):
     """A reference partner on a free loopback port, wired as brand 1's update and case web calls."""
     app = create_partner_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    assert client.put("/_mockspice/brands/1/1/webcalls", json={
-        "update_url": f"{url}/update", "case_url": f"{url}/case", "int_user": "spice", "int_pass": "secret"}
-    ).status_code == 200
-    yield app.extensions["partner"]["book"]
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        assert client.put("/_mockspice/brands/1/1/webcalls", json={
+            "update_url": f"{url}/update", "case_url": f"{url}/case", "int_user": "spice", "int_pass": "secret"}
+        ).status_code == 200
+        yield app.extensions["partner"]["book"]
 
 
 def ids(rows):
