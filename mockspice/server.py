@@ -122,6 +122,9 @@ def serve(settings: Settings) -> None:
             port = server.LISTENERS[0].sock.getsockname()[1]
             print(banner(settings, port, prepared), flush=True)
 
-        _Gunicorn(app, gunicorn_options(settings, when_ready)).run()
+        def worker_exit(server: Any, worker: Any) -> None:
+            prepared.store.close()  # writes the journal entries this worker still holds
+
+        _Gunicorn(app, {**gunicorn_options(settings, when_ready), "worker_exit": worker_exit}).run()
     finally:
         prepared.cleanup()

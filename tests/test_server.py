@@ -55,11 +55,15 @@ def test_db_file_keeps_state_across_restarts(tmp_path):
         state = first.get("/_mockspice/state").json()
         state["companies"][0]["label"] = "Kept Across Restarts"
         assert first.request("PUT", "/_mockspice/state", json=state).status_code == 200
+        pop_ids = [first.get(POP + f"?company=1&brand=1&callid=k{i}&format=json").json()["pop_id"] for i in range(30)]
     finally:
-        assert first.stop() == 0
+        assert first.stop() == 0  # the workers write the journal entries they still hold as they stop
     second = LiveServer("--db", str(db))
     try:
         assert "kept from an earlier run" in second.banner
+        kept = second.get("/_mockspice/journal?kind=pop").json()["entries"]
+        assert [e["id"] for e in kept] == pop_ids and [e["params"]["callid"] for e in kept] == [f"k{i}" for i in range(30)]
+        assert second.get(POP + "?company=1&brand=1&format=json").json()["pop_id"] == pop_ids[-1] + 1
         assert second.get("/_mockspice/state").json()["companies"][0]["label"] == "Kept Across Restarts"
         second.request("POST", "/_mockspice/reset")
         assert second.get("/_mockspice/state").json()["companies"][0]["label"] == "Acme Help Desk"

@@ -9,13 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import time
 from typing import Any
 
+from mockspice.store.behind import WriteBehind
 from mockspice.store.db import Store
 
 DROPPED_KEY = "journal_dropped"
 LAST_ID_KEY = "journal_last_id"  # the last id given before the journal was emptied
 MAX_REFLECTED = 4096  # a value echoed into an entry is cut here so one request cannot bloat it
+RECORDER = "journal"  # the store's per-process helper that writes entries
+SETTLE_S = 1.0  # a reader waits at most this long for entries another process has not written yet
 
 
 def now_iso() -> str:
@@ -30,40 +34,47 @@ def clip(value: str) -> str:
     return value[:MAX_REFLECTED] + f"...[{len(value)} characters]"
 
 
-def next_id(conn: sqlite3.Connection) -> int:
-    """The id the next entry will get (exact inside a write transaction, which holds the lock).
+class _Recorder:
+    """This process's journal writer and how far its readers have seen the journal complete."""
 
-    Ids keep rising when the journal is emptied, so a pop id or an exchange id is never reused.
+    def __init__(self, store: Store, limit: int):
+        self.writer = WriteBehind(store, lambda conn, rows: _write(conn, rows, limit))
+        self.complete_to = 0  # every id up to here was found written (or given up on)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _recorder(store: Store, limit: int) -> _Recorder:
+    return store.helper(RECORDER, lambda: _Recorder(store, limit))
+
+
+def reserve(store: Store) -> int:
+    """An entry id, for a caller that must put its id into the entry (then :func:`append` it)."""
+    return store.ids.take()
+
+
+def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id: int | None = None) -> int:
+    """Record an entry; returns its id at once, the row is written a moment later (store/behind.py).
+
+    :param limit: the journal's cap (setting ``journal_limit``): older entries are dropped.
+    :param entry_id: an id from :func:`reserve`.
     """
-    row = conn.execute(
-        "SELECT MAX(COALESCE((SELECT MAX(JournalID) FROM tblJournal), 0),"
-        " COALESCE((SELECT CAST(MetaValue AS INTEGER) FROM tblMockMeta WHERE MetaKey = ?), 0))",
-        (LAST_ID_KEY,)).fetchone()
-    return row[0] + 1
+    text = json.dumps(entry, ensure_ascii=False)  # before taking an id: an id is never left unused
+    row = (entry_id or store.ids.take(), kind, now_iso(), text)
+    _recorder(store, limit).writer.put(row)
+    return row[0]
 
 
-def record(conn: sqlite3.Connection, limit: int, kind: str, entry: dict[str, Any],
-           entry_id: int | None = None) -> int:
-    """Add an entry inside the caller's write transaction; returns its id.
-
-    :param entry_id: the id :func:`next_id` gave in this same transaction, when the caller had
-        to know it before writing the entry.
-    """
-    entry_id = entry_id or next_id(conn)
-    conn.execute("INSERT INTO tblJournal(JournalID, Kind, Created, Entry) VALUES (?, ?, ?, ?)",
-                 (entry_id, kind, now_iso(), json.dumps(entry, ensure_ascii=False)))
-    if entry_id > limit:
-        _trim(conn, entry_id, limit)
-    return entry_id
-
-
-def _trim(conn: sqlite3.Connection, entry_id: int, limit: int) -> None:
-    """Drop the entries past the cap and count them, inside the caller's write transaction.
-
-    Ids are consecutive (nothing is deleted but the oldest), so the entries past the cap are
-    exactly those at or below entry_id - limit.
-    """
-    dropped = conn.execute("DELETE FROM tblJournal WHERE JournalID <= ?", (entry_id - limit,)).rowcount
+def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, str]], limit: int) -> None:
+    """Write a batch inside the writer's transaction, then drop what is past the cap and count it."""
+    cleared = _cleared_to(conn)
+    rows = [row for row in rows if row[0] > cleared]  # taken before the journal was emptied
+    conn.executemany("INSERT OR REPLACE INTO tblJournal(JournalID, Kind, Created, Entry) VALUES (?, ?, ?, ?)", rows)
+    dropped = conn.execute(
+        "DELETE FROM tblJournal WHERE JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ? RETURNING JournalID",
+        (limit,)).fetchall()
+    dropped = sum(1 for (entry_id,) in dropped if entry_id > cleared)
     if dropped:
         conn.execute(
             "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?) ON CONFLICT(MetaKey) "
@@ -71,29 +82,61 @@ def _trim(conn: sqlite3.Connection, entry_id: int, limit: int) -> None:
             (DROPPED_KEY, dropped))
 
 
-def append(store: Store, limit: int, kind: str, entry: dict[str, Any]) -> int:
-    """Add an entry in one statement of its own (the hot path of every request); returns its id."""
-    entry_id = store.write_one(
-        "INSERT INTO tblJournal(JournalID, Kind, Created, Entry)"
-        " SELECT MAX(COALESCE((SELECT MAX(JournalID) FROM tblJournal), 0),"
-        " COALESCE((SELECT CAST(MetaValue AS INTEGER) FROM tblMockMeta WHERE MetaKey = ?), 0)) + 1, ?, ?, ?"
-        " RETURNING JournalID",
-        (LAST_ID_KEY, kind, now_iso(), json.dumps(entry, ensure_ascii=False)))[0]
-    if entry_id > limit:
-        with store.write(history=True) as conn:
-            _trim(conn, entry_id, limit)
-    return entry_id
+def _cleared_to(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (LAST_ID_KEY,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def resume(store: Store) -> None:
+    """Go on after the ids an existing store has already given (``mockspice serve --db`` of an earlier run)."""
+    with store.snapshot() as conn:
+        top = conn.execute("SELECT COALESCE(MAX(JournalID), 0) FROM tblJournal").fetchone()[0]
+        store.ids.raise_to(max(top, _cleared_to(conn)))
+
+
+def settle(store: Store, limit: int | None) -> None:
+    """Wait until the entries recorded before the call can be read, in every process.
+
+    This process's queue is written at once. Another process's entries are waited for (they
+    are written within milliseconds, later only behind a long write such as a state import),
+    at most ``SETTLE_S``; an id whose entry never came (its process was killed) is waited for
+    once per process.
+    :param limit: the journal's cap; None waits for this process's entries only.
+    """
+    recorder = store.helper(RECORDER)
+    if recorder is not None:
+        recorder.writer.flush()
+    if limit is None:
+        return
+    top = store.ids.last()
+    seen_to = recorder.complete_to if recorder is not None else 0
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        with store.snapshot() as conn:
+            low = max(_cleared_to(conn), top - limit, seen_to)
+            found = conn.execute("SELECT COUNT(*) FROM tblJournal WHERE JournalID > ? AND JournalID <= ?",
+                                 (low, top)).fetchone()[0]
+        if found >= top - low or time.monotonic() > deadline:
+            break
+        time.sleep(0.001)
+    if recorder is not None:
+        recorder.complete_to = max(recorder.complete_to, top)
 
 
 def entries(store: Store, kind: str | None = None, since: int | str | None = None,
-            limit: int | None = None) -> dict[str, Any]:
+            limit: int | None = None, *, cap: int | None = None) -> dict[str, Any]:
     """The journal, oldest first: ``{"entries", "count", "dropped"}``.
 
     :param kind: only entries of this kind (``pop``, ``api``, ``webcall``).
     :param since: an entry id (entries after it) or an ISO time (entries at or after it).
     :param limit: only the newest ``limit`` of the entries that pass the filters.
+    :param cap: the journal's cap (setting ``journal_limit``): with it, entries other processes
+        recorded before the call are waited for too (:func:`settle`).
     """
-    where, args = [], []
+    settle(store, cap)
+    # Entries cleared away are hidden also when they arrived after the clear (their ids are older).
+    where = ["JournalID > COALESCE((SELECT CAST(MetaValue AS INTEGER) FROM tblMockMeta WHERE MetaKey = ?), 0)"]
+    args: list[Any] = [LAST_ID_KEY]
     if kind:
         where.append("Kind = ?")
         args.append(kind)
@@ -103,9 +146,7 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
     elif since:
         where.append("Created >= ?")
         args.append(since)
-    sql = "SELECT JournalID, Kind, Created, Entry FROM tblJournal"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    sql = "SELECT JournalID, Kind, Created, Entry FROM tblJournal WHERE " + " AND ".join(where)
     sql += " ORDER BY JournalID DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -123,9 +164,13 @@ def _entry(row: sqlite3.Row) -> dict[str, Any]:
     return entry
 
 
-def clear(conn: sqlite3.Connection) -> None:
-    """Empty the journal and its dropped count, inside the caller's write transaction."""
+def clear(conn: sqlite3.Connection, store: Store) -> None:
+    """Empty the journal and its dropped count, inside the caller's write transaction.
+
+    Every id given so far counts as cleared, so entries still on their way to the table are
+    dropped when they arrive.
+    """
     conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)",
-                 (LAST_ID_KEY, next_id(conn) - 1))
+                 (LAST_ID_KEY, store.ids.last()))
     conn.execute("DELETE FROM tblJournal")
     conn.execute("DELETE FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,))

@@ -109,10 +109,9 @@ class Outbound:
         engine.record = self._record
 
     def _record(self, exchange: Exchange) -> int:
-        with self.store.write(history=True) as conn:
-            exchange.id = journal.next_id(conn)
-            return journal.record(conn, self.journal_limit, "webcall",
-                                  {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)}, entry_id=exchange.id)
+        exchange.id = journal.reserve(self.store)  # the entry holds its own id
+        return journal.append(self.store, self.journal_limit, "webcall",
+                              {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)}, entry_id=exchange.id)
 
     def brand_endpoint(self, company_id: int, brand_id: int, kind: str, self_url: str) -> Endpoint:
         """The brand's endpoint for ``kind``; :class:`NoWebCall` when it has none."""

@@ -62,6 +62,8 @@ def prepare(settings: Settings) -> Prepared:
             Store.set_meta(conn, SEED_KEY, dataset.to_json(data))
             if not existed:
                 dataset.replace(conn, data)
+        if existed:
+            journal.resume(store)
     except BaseException:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
@@ -74,7 +76,7 @@ def reset(store: Store) -> None:
     seed = json.loads(store.meta(SEED_KEY) or "null")
     with store.write() as conn:
         dataset.replace(conn, seed)
-        journal.clear(conn)
+        journal.clear(conn, store)
         sessions.close_all(conn)
         conn.execute("DELETE FROM tblRpcStub")
 

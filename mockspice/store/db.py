@@ -18,9 +18,10 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from mockspice.store import schema
+from mockspice.store.behind import IdCounter
 
 BUSY_TIMEOUT_S = 10.0
 GENERATION_KEY = "generation"
@@ -44,6 +45,10 @@ class Store:
         self._lock_file: tuple[int, int] | None = None  # (pid, fd)
         self._opened: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread
         self._epoch = 0  # bumped by close(): a thread's connection from before is closed
+        # Ids of history entries, unique across the processes sharing the file (store/behind.py).
+        self.ids = IdCounter(f"{self.path}-ids")
+        self._helpers: dict[str, tuple[int, Any]] = {}  # name -> (pid, helper): per process
+        self._helpers_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> tuple["Store", bool]:
@@ -61,6 +66,7 @@ class Store:
                 "BEGIN IMMEDIATE;" + schema.GLOBAL_DDL
                 + f"PRAGMA application_id = {schema.APPLICATION_ID};"
                 + f"PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")
+            store.ids.restart()  # a counter file left by an earlier store of this name is not this one's
         return store, existed
 
     def _check_file(self) -> bool:
@@ -193,9 +199,30 @@ class Store:
             "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (GENERATION_KEY,)).fetchone()
         return int(row[0]) if row else 0
 
+    def helper(self, name: str, make: Callable[[], Any] | None = None) -> Any:
+        """This process's helper called ``name``, made on first use by ``make`` (None: not made).
+
+        A helper's ``close()`` runs at :meth:`close`, before the connections are closed.
+        """
+        found = self._helpers.get(name)
+        if found is None or found[0] != os.getpid():
+            if make is None:
+                return None
+            with self._helpers_lock:
+                found = self._helpers.get(name)
+                if found is None or found[0] != os.getpid():
+                    found = self._helpers[name] = (os.getpid(), make())
+        return found[1]
+
     def close(self) -> None:
-        """Close every connection this process opened (all threads') and its lock file."""
+        """Close this process's helpers (writing what they hold), then every connection it opened
+        (all threads') and its lock files."""
         pid = os.getpid()
+        for name, (owner, helper) in list(self._helpers.items()):
+            if owner == pid:
+                del self._helpers[name]
+                helper.close()
+        self.ids.close()
         for owner, conn in self._opened:
             if owner == pid:
                 conn.close()  # sqlite3 lets another thread close it (check_same_thread=False)

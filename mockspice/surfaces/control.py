@@ -93,14 +93,17 @@ def get_journal() -> Response:
         if not limit.isascii() or not limit.isdigit() or len(limit) > 9:
             raise BadParameter("parameter 'limit' must be a whole number of entries (0 or more)")
         limit = int(limit)
-    return jsonify(journal.entries(_ext()["store"], kind=kind, since=since, limit=limit))
+    ext = _ext()
+    return jsonify(journal.entries(ext["store"], kind=kind, since=since, limit=limit,
+                                   cap=ext["settings"].journal_limit))
 
 
 @blueprint.delete("/journal")
 def delete_journal() -> Response:
     """Empty the journal."""
-    with _ext()["store"].write(history=True) as conn:
-        journal.clear(conn)
+    store = _ext()["store"]
+    with store.write(history=True) as conn:
+        journal.clear(conn, store)
     return jsonify({"status": "cleared"})
 
 

@@ -1,0 +1,112 @@
+"""The journal written behind the request: ids at once, rows a moment later, readers never miss one."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+
+from mockspice.domain import journal, state
+from mockspice.domain.state import prepare
+from mockspice.settings import Settings
+from mockspice.store import behind
+from mockspice.store.db import Store
+
+CAP = 1000
+
+
+@pytest.fixture
+def store(tmp_path):
+    prepared = prepare(Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db")}))
+    yield prepared.store
+    prepared.cleanup()
+
+
+def listed(store: Store, **filters) -> list[int]:
+    return [e["id"] for e in journal.entries(store, cap=CAP, **filters)["entries"]]
+
+
+def test_an_entry_is_listed_as_soon_as_its_id_is_given(store):
+    ids = [journal.append(store, CAP, "api", {"n": i}) for i in range(50)]
+    assert ids == list(range(ids[0], ids[0] + 50))
+    assert listed(store) == ids
+
+
+def test_entries_taken_before_a_clear_stay_cleared_when_they_arrive_later(store):
+    late = journal.reserve(store)  # a request in flight while the journal is emptied
+    with store.write(history=True) as conn:
+        journal.clear(conn, store)
+    journal.append(store, CAP, "webcall", {"late": True}, entry_id=late)
+    after = journal.append(store, CAP, "pop", {"late": False})
+    assert listed(store) == [after] and after > late
+
+
+def test_reset_empties_the_journal_and_ids_keep_rising(store):
+    before = journal.append(store, CAP, "pop", {})
+    state.reset(store)
+    assert listed(store) == []
+    assert journal.append(store, CAP, "pop", {}) == before + 1
+
+
+def test_an_existing_store_goes_on_after_its_last_id_even_without_its_counter_file(tmp_path):
+    db = tmp_path / "kept.db"
+    first = prepare(Settings.load(environ={}, overrides={"db": str(db)}))
+    last = [journal.append(first.store, CAP, "pop", {}) for _ in range(5)][-1]
+    first.cleanup()  # closes the store: queued entries are written
+    (tmp_path / "kept.db-ids").unlink()
+    second = prepare(Settings.load(environ={}, overrides={"db": str(db)}))
+    assert listed(second.store) == list(range(last - 4, last + 1))
+    assert journal.append(second.store, CAP, "pop", {}) == last + 1
+    second.cleanup()
+
+
+def test_the_cap_drops_the_oldest_and_counts_them(store):
+    ids = [journal.append(store, 5, "pop", {"n": i}) for i in range(12)]
+    result = journal.entries(store, cap=5)
+    assert [e["id"] for e in result["entries"]] == ids[-5:] and result["dropped"] == 7
+
+
+def _slow_child(db: str, ready, go) -> None:
+    """Record 20 entries whose writer waits 0.3 s: the parent reads while they are still queued."""
+    real = behind.WriteBehind._run
+
+    def slow_run(self):
+        time.sleep(0.3)
+        real(self)
+
+    behind.WriteBehind._run = slow_run
+    store = Store(db)
+    ids = [journal.append(store, CAP, "api", {"child": i}) for i in range(20)]
+    ready.send(ids)
+    go.recv()
+    store.close()
+
+
+def test_a_reader_waits_for_the_entries_another_process_has_not_written_yet(store):
+    context = multiprocessing.get_context("fork")
+    ready_r, ready_w = context.Pipe(duplex=False)
+    go_r, go_w = context.Pipe(duplex=False)
+    child = context.Process(target=_slow_child, args=(str(store.path), ready_w, go_r))
+    child.start()
+    try:
+        child_ids = ready_r.recv()
+        assert store.read().execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0] == 0  # not written yet
+        started = time.monotonic()
+        assert listed(store) == child_ids
+        assert time.monotonic() - started < journal.SETTLE_S
+    finally:
+        go_w.send(True)
+        child.join(10)
+    assert child.exitcode == 0
+
+
+def test_an_id_whose_entry_never_comes_is_waited_for_once(store):
+    journal.reserve(store)  # its request died before recording it
+    mine = journal.append(store, CAP, "pop", {})
+    started = time.monotonic()
+    assert listed(store) == [mine]
+    first = time.monotonic() - started
+    started = time.monotonic()
+    assert listed(store) == [mine]
+    assert first >= journal.SETTLE_S and time.monotonic() - started < journal.SETTLE_S / 2

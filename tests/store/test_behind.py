@@ -1,0 +1,122 @@
+"""Ids shared by processes, and rows written behind the request (``store/behind.py``)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import pytest
+
+from mockspice.store.behind import IdCounter, WriteBehind
+from mockspice.store.db import Store
+
+
+def _take_many(path: str, times: int, out) -> None:
+    counter = IdCounter(path)
+    out.send([counter.take() for _ in range(times)])
+
+
+def test_ids_are_unique_and_consecutive_across_processes_and_threads(tmp_path):
+    path = str(tmp_path / "s.db-ids")
+    counter = IdCounter(path)
+    context = multiprocessing.get_context("fork")
+    pipes = [context.Pipe(duplex=False) for _ in range(3)]
+    children = [context.Process(target=_take_many, args=(path, 400, send)) for _, send in pipes]
+    for child in children:
+        child.start()
+    mine: list[int] = []
+    threads = [threading.Thread(target=lambda: mine.extend(counter.take() for _ in range(200))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    taken = [i for receive, _ in pipes for i in receive.recv()]
+    for thread in threads:
+        thread.join()
+    for child in children:
+        child.join()
+        assert child.exitcode == 0
+    assert sorted(taken + mine) == list(range(1, 1601))
+    assert counter.last() == 1600
+
+
+def test_raise_to_and_restart(tmp_path):
+    counter = IdCounter(tmp_path / "s.db-ids")
+    assert counter.take() == 1
+    assert counter.raise_to(50) == 50 and counter.take() == 51
+    assert counter.raise_to(10) == 51  # never down
+    counter.restart()
+    assert counter.take() == 1
+    counter.close()
+
+
+def test_a_new_store_starts_its_ids_again_over_an_old_counter_file(tmp_path):
+    db = tmp_path / "s.db"
+    IdCounter(f"{db}-ids").raise_to(999)  # left behind by an earlier store of that name
+    store, existed = Store.open(db)
+    assert not existed and store.ids.take() == 1
+    store.close()
+
+
+@pytest.fixture
+def store(tmp_path):
+    store, _ = Store.open(tmp_path / "s.db")
+    store.read().execute("CREATE TABLE t(x INTEGER)")
+    yield store
+    store.close()
+
+
+def rows(store: Store) -> list[int]:
+    return [r[0] for r in store.read().execute("SELECT x FROM t ORDER BY x")]
+
+
+def test_rows_from_many_threads_are_all_written_by_flush(store):
+    behind = WriteBehind(store, lambda conn, batch: conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch]))
+    threads = [threading.Thread(target=lambda k=k: [behind.put(k * 1000 + i) for i in range(300)]) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    behind.flush()
+    assert rows(store) == sorted(k * 1000 + i for k in range(4) for i in range(300))
+    generation = store.generation()
+    behind.put(-1)
+    behind.close()  # writes what is queued
+    assert rows(store)[0] == -1 and store.generation() == generation  # history leaves the generation alone
+    with pytest.raises(RuntimeError, match="the store is closed"):
+        behind.put(5)
+
+
+def test_a_failed_batch_is_retried_with_a_message(store, capfd):
+    failures = []
+
+    def write(conn, batch):
+        if not failures:
+            failures.append(batch)
+            raise OSError("disk full")
+        conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch])
+
+    behind = WriteBehind(store, write)
+    behind.put(7)
+    behind.flush()
+    assert rows(store) == [7] and failures == [[7]]
+    assert "mockspice: error: writing 1 journal entries failed (disk full); retrying" in capfd.readouterr().err
+    behind.close()
+
+
+def test_closing_the_store_writes_what_its_helper_holds(tmp_path):
+    store, _ = Store.open(tmp_path / "s.db")
+    store.read().execute("CREATE TABLE t(x INTEGER)")
+    gate = threading.Event()
+
+    def write(conn, batch):
+        gate.wait(5)
+        conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch])
+
+    behind = store.helper("test", lambda: WriteBehind(store, write))
+    assert store.helper("test") is behind and store.helper("other") is None
+    behind.put(1)
+    behind.put(2)
+    threading.Timer(0.05, gate.set).start()
+    store.close()
+    again, _ = Store.open(tmp_path / "s.db")
+    assert rows(again) == [1, 2]
+    again.close()
