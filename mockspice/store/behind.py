@@ -1,11 +1,12 @@
-"""History written behind the request: ids handed out at once, rows written a moment later.
+"""What every request needs from the store without a round trip to SQLite.
 
 A request that records something (a pop, an API call, a web call) must know its entry's id
-before it answers, but need not wait for SQLite's write lock. :class:`IdCounter` gives ids
-that are unique and rising across every process using the store (a counter in a small file
-beside it, under a file lock); :class:`WriteBehind` queues the rows and one thread per process
-writes whatever has queued in one transaction. Under load the batches grow and the write lock
-is taken once per batch instead of once per request.
+before it answers, but need not wait for SQLite's write lock: :class:`Counters` gives ids that
+are unique and rising across every process using the store (a small file beside it, mapped
+into memory, changed under a file lock), and :class:`WriteBehind` queues the rows, one thread
+per process writing whatever has queued in one transaction. Under load the batches grow and
+the write lock is taken once per batch instead of once per request. The same file carries the
+dataset's generation, so a request checks its per-process caches with one memory read.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 if TYPE_CHECKING:
     from mockspice.store.db import Store
 
-_WIDTH = 8  # one unsigned 64-bit counter, little endian
+_WIDTH = 8  # each counter: unsigned 64 bits, little endian
+_IDS, _GENERATION = slice(0, _WIDTH), slice(_WIDTH, 2 * _WIDTH)
 RETRY_S = 0.1
 GIVE_UP_AFTER = 50  # failed attempts (about 5 s) before a batch is dropped with a message
 
 
-class IdCounter:
-    """A counter shared by every process that opens the same file (``<db>-ids``)."""
+class Counters:
+    """Counters shared by every process that opens the same file (``<db>-counters``): the last
+    journal id given and the dataset's generation."""
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)
@@ -38,20 +41,20 @@ class IdCounter:
     def _map(self) -> tuple[int, mmap.mmap]:
         if self._mapped is None or self._mapped[0] != os.getpid():
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            if os.fstat(fd).st_size < _WIDTH:
-                os.ftruncate(fd, _WIDTH)  # a new file reads as zero
-            self._mapped = (os.getpid(), fd, mmap.mmap(fd, _WIDTH))
+            if os.fstat(fd).st_size < 2 * _WIDTH:
+                os.ftruncate(fd, 2 * _WIDTH)  # a new file reads as zeros
+            self._mapped = (os.getpid(), fd, mmap.mmap(fd, 2 * _WIDTH))
         return self._mapped[1], self._mapped[2]
 
-    def _update(self, change: Callable[[int], int]) -> int:
+    def _update(self, change: Callable[[int], int], where: slice = _IDS) -> int:
         with self._lock:
             fd, view = self._map()
             # flock, not lockf: a POSIX lock belongs to the process, and the kernel would see a
             # deadlock between this lock and the store's write lock where two threads just wait.
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                value = change(int.from_bytes(view[:_WIDTH], "little"))
-                view[:_WIDTH] = value.to_bytes(_WIDTH, "little")
+                value = change(int.from_bytes(view[where], "little"))
+                view[where] = value.to_bytes(_WIDTH, "little")
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         return value
@@ -69,8 +72,23 @@ class IdCounter:
         return self._update(lambda last: max(last, value))
 
     def restart(self) -> None:
-        """Start again from 1 (a new, empty store)."""
+        """Ids from 1 again, generation 0 (a new, empty store)."""
         self._update(lambda last: 0)
+        self._update(lambda last: 0, _GENERATION)
+
+    def generation(self) -> int:
+        """The dataset's generation, read without a lock (a torn read only misses a cache)."""
+        mapped = self._mapped
+        if mapped is None or mapped[0] != os.getpid():
+            with self._lock:
+                view = self._map()[1]
+        else:
+            view = mapped[2]
+        return int.from_bytes(view[_GENERATION], "little")
+
+    def set_generation(self, value: int) -> None:
+        """Publish the generation a committed write of the dataset left in the store."""
+        self._update(lambda last: value, _GENERATION)
 
     def close(self) -> None:
         """Unmap the file (this process)."""

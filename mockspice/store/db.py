@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mockspice.store import schema
-from mockspice.store.behind import IdCounter
+from mockspice.store.behind import Counters
 
 BUSY_TIMEOUT_S = 10.0
 GENERATION_KEY = "generation"
@@ -45,8 +45,8 @@ class Store:
         self._lock_file: tuple[int, int] | None = None  # (pid, fd)
         self._opened: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread
         self._epoch = 0  # bumped by close(): a thread's connection from before is closed
-        # Ids of history entries, unique across the processes sharing the file (store/behind.py).
-        self.ids = IdCounter(f"{self.path}-ids")
+        # Journal ids and the generation, shared by the processes using the file (store/behind.py).
+        self.counters = Counters(f"{self.path}-counters")
         self._helpers: dict[str, tuple[int, Any]] = {}  # name -> (pid, helper): per process
         self._helpers_lock = threading.Lock()
 
@@ -66,7 +66,9 @@ class Store:
                 "BEGIN IMMEDIATE;" + schema.GLOBAL_DDL
                 + f"PRAGMA application_id = {schema.APPLICATION_ID};"
                 + f"PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")
-            store.ids.restart()  # a counter file left by an earlier store of this name is not this one's
+            store.counters.restart()  # a counter file left by an earlier store of this name is not this one's
+        else:
+            store.counters.set_generation(store.generation(store.read()))
         return store, existed
 
     def _check_file(self) -> bool:
@@ -157,15 +159,19 @@ class Store:
             conn = self.connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                generation = None
                 if not history:
-                    conn.execute(
+                    generation = int(conn.execute(
                         "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, '1') ON CONFLICT(MetaKey) "
-                        "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + 1", (GENERATION_KEY,))
+                        "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + 1 RETURNING MetaValue",
+                        (GENERATION_KEY,)).fetchone()[0])
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            if generation is not None:
+                self.counters.set_generation(generation)  # still under the write lock: in commit order
 
     def write_one(self, sql: str, params: tuple = ()) -> Any:
         """One statement as its own transaction (no BEGIN/COMMIT round trips): the first row it returns.
@@ -194,9 +200,13 @@ class Store:
         return self._lock_file[1]
 
     def generation(self, conn: sqlite3.Connection | None = None) -> int:
-        """The dataset's generation: it changes with every committed write of the dataset."""
-        row = (conn or self.read()).execute(
-            "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (GENERATION_KEY,)).fetchone()
+        """The dataset's generation: it changes with every committed write of the dataset.
+
+        :param conn: read it in this connection's transaction (else: the shared counter, no SQL).
+        """
+        if conn is None:
+            return self.counters.generation()
+        row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (GENERATION_KEY,)).fetchone()
         return int(row[0]) if row else 0
 
     def helper(self, name: str, make: Callable[[], Any] | None = None) -> Any:
@@ -222,7 +232,7 @@ class Store:
             if owner == pid:
                 del self._helpers[name]
                 helper.close()
-        self.ids.close()
+        self.counters.close()
         for owner, conn in self._opened:
             if owner == pid:
                 conn.close()  # sqlite3 lets another thread close it (check_same_thread=False)

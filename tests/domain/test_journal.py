@@ -54,7 +54,7 @@ def test_an_existing_store_goes_on_after_its_last_id_even_without_its_counter_fi
     first = prepare(Settings.load(environ={}, overrides={"db": str(db)}))
     last = [journal.append(first.store, CAP, "pop", {}) for _ in range(5)][-1]
     first.cleanup()  # closes the store: queued entries are written
-    (tmp_path / "kept.db-ids").unlink()
+    (tmp_path / "kept.db-counters").unlink()
     second = prepare(Settings.load(environ={}, overrides={"db": str(db)}))
     assert listed(second.store) == list(range(last - 4, last + 1))
     assert journal.append(second.store, CAP, "pop", {}) == last + 1

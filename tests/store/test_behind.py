@@ -7,18 +7,18 @@ import threading
 
 import pytest
 
-from mockspice.store.behind import IdCounter, WriteBehind
+from mockspice.store.behind import Counters, WriteBehind
 from mockspice.store.db import Store
 
 
 def _take_many(path: str, times: int, out) -> None:
-    counter = IdCounter(path)
+    counter = Counters(path)
     out.send([counter.take() for _ in range(times)])
 
 
 def test_ids_are_unique_and_consecutive_across_processes_and_threads(tmp_path):
-    path = str(tmp_path / "s.db-ids")
-    counter = IdCounter(path)
+    path = str(tmp_path / "s.db-counters")
+    counter = Counters(path)
     context = multiprocessing.get_context("fork")
     pipes = [context.Pipe(duplex=False) for _ in range(3)]
     children = [context.Process(target=_take_many, args=(path, 400, send)) for _, send in pipes]
@@ -39,7 +39,7 @@ def test_ids_are_unique_and_consecutive_across_processes_and_threads(tmp_path):
 
 
 def test_raise_to_and_restart(tmp_path):
-    counter = IdCounter(tmp_path / "s.db-ids")
+    counter = Counters(tmp_path / "s.db-counters")
     assert counter.take() == 1
     assert counter.raise_to(50) == 50 and counter.take() == 51
     assert counter.raise_to(10) == 51  # never down
@@ -50,9 +50,9 @@ def test_raise_to_and_restart(tmp_path):
 
 def test_a_new_store_starts_its_ids_again_over_an_old_counter_file(tmp_path):
     db = tmp_path / "s.db"
-    IdCounter(f"{db}-ids").raise_to(999)  # left behind by an earlier store of that name
+    Counters(f"{db}-counters").raise_to(999)  # left behind by an earlier store of that name
     store, existed = Store.open(db)
-    assert not existed and store.ids.take() == 1
+    assert not existed and store.counters.take() == 1
     store.close()
 
 
@@ -120,3 +120,25 @@ def test_closing_the_store_writes_what_its_helper_holds(tmp_path):
     again, _ = Store.open(tmp_path / "s.db")
     assert rows(again) == [1, 2]
     again.close()
+
+
+def test_the_generation_is_published_to_every_process_on_commit_only(tmp_path):
+    db = tmp_path / "s.db"
+    store, _ = Store.open(db)
+    other = Store(db)  # another process's view of the same files
+    before = other.generation()
+    assert before == store.generation(store.read())  # the shared counter agrees with the table
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            Store.set_meta(conn, "k", "v")
+            raise RuntimeError("rolled back")
+    assert other.generation() == before
+    with store.write() as conn:
+        Store.set_meta(conn, "k", "v")
+    assert other.generation() == before + 1 == store.generation(store.read())
+    store.close()
+    Counters(f"{db}-counters").set_generation(0)  # a stale counter file: opening the store fixes it
+    again, existed = Store.open(db)
+    assert existed and again.generation() == before + 1
+    again.close()
+    other.close()
