@@ -51,7 +51,7 @@ def _recorder(store: Store, limit: int) -> _Recorder:
 
 def reserve(store: Store) -> int:
     """An entry id, for a caller that must put its id into the entry (then :func:`append` it)."""
-    return store.ids.take()
+    return store.counters.take()
 
 
 def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id: int | None = None) -> int:
@@ -61,7 +61,7 @@ def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id:
     :param entry_id: an id from :func:`reserve`.
     """
     text = json.dumps(entry, ensure_ascii=False)  # before taking an id: an id is never left unused
-    row = (entry_id or store.ids.take(), kind, now_iso(), text)
+    row = (entry_id or store.counters.take(), kind, now_iso(), text)
     _recorder(store, limit).writer.put(row)
     return row[0]
 
@@ -91,7 +91,7 @@ def resume(store: Store) -> None:
     """Go on after the ids an existing store has already given (``mockspice serve --db`` of an earlier run)."""
     with store.snapshot() as conn:
         top = conn.execute("SELECT COALESCE(MAX(JournalID), 0) FROM tblJournal").fetchone()[0]
-        store.ids.raise_to(max(top, _cleared_to(conn)))
+        store.counters.raise_to(max(top, _cleared_to(conn)))
 
 
 def settle(store: Store, limit: int | None) -> None:
@@ -108,7 +108,7 @@ def settle(store: Store, limit: int | None) -> None:
         recorder.writer.flush()
     if limit is None:
         return
-    top = store.ids.last()
+    top = store.counters.last()
     seen_to = recorder.complete_to if recorder is not None else 0
     deadline = time.monotonic() + SETTLE_S
     while True:
@@ -171,6 +171,6 @@ def clear(conn: sqlite3.Connection, store: Store) -> None:
     dropped when they arrive.
     """
     conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)",
-                 (LAST_ID_KEY, store.ids.last()))
+                 (LAST_ID_KEY, store.counters.last()))
     conn.execute("DELETE FROM tblJournal")
     conn.execute("DELETE FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,))

@@ -136,7 +136,8 @@ def _for_call(found: PopResult, callid: str | None) -> PopResult:
     result = copy.copy(found)  # shallow: the shared accounts and case are never changed in place
     result.callid, result.notices, result.webcalls = callid, list(found.notices), []
     result.accounts = list(found.accounts)
-    result.greeting = _fill_greeting(result.greeting_script, result)
+    if "{callid}" in result.greeting_script:  # else the match's greeting is this call's too
+        result.greeting = _fill_greeting(result.greeting_script, result)
     return result
 
 
@@ -171,6 +172,7 @@ def _match(conn: sqlite3.Connection, company_id: int, brand_id: int, params: Map
     result.search_endpoint = outbound.endpoint(webcalls, "search", self_url)
     result.load_endpoint = outbound.endpoint(webcalls, "load", self_url)
     result.greeting_script = data.get("GreetingScript", "")
+    result.greeting = _fill_greeting(result.greeting_script, result)
     return result
 
 

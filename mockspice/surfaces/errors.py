@@ -18,11 +18,17 @@ def self_url() -> str:
 
 def wants_json() -> bool:
     """Whether this request asked for JSON (control API, ``format=json`` or ``Accept``)."""
-    if request.path.startswith(CONTROL_PREFIX) or request.path.endswith(API_PATH):
+    path = request.path
+    if path.startswith(CONTROL_PREFIX) or path.endswith(API_PATH):
         return True  # the control API and the JSON-RPC URL speak JSON only
     formats = request.args.getlist("format")
     if formats:  # the last of a repeated parameter counts, as everywhere else (PHP's $_GET)
         return formats[-1] == "json"
+    return accepts_json()
+
+
+def accepts_json() -> bool:
+    """Whether the request's ``Accept`` header prefers JSON to a page."""
     if "json" not in request.headers.get("Accept", ""):
         return False  # the common case (a browser, curl's */*), without parsing the header
     # text/html first: "*/*" and ties get the page, as a browser expects.

@@ -1,19 +1,50 @@
 """SpiceCSM's screen pop URL: ``<base>/integrations/telephony/telephonypop.php``.
 
 Routing and rendering only; :func:`mockspice.domain.pop.screen_pop` does the work.
+
+A pop's answer depends on the dataset and its parameters, except for three values of the call
+itself: the pop id, the call id and the greeting (which may name the call id). So each worker
+renders the page (or the JSON) of a match once per dataset generation, with holes for those
+three (:class:`Plan`), and a repeated pop only fills the holes.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from markupsafe import Markup
+import re
+import secrets
+from typing import Any
 
-from mockspice.domain.cache import GenerationCache
+from flask import Blueprint, Response, current_app, jsonify, request
+from markupsafe import Markup, escape
+
 from mockspice.domain.pop import PopResult, screen_pop
-from mockspice.surfaces.errors import CSP, self_url, wants_json
+from mockspice.surfaces.errors import CSP, accepts_json, self_url
 
 blueprint = Blueprint("telephony", __name__)
 
+# A hole is a marker no request can forge: a NUL and a per-process random token.
+_TOKEN = secrets.token_hex(8)
+_HTML_HOLE = re.compile(rf"\x00{_TOKEN}:(\w+)\x00")
+_JSON_HOLE = re.compile(rf'"\\u0000{_TOKEN}:(\w+)\\u0000"')
+
+
+def _hole(name: str) -> Markup:
+    return Markup(f"\x00{_TOKEN}:{name}\x00")
+
+
+class Plan:
+    """A rendered answer with named holes, filled per call."""
+
+    def __init__(self, text: str, holes: re.Pattern[str]):
+        self.parts = holes.split(text)  # text, name, text, name, ..., text
+
+    def fill(self, values: dict[str, str]) -> str:
+        parts = self.parts
+        out = [parts[0]]
+        for i in range(1, len(parts), 2):
+            out.append(values[parts[i]])
+            out.append(parts[i + 1])
+        return "".join(out)
 
 
 @blueprint.route("/integrations/telephony/telephonypop.php", methods=["GET"])
@@ -22,29 +53,46 @@ def telephonypop() -> Response:
     ext = current_app.extensions["mockspice"]
     settings = ext["settings"]
     # PHP's $_GET keeps the last of a repeated parameter; so does the mock.
-    params = {name: request.args.getlist(name)[-1] for name in request.args}
+    params = dict(request.args.items(multi=True))
     result = screen_pop(ext["store"], params, edition=settings.edition, journal_limit=settings.journal_limit,
                         calls=ext["outbound"], self_url=self_url(), cache=ext["pop_cache"])
-    if wants_json():
-        return jsonify(result.as_dict())
-    page = _render("telephonypop.html", pop=result, match_html=_match_html(result, ext["pop_fragments"]))
+    as_json = params["format"] == "json" if "format" in params else accepts_json()
+    if result.cache_key is None:  # a partner took part: nothing to share with other calls
+        return jsonify(result.as_dict()) if as_json else _html(_render(result))
+    key, generation = result.cache_key
+    plan_key = (key, as_json, result.callid is None)
+    plan = ext["pop_pages"].get(plan_key, generation)
+    if plan is None:
+        plan = _json_plan(result) if as_json else Plan(_render(_with_holes(result)), _HTML_HOLE)
+        ext["pop_pages"].put(plan_key, generation, plan)
+    if as_json:
+        dumps = current_app.json.dumps
+        body = plan.fill({"pop_id": str(result.pop_id), "callid": dumps(result.callid),
+                          "greeting": dumps(result.greeting)})
+        return current_app.response_class(body, mimetype="application/json")
+    return _html(plan.fill({"pop_id": str(result.pop_id), "callid": str(escape(result.callid)),
+                            "greeting": str(escape(result.greeting))}))
+
+
+def _with_holes(result: PopResult) -> PopResult:
+    planned = PopResult(**{**vars(result), "pop_id": _hole("pop_id"), "greeting": _hole("greeting")})
+    if result.callid is not None:
+        planned.callid = _hole("callid")
+    return planned
+
+
+def _json_plan(result: PopResult) -> Plan:
+    answer: dict[str, Any] = result.as_dict()
+    answer.update(pop_id=_hole("pop_id"), callid=_hole("callid"), greeting=_hole("greeting"))
+    return Plan(jsonify(answer).get_data(as_text=True), _JSON_HOLE)
+
+
+def _render(result: PopResult) -> str:
+    """The page, rendered by Jinja directly: the pop's templates use no Flask context (the hot path)."""
+    return current_app.jinja_env.get_template("telephonypop.html").render(pop=result)
+
+
+def _html(page: str) -> Response:
     response = Response(page, mimetype="text/html")
     response.headers["Content-Security-Policy"] = CSP
     return response
-
-
-def _match_html(result: PopResult, fragments: GenerationCache) -> Markup:
-    """The rendered match part of the page, kept while the dataset's generation stays the same."""
-    if result.cache_key is None:
-        return Markup(_render("_pop_match.html", pop=result))
-    key, generation = result.cache_key
-    html = fragments.get(key, generation)
-    if html is None:
-        html = Markup(_render("_pop_match.html", pop=result))
-        fragments.put(key, generation, html)
-    return html
-
-
-def _render(name: str, **context: object) -> str:
-    """Render a template with Jinja directly: the pop's templates use no Flask context (the hot path)."""
-    return current_app.jinja_env.get_template(name).render(**context)

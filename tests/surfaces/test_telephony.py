@@ -80,3 +80,39 @@ def test_base_path_setting(tmp_path):
         assert client.get(POP + "?company=1&brand=1").status_code == 404
     finally:
         app.extensions["mockspice"]["prepared"].cleanup()
+
+
+PLANNED = [
+    "company=1&brand=1&ani=%2B1%20555%20201%200001&callid=C77",
+    "company=1&brand=1&ani=5552010001",  # no call id: the page says "none"
+    "company=1&brand=1&callid=%3Cb%3E%22%26%27%00x",  # specials and a NUL in the call's own values
+    "company=1&brand=1&caseid=6344&callid=c",
+    "company=1&brand=1&ani=(555)%20000-0000&callid=nobody",  # a notice of no match
+    "company=1&brand=1&ani=5552010001&callid=j&format=json",
+    "company=1&brand=1&ani=5552010001&format=json",  # callid null
+    "company=1&brand=2&callid=%22%5C%00%E2%9C%93&format=json",
+]
+
+
+@pytest.mark.parametrize("query", PLANNED)
+def test_a_pop_filled_into_its_plan_is_the_page_rendered_whole(app, monkeypatch, query):
+    """Each worker renders a match once with holes for the pop id, call id and greeting; the filled
+    answer must be byte for byte what rendering the whole page (or JSON) gives."""
+    from dataclasses import replace
+
+    from mockspice.surfaces import telephony
+
+    app.extensions["mockspice"]["store"].counters.raise_to(987654320)  # ids that appear nowhere else
+    script = "Hello {caller}, call {callid} <ok?> & {unknown}"
+    with app.extensions["mockspice"]["store"].write() as conn:  # a greeting naming the call id
+        conn.execute('UPDATE "1_tblBrandData" SET DataText = ? WHERE DataLabel = ?', (script, "GreetingScript"))
+    client = app.test_client()
+    client.get(f"{POP}?{query}")  # the plan is made
+    planned = client.get(f"{POP}?{query}")  # and used
+    real = telephony.screen_pop
+    monkeypatch.setattr(telephony, "screen_pop", lambda *a, **k: replace(real(*a, **k), cache_key=None))
+    whole = client.get(f"{POP}?{query}")
+    assert planned.status_code == whole.status_code == 200
+    assert planned.headers == whole.headers
+    assert planned.data.replace(b"987654322", b"N") == whole.data.replace(b"987654323", b"N")
+    assert b"987654322" in planned.data and telephony._TOKEN.encode() not in planned.data  # no hole left
