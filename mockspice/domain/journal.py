@@ -6,7 +6,6 @@ journal. When the cap is reached the oldest entries are dropped and counted.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 import time
@@ -22,9 +21,20 @@ RECORDER = "journal"  # the store's per-process helper that writes entries
 SETTLE_S = 1.0  # a reader waits at most this long for entries another process has not written yet
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+
 def now_iso() -> str:
-    """The current UTC time, ISO 8601 with milliseconds (how entries are stamped)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current UTC time, ISO 8601 with milliseconds (how entries are stamped).
+
+    On every request: the date and time of day are formatted once a second.
+    """
+    global _second
+    now = time.time()
+    second = int(now)
+    if _second[0] != second:
+        _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_second[1]}.{int((now - second) * 1000):03d}Z"
 
 
 def clip(value: str) -> str:

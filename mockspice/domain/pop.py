@@ -8,7 +8,6 @@ only renders the result.
 
 from __future__ import annotations
 
-import copy
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -133,7 +132,8 @@ def _cached_match(store: Store, cache: GenerationCache | None, company_id: int, 
 
 def _for_call(found: PopResult, callid: str | None) -> PopResult:
     """A copy of a (possibly shared) match for one call: its own call id, notices and greeting."""
-    result = copy.copy(found)  # shallow: the shared accounts and case are never changed in place
+    result = PopResult.__new__(PopResult)  # a shallow copy (copy.copy costs several times more):
+    result.__dict__.update(found.__dict__)  # the shared accounts and case are never changed in place
     result.callid, result.notices, result.webcalls = callid, list(found.notices), []
     result.accounts = list(found.accounts)
     if "{callid}" in result.greeting_script:  # else the match's greeting is this call's too

@@ -46,7 +46,7 @@ class Store:
         self._opened: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread
         self._epoch = 0  # bumped by close(): a thread's connection from before is closed
         # Journal ids and the generation, shared by the processes using the file (store/behind.py).
-        self.counters = Counters(f"{self.path}-counters")
+        self.counters = Counters(self.path)  # files <db>-ids and <db>-generation
         self._helpers: dict[str, tuple[int, Any]] = {}  # name -> (pid, helper): per process
         self._helpers_lock = threading.Lock()
 

@@ -29,7 +29,7 @@ def wants_json() -> bool:
 
 def accepts_json() -> bool:
     """Whether the request's ``Accept`` header prefers JSON to a page."""
-    if "json" not in request.headers.get("Accept", ""):
+    if "json" not in request.environ.get("HTTP_ACCEPT", ""):
         return False  # the common case (a browser, curl's */*), without parsing the header
     # text/html first: "*/*" and ties get the page, as a browser expects.
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"

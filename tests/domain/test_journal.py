@@ -54,7 +54,7 @@ def test_an_existing_store_goes_on_after_its_last_id_even_without_its_counter_fi
     first = prepare(Settings.load(environ={}, overrides={"db": str(db)}))
     last = [journal.append(first.store, CAP, "pop", {}) for _ in range(5)][-1]
     first.cleanup()  # closes the store: queued entries are written
-    (tmp_path / "kept.db-counters").unlink()
+    (tmp_path / "kept.db-ids").unlink()
     second = prepare(Settings.load(environ={}, overrides={"db": str(db)}))
     assert listed(second.store) == list(range(last - 4, last + 1))
     assert journal.append(second.store, CAP, "pop", {}) == last + 1
@@ -110,3 +110,17 @@ def test_an_id_whose_entry_never_comes_is_waited_for_once(store):
     started = time.monotonic()
     assert listed(store) == [mine]
     assert first >= journal.SETTLE_S and time.monotonic() - started < journal.SETTLE_S / 2
+
+
+def test_entries_are_stamped_in_utc_with_milliseconds():
+    import datetime as dt
+    import re
+
+    before = dt.datetime.now(dt.timezone.utc)
+    stamps = [journal.now_iso() for _ in range(3)]
+    after = dt.datetime.now(dt.timezone.utc)
+    for stamp in stamps:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
+        at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        assert before - dt.timedelta(milliseconds=1) <= at <= after
+    assert stamps == sorted(stamps)

@@ -17,7 +17,7 @@ def _take_many(path: str, times: int, out) -> None:
 
 
 def test_ids_are_unique_and_consecutive_across_processes_and_threads(tmp_path):
-    path = str(tmp_path / "s.db-counters")
+    path = str(tmp_path / "s.db")
     counter = Counters(path)
     context = multiprocessing.get_context("fork")
     pipes = [context.Pipe(duplex=False) for _ in range(3)]
@@ -39,7 +39,7 @@ def test_ids_are_unique_and_consecutive_across_processes_and_threads(tmp_path):
 
 
 def test_raise_to_and_restart(tmp_path):
-    counter = Counters(tmp_path / "s.db-counters")
+    counter = Counters(tmp_path / "s.db")
     assert counter.take() == 1
     assert counter.raise_to(50) == 50 and counter.take() == 51
     assert counter.raise_to(10) == 51  # never down
@@ -50,7 +50,7 @@ def test_raise_to_and_restart(tmp_path):
 
 def test_a_new_store_starts_its_ids_again_over_an_old_counter_file(tmp_path):
     db = tmp_path / "s.db"
-    Counters(f"{db}-counters").raise_to(999)  # left behind by an earlier store of that name
+    Counters(db).raise_to(999)  # left behind by an earlier store of that name
     store, existed = Store.open(db)
     assert not existed and store.counters.take() == 1
     store.close()
@@ -137,8 +137,28 @@ def test_the_generation_is_published_to_every_process_on_commit_only(tmp_path):
         Store.set_meta(conn, "k", "v")
     assert other.generation() == before + 1 == store.generation(store.read())
     store.close()
-    Counters(f"{db}-counters").set_generation(0)  # a stale counter file: opening the store fixes it
+    Counters(db).set_generation(0)  # a stale counter file: opening the store fixes it
     again, existed = Store.open(db)
     assert existed and again.generation() == before + 1
     again.close()
     other.close()
+
+
+def test_no_descriptor_outlives_its_thread_or_the_store(tmp_path):
+    import gc
+    import os
+
+    before = len(os.listdir("/proc/self/fd"))
+    counter = Counters(tmp_path / "s.db")
+    threads = [threading.Thread(target=counter.take) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before and counter.last() == 20
+    counter.take()  # this thread's descriptor, and the generation's mapping
+    counter.generation()
+    counter.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert counter.take() == 22  # usable again after close
+    counter.close()
