@@ -127,9 +127,8 @@ class _Methods(Mapping):
         self.call, self.registry = call, registry
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
-        stubbed = self.call.stubs is not None and self.call.stubs.knows(name)
-        if name not in self.registry.methods and not stubbed:
-            raise KeyError(name)
+        if name not in self.registry.methods and (self.call.stubs is None or not self.call.stubs.knows(name)):
+            raise KeyError(name)  # the store is asked only about names the table does not have
         return lambda *args, **kwargs: invoke(self.call, self.registry, name, list(args), kwargs)
 
     def __iter__(self) -> Iterator[str]:
