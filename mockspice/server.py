@@ -8,6 +8,7 @@ the server gracefully, and a temporary store is removed on the way out.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 from typing import Any, Callable
@@ -113,6 +114,7 @@ def serve(settings: Settings) -> None:
         print(f"mockspice: warning: binding {settings.host} without a control_token: anyone who can "
               "reach this address can reset or replace the mock's data", file=sys.stderr, flush=True)
     prepared = prepare(settings)
+    master = os.getpid()
     try:
         app = create_app(settings, prepared)
         # The master never uses its connection again; workers open their own after the fork.
@@ -127,4 +129,7 @@ def serve(settings: Settings) -> None:
 
         _Gunicorn(app, {**gunicorn_options(settings, when_ready), "worker_exit": worker_exit}).run()
     finally:
-        prepared.cleanup()
+        # A worker leaves gunicorn by sys.exit() through this same stack: only the master may
+        # remove the temporary store (a worker that exits alone, and is replaced, must not).
+        if os.getpid() == master:
+            prepared.cleanup()

@@ -48,6 +48,33 @@ def test_sigterm_stops_cleanly_and_removes_the_temporary_store():
     assert not store.parent.exists()
 
 
+def test_a_worker_that_exits_alone_leaves_the_store_to_the_others():
+    """gunicorn replaces a worker that exits (a timeout, a signal); the temporary store stays."""
+    import os
+    import signal as signals
+
+    server = LiveServer()
+    try:
+        store = Path(server.banner.split("store:")[1].split()[0])
+        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children")
+        workers = wait_for(lambda: [int(p) for p in children.read_text().split()] if len(children.read_text().split()) == 2
+                           else None)
+        pop_id = server.get(POP + "?company=1&brand=1&callid=before&format=json").json()["pop_id"]
+        os.kill(workers[0], signals.SIGTERM)
+        wait_for(lambda: not Path(f"/proc/{workers[0]}").exists() or
+                 Path(f"/proc/{workers[0]}/stat").read_text().split()[2] == "Z")
+        wait_for(lambda: len(children.read_text().split()) == 2 and workers[0] not in map(int, children.read_text().split()))
+        assert store.exists()
+        answers = [server.get(POP + f"?company=1&brand=1&callid=after{i}&format=json") for i in range(10)]
+        assert [a.status_code for a in answers] == [200] * 10
+        assert [a.json()["pop_id"] for a in answers] == list(range(pop_id + 1, pop_id + 11))
+        entries = server.get("/_mockspice/journal?kind=pop").json()["entries"]
+        assert [e["params"]["callid"] for e in entries][-11:] == ["before"] + [f"after{i}" for i in range(10)]
+    finally:
+        assert server.stop() == 0
+    assert not store.parent.exists()
+
+
 def test_db_file_keeps_state_across_restarts(tmp_path):
     db = tmp_path / "kept.db"
     first = LiveServer("--db", str(db))
