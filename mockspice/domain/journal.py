@@ -109,21 +109,23 @@ def settle(store: Store, limit: int | None) -> None:
 
     This process's queue is written at once. Another process's entries are waited for (they
     are written within milliseconds, later only behind a long write such as a state import),
-    at most ``SETTLE_S``; an id whose entry never came (its process was killed) is waited for
-    once per process.
+    at most ``SETTLE_S`` in all; an id whose entry never came (its process was killed) is
+    waited for once per process.
     :param limit: the journal's cap; None waits for this process's entries only.
     """
+    top = store.counters.last()
     recorder = store.helper(RECORDER)
     if recorder is not None:
-        recorder.writer.flush()
+        recorder.writer.flush(SETTLE_S)
     if limit is None:
         return
-    top = store.counters.last()
     seen_to = recorder.complete_to if recorder is not None else 0
     deadline = time.monotonic() + SETTLE_S
     while True:
         with store.snapshot() as conn:
-            low = max(_cleared_to(conn), top - limit, seen_to)
+            newest = conn.execute("SELECT COALESCE(MAX(JournalID), 0) FROM tblJournal").fetchone()[0]
+            # Ids at or below (newest - limit) may already be trimmed away: not waited for.
+            low = max(_cleared_to(conn), max(top, newest) - limit, seen_to)
             found = conn.execute("SELECT COUNT(*) FROM tblJournal WHERE JournalID > ? AND JournalID <= ?",
                                  (low, top)).fetchone()[0]
         if found >= top - low or time.monotonic() > deadline:

@@ -11,6 +11,7 @@ a request checks its per-process caches with one memory read.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import mmap
 import os
@@ -26,14 +27,16 @@ if TYPE_CHECKING:
 
 _WIDTH = 8  # the generation: unsigned 64 bits, little endian
 RETRY_S = 0.1
-LINGER_S = 0.02  # the writer lets a batch gather this long, unless a reader is waiting
+LINGER_S = 0.005  # the writer lets a batch gather this long, unless a reader is waiting
+FLUSH_S = 1.0  # a reader waits at most this long for this process's queue
+CLOSE_S = 4.0  # closing waits at most this long (gunicorn kills a worker 5 s after asking it to stop)
 GIVE_UP_AFTER = 50  # failed attempts (about 5 s) before a batch is dropped with a message
 
 
 class _Descriptor:
     """One thread's descriptor of the ids file, closed when the thread ends or the store closes."""
 
-    __slots__ = ("fd", "pid", "epoch", "__weakref__")
+    __slots__ = ("fd", "pid", "epoch")
 
     def __init__(self, fd: int, epoch: int):
         self.fd, self.pid, self.epoch = fd, os.getpid(), epoch
@@ -68,17 +71,14 @@ class Counters:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._epoch = 0  # bumped by close(): descriptors from before are not used again
-        self._descriptors: "weakref.WeakSet[_Descriptor]" = weakref.WeakSet()
-        self._mapped: tuple[int, int, mmap.mmap] | None = None  # (pid, fd, map): per process
+        self._mapped: tuple[int, mmap.mmap] | None = None  # (pid, map): per process
 
     def _ids(self) -> int:
         found = getattr(self._local, "descriptor", None)
         if found is not None and found.fd >= 0 and found.pid == os.getpid() and found.epoch == self._epoch:
             return found.fd
         found = _Descriptor(os.open(self.ids_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), self._epoch)
-        with self._lock:
-            self._descriptors.add(found)
-        self._local.descriptor = found
+        self._local.descriptor = found  # the one it replaces, of an earlier epoch, closes as it goes
         return found.fd
 
     def take(self) -> int:
@@ -118,10 +118,14 @@ class Counters:
                 mapped = self._mapped
                 if mapped is None or mapped[0] != os.getpid():
                     fd = os.open(self.generation_path, os.O_RDWR | os.O_CREAT, 0o600)
-                    if os.fstat(fd).st_size < _WIDTH:
-                        os.ftruncate(fd, _WIDTH)  # a new file reads as zeros
-                    mapped = self._mapped = (os.getpid(), fd, mmap.mmap(fd, _WIDTH))
-        return mapped[2]
+                    try:
+                        if os.fstat(fd).st_size < _WIDTH:
+                            os.ftruncate(fd, _WIDTH)  # a new file reads as zeros
+                        view = mmap.mmap(fd, _WIDTH)  # keeps a descriptor of its own
+                    finally:
+                        os.close(fd)
+                    mapped = self._mapped = (os.getpid(), view)
+        return mapped[1]
 
     def generation(self) -> int:
         """The dataset's generation, read without a lock (a torn read only misses a cache)."""
@@ -132,15 +136,14 @@ class Counters:
         self._map()[:_WIDTH] = value.to_bytes(_WIDTH, "little")
 
     def close(self) -> None:
-        """Close this process's descriptors and mapping."""
+        """Let go of this thread's descriptor and the mapping; other threads' descriptors close
+        when they next take an id or end (closing one under a thread about to write to it could
+        write into whatever file reuses its number), the mapping when no thread reads it."""
         with self._lock:
             self._epoch += 1
-            for descriptor in list(self._descriptors):
-                descriptor.close()
-            self._descriptors = weakref.WeakSet()
-            if self._mapped is not None and self._mapped[0] == os.getpid():
-                self._mapped[2].close()
-                os.close(self._mapped[1])
+            found = getattr(self._local, "descriptor", None)
+            if found is not None:
+                found.close()
             self._mapped = None
 
 
@@ -154,36 +157,57 @@ class WriteBehind:
     def __init__(self, store: "Store", write: Callable[[sqlite3.Connection, Sequence[Any]], None]):
         self._store, self._write = store, write
         self._queue: list[Any] = []
-        self._busy = False  # a batch is being written
+        self._queued = self._done = 0  # rows ever queued; rows ever written or given up, in order
         self._hurry = False  # a reader waits: write now
         self._closed = False
+        self._pid = os.getpid()
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="mockspice-writer", daemon=True)
         self._thread.start()
+        _LIVE.add(self)
 
     def put(self, row: Any) -> None:
-        """Queue a row; it is written within milliseconds (sooner than any reader can ask)."""
+        """Queue a row; it is written within milliseconds. Once closed, it is written at once."""
         with self._cond:
-            if self._closed:
-                raise RuntimeError("the store is closed")
-            self._queue.append(row)
-            if len(self._queue) == 1:
-                self._cond.notify_all()
+            if not self._closed:
+                self._queue.append(row)
+                self._queued += 1
+                if len(self._queue) == 1:
+                    self._cond.notify_all()
+                return
+        with self._store.write(history=True) as conn:  # a request that outlived close()
+            self._write(conn, [row])
 
-    def flush(self) -> None:
-        """Return once every row queued before the call is committed (or given up)."""
+    def flush(self, timeout: float = FLUSH_S) -> bool:
+        """Wait until the rows queued before the call are written; False if that took too long.
+
+        Returns False at once when this thread holds the store's write lock (the writer needs it).
+        """
+        if self._store.writing():
+            return False
+        deadline = time.monotonic() + timeout
         with self._cond:
-            while (self._queue or self._busy) and self._thread.is_alive():
+            target = self._queued
+            while self._done < target and self._thread.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
                 self._hurry = True
                 self._cond.notify_all()
-                self._cond.wait(1.0)
+                self._cond.wait(min(left, 1.0))
+        return True
 
-    def close(self) -> None:
-        """Write what is queued, then stop the thread."""
+    def close(self, timeout: float = CLOSE_S) -> None:
+        """Write what is queued (waiting at most ``timeout``), then stop the thread."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._thread.join()
+        if self._pid != os.getpid():
+            return  # a copy inherited through fork: its thread ran in the parent
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            print(f"mockspice: error: {self._queued - self._done} journal entries could not be written "
+                  f"within {timeout:g} s", file=sys.stderr, flush=True)
 
     def _run(self) -> None:
         failures = 0
@@ -195,23 +219,35 @@ class WriteBehind:
                     self._cond.wait(LINGER_S)  # let more rows join the batch (a flush cuts it short)
                 if not self._queue:
                     return  # closed and nothing left
-                batch, self._queue, self._busy, self._hurry = self._queue, [], True, False
+                batch, self._queue, self._hurry = self._queue, [], False
+            written = True
             try:
                 with self._store.write(history=True) as conn:
                     self._write(conn, batch)
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad moment of the disk
                 failures += 1
-                lost = failures >= GIVE_UP_AFTER
+                written = failures >= GIVE_UP_AFTER  # given up: counted as done
                 print(f"mockspice: error: writing {len(batch)} journal entries failed ({exc})"
-                      + ("; they are lost" if lost else "; retrying"), file=sys.stderr, flush=True)
-                if lost:
+                      + ("; they are lost" if written else "; retrying"), file=sys.stderr, flush=True)
+                if written:
                     failures = 0
+            with self._cond:
+                if written:
+                    self._done += len(batch)
                 else:
-                    with self._cond:
-                        self._queue[:0] = batch
-                    time.sleep(RETRY_S)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+                    self._queue[:0] = batch
+                self._cond.notify_all()
+            if not written:
+                time.sleep(RETRY_S)
+
+
+_LIVE: "weakref.WeakSet[WriteBehind]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """At exit, write what every writer of this process still holds (a request may have
+    recorded something after its store was closed)."""
+    for writer in list(_LIVE):
+        writer.close()

@@ -42,6 +42,7 @@ class Store:
         # threading lock, processes on a POSIX lock of a file beside the store. SQLite's own
         # busy handler would make them sleep in steps of milliseconds.
         self._write_lock = threading.Lock()
+        self._write_owner: int | None = None  # the thread holding it
         self._lock_file: tuple[int, int] | None = None  # (pid, fd)
         self._opened: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread
         self._epoch = 0  # bumped by close(): a thread's connection from before is closed
@@ -68,7 +69,8 @@ class Store:
                 + f"PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")
             store.counters.restart()  # a counter file left by an earlier store of this name is not this one's
         else:
-            store.counters.set_generation(store.generation(store.read()))
+            with store._writer():  # in order with the writers of a store already being served
+                store.counters.set_generation(store.generation(store.read()))
         return store, existed
 
     def _check_file(self) -> bool:
@@ -158,20 +160,24 @@ class Store:
         with self._writer():
             conn = self.connection()
             conn.execute("BEGIN IMMEDIATE")
+            generation = None
             try:
-                generation = None
                 if not history:
                     generation = int(conn.execute(
                         "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, '1') ON CONFLICT(MetaKey) "
                         "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + 1 RETURNING MetaValue",
                         (GENERATION_KEY,)).fetchone()[0])
+                    # Published before COMMIT, still under the write lock: a reader that sees it
+                    # early only misses its cache (what it computes is tagged with the table's value).
+                    self.counters.set_generation(generation)
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if generation is not None:
+                    self.counters.set_generation(self.generation(conn))  # back to what the table holds
                 raise
-            conn.execute("COMMIT")
-            if generation is not None:
-                self.counters.set_generation(generation)  # still under the write lock: in commit order
 
     def write_one(self, sql: str, params: tuple = ()) -> Any:
         """One statement as its own transaction (no BEGIN/COMMIT round trips): the first row it returns.
@@ -185,12 +191,18 @@ class Store:
     def _writer(self) -> Iterator[None]:
         """Hold this process's write lock and the store's cross-process one."""
         with self._write_lock:
+            self._write_owner = threading.get_ident()
             fd = self._process_lock_fd()
             fcntl.lockf(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.lockf(fd, fcntl.LOCK_UN)
+                self._write_owner = None
+
+    def writing(self) -> bool:
+        """Whether the calling thread holds the store's write lock."""
+        return self._write_owner == threading.get_ident()
 
     def _process_lock_fd(self) -> int:
         """This process's descriptor of the lock file (POSIX locks belong to a process)."""
@@ -228,10 +240,12 @@ class Store:
         """Close this process's helpers (writing what they hold), then every connection it opened
         (all threads') and its lock files."""
         pid = os.getpid()
-        for name, (owner, helper) in list(self._helpers.items()):
-            if owner == pid:
+        with self._helpers_lock:
+            mine = [(name, helper) for name, (owner, helper) in self._helpers.items() if owner == pid]
+            for name, _ in mine:
                 del self._helpers[name]
-                helper.close()
+        for _, helper in mine:
+            helper.close()
         self.counters.close()
         for owner, conn in self._opened:
             if owner == pid:

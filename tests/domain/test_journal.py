@@ -124,3 +124,42 @@ def test_entries_are_stamped_in_utc_with_milliseconds():
         at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         assert before - dt.timedelta(milliseconds=1) <= at <= after
     assert stamps == sorted(stamps)
+
+
+def test_a_reader_does_not_wait_for_ids_the_cap_has_already_dropped(store):
+    """Another process gives ids past the reader's view and trims: nothing is missing."""
+    ids = [journal.append(store, 5, "pop", {"n": i}) for i in range(10)]
+    other = Store(store.path)
+    late = journal.reserve(other)  # the reader's view will be: ids up to `late`, not written yet
+
+    def write_later():
+        time.sleep(0.05)
+        journal.append(other, 5, "pop", {"n": "late"}, entry_id=late)
+        journal.append(other, 5, "pop", {"n": "later"})
+        other.helper(journal.RECORDER).writer.flush()
+
+    import threading
+    thread = threading.Thread(target=write_later)
+    thread.start()
+    started = time.monotonic()
+    result = journal.entries(store, cap=5)
+    thread.join()
+    assert time.monotonic() - started < journal.SETTLE_S / 2
+    assert [e["id"] for e in journal.entries(store, cap=5)["entries"]] == ids[-3:] + [late, late + 1]
+    assert result["count"] <= 5
+    other.close()
+
+
+def test_an_entry_recorded_after_the_store_closed_is_not_lost(tmp_path):
+    prepared = prepare(Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db")}))
+    store = prepared.store
+    first = journal.append(store, CAP, "api", {"n": 1})
+    recorder = store.helper(journal.RECORDER)
+    store.close()  # as a gunicorn worker does when it exits, while a request still runs
+    late = journal.append(store, CAP, "api", {"n": 2})  # a new writer: flushed at close or exit
+    recorder.writer.put((journal.reserve(store), "api", journal.now_iso(), "{}"))  # an old reference
+    store.close()
+    again = Store(store.path)
+    assert [e["id"] for e in journal.entries(again, cap=CAP)["entries"]] == [first, late, late + 1]
+    again.close()
+    prepared.cleanup()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
 import pytest
 
@@ -81,8 +82,35 @@ def test_rows_from_many_threads_are_all_written_by_flush(store):
     behind.put(-1)
     behind.close()  # writes what is queued
     assert rows(store)[0] == -1 and store.generation() == generation  # history leaves the generation alone
-    with pytest.raises(RuntimeError, match="the store is closed"):
-        behind.put(5)
+    behind.put(5)  # a request that outlived close(): written at once, in its own thread
+    assert 5 in rows(store) and behind.flush()
+
+
+def test_flush_waits_only_for_what_was_queued_before_it(store):
+    behind = WriteBehind(store, lambda conn, batch: conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch]))
+    stop = threading.Event()
+
+    def busy(k):
+        i = 0
+        while not stop.is_set():
+            behind.put(k * 10**6 + i)
+            i += 1
+
+    threads = [threading.Thread(target=busy, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        behind.put(-1)
+        started = time.monotonic()
+        assert behind.flush()  # others keep queueing: it still returns
+        assert time.monotonic() - started < 0.5 and -1 in rows(store)
+        with store.write(history=True):  # holding the write lock the writer needs: no deadlock
+            assert behind.flush() is False
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        behind.close()
 
 
 def test_a_failed_batch_is_retried_with_a_message(store, capfd):
