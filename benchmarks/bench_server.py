@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,9 @@ GUNICORN = ["--port", "0", "--workers", "2", "--threads", "4"]
 CONNECTIONS = 8  # workers x threads: every connection has a thread, none waits in a queue
 FORMATS = ("({a}) {e}-{n}", "+1 {a} {e} {n}", "{a}.{e}.{n}", "1{a}{e}{n}", "{a}-{e}-{n}")
 TARGETS = {"match_p99_ms": 5.0, "start_s": 1.0, "ratio": 0.70}
+LOPSIDED = 0.8  # a run in which one worker used more than this share of the workers' CPU ...
+MAX_RERUNS = 4  # ... is run again, at most this many times
+RERUNS: list[int] = []  # one item per run done again
 
 
 class Server:
@@ -104,14 +108,18 @@ class Server:
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) used so far by master plus workers."""
-        ticks = 0
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds (user + system) used so far, by process: the master first, then its workers."""
+        used = {}
         for pid in self.pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14 and 15)
-        return ticks / os.sysconf("SC_CLK_TCK")
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        return used
 
     def stop(self) -> None:
         """SIGTERM (gunicorn's graceful stop), SIGKILL after 10 s; workers too."""
@@ -146,15 +154,38 @@ def get(conn: http.client.HTTPConnection, path: str) -> bytes:
     return body
 
 
+def balanced(server: Server, run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
+    """One wrk run, run again (at most MAX_RERUNS times) when one worker served nearly all of it.
+
+    gunicorn's workers share one listening socket: the connections wrk opens at the start of a
+    run (and keeps) are accepted by whichever worker wakes first, and in about one run in three
+    one worker gets all eight. The server then uses one core and twice the CPU per request
+    (four threads contending for one GIL), so that run measures the accident, not the app.
+    """
+    for attempt in range(MAX_RERUNS + 1):
+        before = server.cpu_by_process()
+        result = run()
+        after = server.cpu_by_process()
+        workers = [after[pid] - before.get(pid, 0.0) for pid in list(after)[1:]]
+        if len(workers) < 2 or max(workers) <= LOPSIDED * sum(workers) or attempt == MAX_RERUNS:
+            return result
+        RERUNS.append(attempt)
+    raise AssertionError("unreachable")
+
+
 def wrk(server: Server, path: str, seconds: int) -> tuple[float, float]:
     """Req/s from wrk (keep-alive, one thread, CONNECTIONS connections) and server CPU ms per request."""
-    cpu = server.cpu_s()
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", f"http://127.0.0.1:{server.port}{path}"],
-                         capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"wrk saw errors:\n{out}")
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), (server.cpu_s() - cpu) / requests * 1000
+    def run() -> tuple[float, float]:
+        cpu = server.cpu_s()
+        out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s",
+                              f"http://127.0.0.1:{server.port}{path}"], capture_output=True, text=True,
+                             check=True).stdout
+        if "Non-2xx" in out or "Socket errors" in out:
+            raise RuntimeError(f"wrk saw errors:\n{out}")
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), (server.cpu_s() - cpu) / requests * 1000
+
+    return balanced(server, run)
 
 
 def throughput(tmp: Path, rounds: int, seconds: int) -> dict:
@@ -341,18 +372,20 @@ def main() -> None:
             "quick": quick, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                         "platform": platform.platform()},
             "load_average_before": os.getloadavg(),
-            "throughput": throughput(tmp, rounds=2 if quick else 5, seconds=2 if quick else 6),
+            "throughput": throughput(tmp, rounds=2 if quick else 9, seconds=2 if quick else 4),
             "matching": matching(tmp, accounts=20_000 if quick else 100_000,
                                  lookups=500 if quick else 2000, pops=200 if quick else 1000),
             "start_module": start_to_healthy(tmp, [PY, "-m", "mockspice"], 2 if quick else 5),
             "start_script": start_to_healthy(tmp, [str(Path(PY).parent / "mockspice")], 2 if quick else 5),
         }
         results["load_average_after"] = os.getloadavg()
+        results["runs_done_again_lopsided"] = len(RERUNS)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(table(results))
     print(f"\nload average before / after: {results['load_average_before'][0]:.1f} / "
-          f"{results['load_average_after'][0]:.1f} on {os.cpu_count()} CPUs (other jobs make req/s noisy)")
+          f"{results['load_average_after'][0]:.1f} on {os.cpu_count()} CPUs (other jobs make req/s noisy); "
+          f"{len(RERUNS)} wrk runs done again because one worker had taken every connection")
     out = ROOT / "benchmarks" / "results" / "server.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
