@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server import RERUNS, Server, balanced  # noqa: E402 - shared with the server benchmark
+from bench_server import KEPT_LOPSIDED, MAX_RERUNS, RERUNS, Server, balanced  # noqa: E402 - shared
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -297,7 +297,8 @@ def report(results: dict, rounds: int, seconds: float, elapsed: float, with_wire
     load = os.getloadavg()[0]
     print(f"\nwrk -t1 -c{CONNECTIONS}, {rounds} rounds of {seconds:g} s, alternated; load average {load:.1f}; "
           f"{elapsed:.0f} s in all; {len(RERUNS)} wrk runs done again because one worker had taken every "
-          "connection\n")
+          "connection" + (f", {len(KEPT_LOPSIDED)} kept lopsided after {MAX_RERUNS} tries" if KEPT_LOPSIDED else "")
+          + "\n")
     print("| call | mockspice req/s | WireMock req/s | ratio (median of rounds) | rounds | "
           "server CPU per request mock / WireMock |")
     print("|---|---:|---:|---:|---|---:|")

@@ -36,7 +36,8 @@ FORMATS = ("({a}) {e}-{n}", "+1 {a} {e} {n}", "{a}.{e}.{n}", "1{a}{e}{n}", "{a}-
 TARGETS = {"match_p99_ms": 5.0, "start_s": 1.0, "ratio": 0.70}
 LOPSIDED = 0.8  # a run in which one worker used more than this share of the workers' CPU ...
 MAX_RERUNS = 4  # ... is run again, at most this many times
-RERUNS: list[int] = []  # one item per run done again
+RERUNS: list[int] = []  # one item per run done again (warm-up runs included)
+KEPT_LOPSIDED: list[int] = []  # one item per run still lopsided after MAX_RERUNS: reported
 
 
 class Server:
@@ -167,7 +168,10 @@ def balanced(server: Server, run: Callable[[], tuple[float, float]]) -> tuple[fl
         result = run()
         after = server.cpu_by_process()
         workers = [after[pid] - before.get(pid, 0.0) for pid in list(after)[1:]]
-        if len(workers) < 2 or max(workers) <= LOPSIDED * sum(workers) or attempt == MAX_RERUNS:
+        if len(workers) < 2 or max(workers) <= LOPSIDED * sum(workers):
+            return result
+        if attempt == MAX_RERUNS:
+            KEPT_LOPSIDED.append(attempt)
             return result
         RERUNS.append(attempt)
     raise AssertionError("unreachable")
@@ -380,12 +384,14 @@ def main() -> None:
         }
         results["load_average_after"] = os.getloadavg()
         results["runs_done_again_lopsided"] = len(RERUNS)
+        results["runs_kept_lopsided"] = len(KEPT_LOPSIDED)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(table(results))
     print(f"\nload average before / after: {results['load_average_before'][0]:.1f} / "
           f"{results['load_average_after'][0]:.1f} on {os.cpu_count()} CPUs (other jobs make req/s noisy); "
-          f"{len(RERUNS)} wrk runs done again because one worker had taken every connection")
+          f"{len(RERUNS)} wrk runs done again because one worker had taken every connection"
+          + (f", {len(KEPT_LOPSIDED)} kept lopsided after {MAX_RERUNS} tries" if KEPT_LOPSIDED else ""))
     out = ROOT / "benchmarks" / "results" / "server.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

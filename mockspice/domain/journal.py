@@ -51,8 +51,8 @@ class _Recorder:
         self.writer = WriteBehind(store, lambda conn, rows: _write(conn, rows, limit))
         self.complete_to = 0  # every id up to here was found written (or given up on)
 
-    def close(self) -> None:
-        self.writer.close()
+    def close(self) -> bool:
+        return self.writer.close()
 
 
 def _recorder(store: Store, limit: int) -> _Recorder:
@@ -113,6 +113,7 @@ def settle(store: Store, limit: int | None) -> None:
     waited for once per process.
     :param limit: the journal's cap; None waits for this process's entries only.
     """
+    deadline = time.monotonic() + SETTLE_S
     top = store.counters.last()
     recorder = store.helper(RECORDER)
     if recorder is not None:
@@ -120,7 +121,6 @@ def settle(store: Store, limit: int | None) -> None:
     if limit is None:
         return
     seen_to = recorder.complete_to if recorder is not None else 0
-    deadline = time.monotonic() + SETTLE_S
     while True:
         with store.snapshot() as conn:
             newest = conn.execute("SELECT COALESCE(MAX(JournalID), 0) FROM tblJournal").fetchone()[0]

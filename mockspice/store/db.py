@@ -173,10 +173,13 @@ class Store:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if generation is not None:
-                    self.counters.set_generation(self.generation(conn))  # back to what the table holds
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    if generation is not None:
+                        self.counters.set_generation(self.generation(conn))  # back to what the table holds
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
                 raise
 
     def write_one(self, sql: str, params: tuple = ()) -> Any:
@@ -191,14 +194,14 @@ class Store:
     def _writer(self) -> Iterator[None]:
         """Hold this process's write lock and the store's cross-process one."""
         with self._write_lock:
-            self._write_owner = threading.get_ident()
             fd = self._process_lock_fd()
             fcntl.lockf(fd, fcntl.LOCK_EX)
+            self._write_owner = threading.get_ident()
             try:
                 yield
             finally:
-                fcntl.lockf(fd, fcntl.LOCK_UN)
                 self._write_owner = None
+                fcntl.lockf(fd, fcntl.LOCK_UN)
 
     def writing(self) -> bool:
         """Whether the calling thread holds the store's write lock."""
@@ -244,8 +247,9 @@ class Store:
             mine = [(name, helper) for name, (owner, helper) in self._helpers.items() if owner == pid]
             for name, _ in mine:
                 del self._helpers[name]
-        for _, helper in mine:
-            helper.close()
+        finished = [helper.close() is not False for _, helper in mine]
+        if not all(finished):
+            return  # a helper still writes through this process's connection and lock: leave them
         self.counters.close()
         for owner, conn in self._opened:
             if owner == pid:

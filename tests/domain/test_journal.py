@@ -163,3 +163,26 @@ def test_an_entry_recorded_after_the_store_closed_is_not_lost(tmp_path):
     assert [e["id"] for e in journal.entries(again, cap=CAP)["entries"]] == [first, late, late + 1]
     again.close()
     prepared.cleanup()
+
+
+def test_a_reader_waits_at_most_settle_s_in_all(store):
+    import threading
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with store.write(history=True):
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    held.wait(5)
+    try:
+        journal.append(store, CAP, "pop", {})  # queued; the writer cannot write it yet
+        started = time.monotonic()
+        journal.entries(store, cap=CAP)
+        assert time.monotonic() - started < journal.SETTLE_S * 1.4
+    finally:
+        release.set()
+        holder.join()

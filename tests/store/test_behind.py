@@ -190,3 +190,66 @@ def test_no_descriptor_outlives_its_thread_or_the_store(tmp_path):
     assert len(os.listdir("/proc/self/fd")) == before
     assert counter.take() == 22  # usable again after close
     counter.close()
+
+
+def _insert(conn, batch):
+    conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch])
+
+
+def test_a_row_put_inside_the_callers_own_write_joins_it(store):
+    behind = WriteBehind(store, _insert)
+    behind.close()
+    done = threading.Event()
+
+    def inside_a_write():
+        with store.write(history=True):
+            behind.put(9)  # closed writer, caller holds the write lock: no deadlock
+        done.set()
+
+    thread = threading.Thread(target=inside_a_write, daemon=True)
+    thread.start()
+    assert done.wait(5) and rows(store) == [9]
+
+
+class _Died(BaseException):
+    """Not an Exception: ends the writer thread as nothing else would."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_writer_is_reported_by_flush_and_rows_still_get_written(store):
+    calls = []
+
+    def write(conn, batch):
+        calls.append(batch)
+        if len(calls) == 1:
+            raise _Died()
+        _insert(conn, batch)
+
+    behind = WriteBehind(store, write)
+    behind.put(1)
+    assert behind.flush() is False  # its row was never written: not reported as flushed
+    behind.put(2)  # the thread is gone: written at once
+    assert rows(store) == [2]
+
+
+def test_closing_a_store_whose_writer_is_still_busy_leaves_it_what_it_needs(tmp_path, monkeypatch, capfd):
+    from mockspice.store import behind as module
+
+    monkeypatch.setattr(module, "CLOSE_S", 0.05)
+    store, _ = Store.open(tmp_path / "s.db")
+    store.read().execute("CREATE TABLE t(x INTEGER)")
+    gate = threading.Event()
+
+    def slow(conn, batch):
+        gate.wait(5)
+        _insert(conn, batch)
+
+    writer = store.helper("test", lambda: WriteBehind(store, slow))
+    writer.put(1)
+    time.sleep(0.02)  # the writer has taken its batch and waits inside its transaction
+    store.close()  # gives up waiting: the connection and lock stay for the writer
+    assert "1 journal entries are still being written after 0.05 s" in capfd.readouterr().err
+    gate.set()
+    assert writer.flush()
+    assert rows(store) == [1]
+    store.close()
