@@ -10,6 +10,7 @@ three (:class:`Plan`), and a repeated pop only fills the holes.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from typing import Any
@@ -66,9 +67,9 @@ def telephonypop() -> Response:
         plan = _json_plan(result) if as_json else Plan(_render(_with_holes(result)), _HTML_HOLE)
         ext["pop_pages"].put(plan_key, generation, plan)
     if as_json:
-        dumps = current_app.json.dumps
-        body = plan.fill({"pop_id": str(result.pop_id), "callid": dumps(result.callid),
-                          "greeting": dumps(result.greeting)})
+        # A string or null comes out of json.dumps as Flask's provider writes it (ensure_ascii).
+        body = plan.fill({"pop_id": str(result.pop_id), "callid": json.dumps(result.callid),
+                          "greeting": json.dumps(result.greeting)})
         return current_app.response_class(body, mimetype="application/json")
     return _html(plan.fill({"pop_id": str(result.pop_id), "callid": str(escape(result.callid)),
                             "greeting": str(escape(result.greeting))}))
