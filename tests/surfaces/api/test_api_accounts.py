@@ -383,3 +383,31 @@ def test_failing_partner_does_not_undo_the_change(client, api):
 def test_no_web_call_for_a_brand_without_urls(client, api, partner):
     result = api.result("update", [{"type": "account", "userkey": "emuller", "status": "Busy"}])  # brand 2
     assert result["webcalls"] == [] and last_api_entry(client)["webcalls"] == []
+
+
+def test_the_search_folds_in_sql_exactly_as_python_folds():
+    """``folded()`` (SQLite's lower(trim()) for printable ASCII, the Python function otherwise)
+    against ``fold`` for tricky and random values."""
+    import sqlite3
+
+    from hypothesis import given, settings, strategies as st
+
+    from mockspice.domain.accounts import fold, folded
+
+    conn = sqlite3.connect(":memory:")
+    conn.create_function("spice_fold", 1, lambda v: None if v is None else fold(v), deterministic=True)
+    expression = folded("?1")
+
+    def check(value):
+        assert conn.execute(f"SELECT {expression}", (value,)).fetchone()[0] == (None if value is None else fold(value))
+
+    for value in (None, "", "  Doe ", "DOE", "\tdoe\n", "Straße", "STRASSE", "ſ", "\u212a", "İstanbul", "García",
+                  "a\u00a0b", " \u3000x", "x\x00y", "\x00À", "DOE\x00", "ÀÉÎ", "~!@#", "🙂 Ok", "Ǆ", "\x7f"):
+        check(value)
+
+    @settings(max_examples=500, deadline=None, database=None)
+    @given(st.text())
+    def random_text(value):
+        check(value)
+
+    random_text()
