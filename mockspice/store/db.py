@@ -182,14 +182,6 @@ class Store:
                     pass
                 raise
 
-    def write_one(self, sql: str, params: tuple = ()) -> Any:
-        """One statement as its own transaction (no BEGIN/COMMIT round trips): the first row it returns.
-
-        For history appended on every request (the journal); the generation stays as it is.
-        """
-        with self._writer():
-            return self.connection().execute(sql, params).fetchone()
-
     @contextmanager
     def _writer(self) -> Iterator[None]:
         """Hold this process's write lock and the store's cross-process one."""
