@@ -93,15 +93,20 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, str]], limi
 
 
 def _cleared_to(conn: sqlite3.Connection) -> int:
+    """The last id the latest clear emptied away (entries at or below it are never listed)."""
     row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (LAST_ID_KEY,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def _newest(conn: sqlite3.Connection) -> int:
+    """The highest id in the table (0 when it is empty)."""
+    return conn.execute("SELECT COALESCE(MAX(JournalID), 0) FROM tblJournal").fetchone()[0]
 
 
 def resume(store: Store) -> None:
     """Go on after the ids an existing store has already given (``mockspice serve --db`` of an earlier run)."""
     with store.snapshot() as conn:
-        top = conn.execute("SELECT COALESCE(MAX(JournalID), 0) FROM tblJournal").fetchone()[0]
-        store.counters.raise_to(max(top, _cleared_to(conn)))
+        store.counters.raise_to(max(_newest(conn), _cleared_to(conn)))
 
 
 def settle(store: Store, limit: int | None) -> None:
@@ -123,9 +128,8 @@ def settle(store: Store, limit: int | None) -> None:
     seen_to = recorder.complete_to if recorder is not None else 0
     while True:
         with store.snapshot() as conn:
-            newest = conn.execute("SELECT COALESCE(MAX(JournalID), 0) FROM tblJournal").fetchone()[0]
             # Ids at or below (newest - limit) may already be trimmed away: not waited for.
-            low = max(_cleared_to(conn), max(top, newest) - limit, seen_to)
+            low = max(_cleared_to(conn), max(top, _newest(conn)) - limit, seen_to)
             found = conn.execute("SELECT COUNT(*) FROM tblJournal WHERE JournalID > ? AND JournalID <= ?",
                                  (low, top)).fetchone()[0]
         if found >= top - low or time.monotonic() > deadline:
@@ -146,9 +150,7 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
         recorded before the call are waited for too (:func:`settle`).
     """
     settle(store, cap)
-    # Entries cleared away are hidden also when they arrived after the clear (their ids are older).
-    where = ["JournalID > COALESCE((SELECT CAST(MetaValue AS INTEGER) FROM tblMockMeta WHERE MetaKey = ?), 0)"]
-    args: list[Any] = [LAST_ID_KEY]
+    where, args = ["JournalID > ?"], []  # the clear mark, read in the snapshot below
     if kind:
         where.append("Kind = ?")
         args.append(kind)
@@ -163,7 +165,8 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     with store.snapshot() as conn:
-        rows = conn.execute(sql, args).fetchall()
+        # Entries cleared away are hidden also when they arrived after the clear (their ids are older).
+        rows = conn.execute(sql, [_cleared_to(conn), *args]).fetchall()
         dropped = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,)).fetchone()
     out = [_entry(r) for r in reversed(rows)]
     return {"entries": out, "count": len(out), "dropped": int(dropped[0]) if dropped else 0}
