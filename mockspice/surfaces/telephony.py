@@ -66,13 +66,12 @@ def telephonypop() -> Response:
     if plan is None:
         plan = _json_plan(result) if as_json else Plan(_render(_with_holes(result)), _HTML_HOLE)
         ext["pop_pages"].put(plan_key, generation, plan)
-    if as_json:
-        # A string or null comes out of json.dumps as Flask's provider writes it (ensure_ascii).
-        body = plan.fill({"pop_id": str(result.pop_id), "callid": json.dumps(result.callid),
-                          "greeting": json.dumps(result.greeting)})
-        return current_app.response_class(body, mimetype="application/json")
-    return _html(plan.fill({"pop_id": str(result.pop_id), "callid": str(escape(result.callid)),
-                            "greeting": str(escape(result.greeting))}))
+    # As the whole render writes them: json.dumps gives a string or null as Flask's provider does
+    # (ensure_ascii); escape is what Jinja's autoescape calls.
+    encode = json.dumps if as_json else (lambda value: str(escape(value)))
+    body = plan.fill({"pop_id": str(result.pop_id), "callid": encode(result.callid),
+                      "greeting": encode(result.greeting)})
+    return current_app.response_class(body, mimetype="application/json") if as_json else _html(body)
 
 
 def _with_holes(result: PopResult) -> PopResult:
