@@ -90,17 +90,23 @@ def _agent(conn: sqlite3.Connection, company_id: int, value: Any) -> int | None:
     return agent_id
 
 
-def _case(conn: sqlite3.Connection, scope: Scope, value: Any, key: str = "id") -> sqlite3.Row:
-    """The case a record names (CaseID, BrandID, AccountID, Userkey, StatusID, IssueID, TierID)."""
-    case_id = ident(value, key)
-    t = _t(scope.company_id)
-    row = conn.execute(f"SELECT c.CaseID, c.BrandID, c.AccountID, a.Userkey, c.StatusID, c.IssueID, c.TierID"
-                       f" FROM {t['tblCase']} c JOIN {t['tblAccount']} a ON a.AccountID = c.AccountID"
-                       " WHERE c.CaseID = ?", (case_id,)).fetchone()
+def _owned(conn: sqlite3.Connection, scope: Scope, what: str, row_id: int, sql: str) -> sqlite3.Row:
+    """The row ``sql`` selects for ``row_id`` (its fourth column the account's Userkey), when it
+    exists and the session may see that account; :class:`NotFound` naming ``what`` otherwise."""
+    row = conn.execute(sql, (row_id,)).fetchone()
     if row is None:
-        raise NotFound(f"company {scope.company_id} has no case {case_id}")
+        raise NotFound(f"company {scope.company_id} has no {what} {row_id}")
     scope.check_owner(row[3])
     return row
+
+
+def _case(conn: sqlite3.Connection, scope: Scope, value: Any, key: str = "id") -> sqlite3.Row:
+    """The case a record names (CaseID, BrandID, AccountID, Userkey, StatusID, IssueID, TierID)."""
+    t = _t(scope.company_id)
+    return _owned(conn, scope, "case", ident(value, key),
+                  f"SELECT c.CaseID, c.BrandID, c.AccountID, a.Userkey, c.StatusID, c.IssueID, c.TierID"
+                  f" FROM {t['tblCase']} c JOIN {t['tblAccount']} a ON a.AccountID = c.AccountID"
+                  " WHERE c.CaseID = ?")
 
 
 def _texts(record: dict[str, Any]) -> dict[str, str]:
@@ -186,15 +192,11 @@ RESPONSE_KEYS = ("id", "caseid", "status", "issue", "tier", "callid", *RESPONSE_
 
 def _response(conn: sqlite3.Connection, scope: Scope, value: Any) -> sqlite3.Row:
     """The response a record names (ResponseID, CaseID, BrandID, Userkey)."""
-    response_id = ident(value, "id")
     t = _t(scope.company_id)
-    row = conn.execute(f"SELECT r.ResponseID, r.CaseID, c.BrandID, a.Userkey FROM {t['tblResponse']} r"
-                       f" JOIN {t['tblCase']} c ON c.CaseID = r.CaseID JOIN {t['tblAccount']} a"
-                       " ON a.AccountID = c.AccountID WHERE r.ResponseID = ?", (response_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"company {scope.company_id} has no response {response_id}")
-    scope.check_owner(row[3])
-    return row
+    return _owned(conn, scope, "response", ident(value, "id"),
+                  f"SELECT r.ResponseID, r.CaseID, c.BrandID, a.Userkey FROM {t['tblResponse']} r"
+                  f" JOIN {t['tblCase']} c ON c.CaseID = r.CaseID JOIN {t['tblAccount']} a"
+                  " ON a.AccountID = c.AccountID WHERE r.ResponseID = ?")
 
 
 def _response_result(response_id: int, case_id: int, userkey: str) -> dict[str, Any]:
