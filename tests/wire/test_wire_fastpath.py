@@ -1,12 +1,16 @@
-"""The validator's fast path (byte scans instead of the tree) agrees with the slow path.
+"""The validator's fast path (no tree; byte scans instead of the values) agrees with the slow path.
 
-On a schema-valid document, ``validate`` first tries to prove from the bytes that neither the
-percent-encoding lint nor the userkey checks can find anything; only when that proof fails does
-it read every value from the tree. These tests run each document both ways (the slow path forced
-by making the proof fail) and require identical findings, and check which path was taken.
+``validate`` first lets libxml2 validate the document as it parses, building no tree, and tries
+to prove from the bytes that neither the percent-encoding lint nor the userkey checks can find
+anything; only when that fails does it build the tree, validate it and read every value from it.
+These tests run each document both ways (the slow path forced by making the proofs fail) and
+require identical findings, and check which path was taken.
 """
 
+import random
+
 import pytest
+from lxml import etree
 
 from mockspice.wire import validate as validate_module
 from mockspice.wire.validate import validate
@@ -84,8 +88,10 @@ DOCUMENTS = [
 
 
 def _slow(kind: str, data: bytes, monkeypatch) -> list:
-    """Validate with the fast path's proof made to fail, so every value is read from the tree."""
+    """Validate with the fast path's proofs made to fail: the tree is built and validated, and
+    every value is read from it."""
     with monkeypatch.context() as patch:
+        patch.setattr(validate_module, "_proof_without_tree", lambda *args: None)
         patch.setattr(validate_module, "_values_are_clean", lambda body, start: False)
         return validate(kind, data, expected_userkey="johnd" if kind in ("load", "update") else None)
 
@@ -122,11 +128,103 @@ def test_a_clean_valid_reply_never_reads_the_tree(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the slow path ran")
 
+    monkeypatch.setattr(validate_module, "_parse", forbidden)
     monkeypatch.setattr(validate_module, "_lint", forbidden)
     monkeypatch.setattr(validate_module, "_check_search_userkeys", forbidden)
+    monkeypatch.setattr(validate_module, "_check_account_userkey", forbidden)
     monkeypatch.setattr(validate_module, "xmlschema_schema", forbidden)
     data = search(*(user(f"jdoe{i}") for i in range(200)))
     assert validate("search", data) == []
+    assert validate("load", load(key="john%2Ed"), expected_userkey="john.d") == []
+    assert validate("update", load()) == []
+    assert validate("case", CASE) == []
+
+
+@pytest.mark.parametrize("kind, data, code", [
+    ("load", load(key="jane"), "userkey-mismatch"),
+    ("load", load(key="%20"), "empty-userkey"),
+    ("search", search(user("a"), user("a")), "duplicate-userkey"),
+])
+def test_what_the_bytes_cannot_clear_is_found_in_the_tree(kind, data, code):
+    """A valid, clean document with a userkey finding takes the tree, which locates it."""
+    [finding] = validate(kind, data, expected_userkey="johnd" if kind == "load" else None)
+    assert (finding.code, finding.line) == (code, 4 if kind == "search" else 3)
+    assert finding.path.endswith("/@userkey")
+
+
+VALUES = ["John", "John%20Doe", "a%2Eb", "%20", "x+y", "a b", "Jos%C3%A9", "Jos%E9", "50%2525",
+          "%2", "%G0", "100%25", "j%2edoe", "", "a%41", "aA", "Ren&amp;e", "&#32;", "ü"]
+
+
+def _random_document(rng: random.Random) -> tuple[str, bytes]:
+    """Return a kind and a well-formed document whose values come from VALUES, often valid."""
+    kind = rng.choice(["search", "load", "update"])
+    if kind == "search":
+        keys = [rng.choice(VALUES[:6] + ["k1", "k2", "k3"]) for _ in range(rng.randint(0, 6))]
+        return kind, search(*(user(k, name=rng.choice(VALUES), email=rng.choice(VALUES))
+                              for k in keys))
+    return kind, load(key=rng.choice(["johnd", "john%64", "jane", "%20", ""]),
+                      first=rng.choice(VALUES), value=rng.choice(VALUES))
+
+
+def test_random_documents_give_the_same_findings_on_both_paths(monkeypatch):
+    rng = random.Random(20261127)
+    fast_taken = 0
+    for _ in range(400):
+        kind, data = _random_document(rng)
+        expected = "johnd" if kind != "search" else None
+        fast = validate(kind, data, expected_userkey=expected)
+        assert fast == _slow(kind, data, monkeypatch), data
+        fast_taken += fast == []
+    assert fast_taken > 20  # the generator does reach the fast path
+
+
+def _mutated_kind_and_documents():
+    """Yield (xsd, well-formed body) from random cuts and insertions into valid documents."""
+    rng = random.Random(127)
+    pieces = [b'userkey="x" ', b"<user/>", b"<contacts/>", b"<field id='x'/>", b"<x/>", b"text",
+              b'id="7" ', b" ", b"<ticket/>", b'cid="0" ']
+    originals = [("users.xsd", search(user("a"), user("b"))), ("userdata.xsd", load()),
+                 ("tickets.xsd", CASE)]
+    for _ in range(1500):
+        xsd, data = rng.choice(originals)
+        out = bytearray(data)
+        for _ in range(rng.randint(1, 2)):
+            at = rng.randrange(len(out))
+            if rng.random() < 0.7:
+                out[at:at] = rng.choice(pieces)
+            else:
+                del out[at:at + rng.randint(1, 6)]
+        try:
+            tree = etree.fromstring(bytes(out))
+        except etree.XMLSyntaxError:
+            continue
+        yield xsd, bytes(out), tree
+
+
+def test_validation_as_parsed_agrees_with_validation_of_the_tree():
+    """libxml2 validating while it parses says valid exactly when the tree validates."""
+    from mockspice.wire.schemas import lxml_schema
+
+    verdicts = []
+    for xsd, data, tree in _mutated_kind_and_documents():
+        as_parsed = validate_module._valid_as_parsed(xsd, data)
+        assert as_parsed == lxml_schema(xsd).validate(tree), data
+        verdicts.append(as_parsed)
+    assert verdicts.count(True) > 50 and verdicts.count(False) > 50
+
+
+def test_validation_as_parsed_is_safe_in_threads():
+    """Each thread has its own parser: valid and invalid documents give their own verdicts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = search(*(user(f"k{i}") for i in range(300)))
+    bad = search(*(user(f"k{i}") for i in range(300)), "<user/>")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: (i % 2, validate("search", bad if i % 2 else good)),
+                                range(200)))
+    assert all(bool(findings) == bool(odd) for odd, findings in results)
+    assert {f.code for odd, findings in results if odd for f in findings} == {"missing-attribute"}
 
 
 def test_duplicates_found_by_the_fast_scan_are_diagnosed_by_the_tree():
