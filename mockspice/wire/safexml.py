@@ -38,9 +38,23 @@ _WIDE = (  # byte-order marks and the first bytes of "<" in the encodings libxml
 )
 
 
+# What may stand before a DOCTYPE: white space, processing instructions (the XML declaration
+# among them) and comments, whatever they contain ("<!-- <x -->" hides nothing).
+_PROLOG = r"(?:\s+|<\?.*?\?>|<!--.*?-->)*"
+_PROLOG_TEXT = re.compile(_PROLOG, re.DOTALL)
+_PROLOG_BYTES = re.compile(_PROLOG.encode(), re.DOTALL)
+_DOCTYPE_TEXT = re.compile(r"<!(?:DOCTYPE|doctype|ENTITY)\b")
+_DOCTYPE_BYTES = re.compile(rb"<!(?:DOCTYPE|doctype|ENTITY)\b")
+
+
+def doctype_at(body: bytes | str) -> int | None:
+    """Return the offset of a DOCTYPE (or entity declaration) in the prolog, or None."""
+    prolog, doctype = (_PROLOG_BYTES, _DOCTYPE_BYTES) if isinstance(body, bytes) else (_PROLOG_TEXT, _DOCTYPE_TEXT)
+    end = prolog.match(body).end()
+    return end if doctype.match(body, end) else None
+
+
 def declares_doctype(body: bytes) -> bool:
     """Whether the document has a DOCTYPE before its root element, in any encoding libxml2 reads."""
     encoding = next((name for prefix, name in _WIDE if body.startswith(prefix)), "latin-1")
-    head = body[:1 << 16].decode(encoding, errors="ignore")
-    root = re.search(r"<[A-Za-z_:]", head)
-    return "<!DOCTYPE" in (head[: root.start()] if root else head)
+    return doctype_at(body[:1 << 16].decode(encoding, errors="ignore").lstrip("\ufeff")) is not None

@@ -41,7 +41,6 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _NEWLINE = re.compile(r"\r\n?|\n")
 _DECLARATION = re.compile(rb"<\?xml[\s?]")
 _FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
-_DOCTYPE = re.compile(rb"<!(?:DOCTYPE|doctype|ENTITY)\b")
 _HTML_DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)
 # Tags an HTML page, or PHP's error output ("<br />\n<b>Fatal error</b>: ..."), starts with.
 _HTML_TAGS = frozenset({"html", "head", "body", "br", "b", "p", "div", "h1", "h2", "title",
@@ -255,7 +254,7 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
     # The fast path, without a tree: libxml2 validates as it parses, and byte scans prove that
     # the lint and the userkey checks have nothing to say. A document they cannot clear takes
     # the path below, which builds the tree and explains.
-    proof = _proof_without_tree(kind, xsd, body, root_tag, expected_userkey) if utf8 else None
+    proof = _proof_without_tree(kind, xsd, body, expected_userkey) if utf8 else None
     if proof == (True, True):
         return
     tree = _parse(body, found)
@@ -286,7 +285,7 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
         # The byte scans run (if they have not) while the tree is alive, and their temporaries
         # are freed before it is: see _byte_facts for why the order matters.
         if proof is None:
-            proof = _byte_facts(kind, body, root_tag, expected_userkey) if utf8 else (False, False)
+            proof = _byte_facts(kind, body, expected_userkey) if utf8 else (False, False)
         clean, keys_checked = proof
     else:
         clean = keys_checked = False
@@ -305,6 +304,8 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
 
 def _prelude(body: bytes, root_tag: str, found: _Collector) -> bool:
     """Check the bytes before the first element; return True when parsing must not go on."""
+    from mockspice.wire import safexml
+
     source = _Source(body)
     first_lt = body.find(b"<")
     bom = body.find(_UTF8_BOM, 0, first_lt if first_lt >= 0 else len(body))
@@ -345,9 +346,9 @@ def _prelude(body: bytes, root_tag: str, found: _Collector) -> bool:
             f"{_excerpt(body[where.start():].strip())}), not the XML reply; often a PHP error "
             "message or a web server's error page", line, column))
         return True
-    doctype = _DOCTYPE.search(body, 0, first_tag.start() if first_tag else len(body))
-    if doctype:
-        line, column = source.byte_position(doctype.start())
+    doctype = safexml.doctype_at(body)
+    if doctype is not None:
+        line, column = source.byte_position(doctype)
         found.add(Finding.of(
             "doctype-refused", "the document has a DOCTYPE or entity declaration; mockspice "
             "refuses DTDs (nothing was expanded or fetched) and SpiceCSM's documented replies "
@@ -447,8 +448,12 @@ def _namespace_note(element) -> str:
 
 
 def _declaration_end(body: bytes) -> int:
-    """Return the offset just past the XML declaration, or 0 when there is none."""
-    if body.startswith(b"<?xml"):
+    """Return the offset just past the XML declaration, or 0 when there is none.
+
+    Only the declaration: ``<?xml-stylesheet …?>`` is a processing instruction, which the byte
+    scans must see (and which sends a document to the tree path).
+    """
+    if _DECLARATION.match(body):
         end = body.find(b"?>")
         return end + 2 if end >= 0 else 0
     return 0
@@ -478,7 +483,17 @@ def _values_are_clean(body: bytes, start: int) -> bool:
 
 
 class _NoTree:
-    """A parser target that builds nothing: libxml2 only parses, and the schema validates."""
+    """A parser target that builds nothing: libxml2 only parses, and the schema validates.
+
+    It notes a DOCTYPE (the prelude refuses one it sees, and the tree path any other).
+    """
+
+    def __init__(self) -> None:
+        self.doctype_seen = False
+
+    def doctype(self, *args) -> None:
+        """Note that the document has a DOCTYPE: it must take the tree path and be refused."""
+        self.doctype_seen = True
 
     def close(self) -> None:
         """Return nothing: the verdict is in the parser's error log."""
@@ -498,27 +513,29 @@ def _valid_as_parsed(xsd: str, body: bytes) -> bool:
     parsers = getattr(_PARSERS, "streaming", None)
     if parsers is None:
         parsers = _PARSERS.streaming = {}
-    parser = parsers.get(xsd)
-    if parser is None:
-        parser = parsers[xsd] = safexml.parser(target=_NoTree(), schema=lxml_schema(xsd),
-                                               collect_ids=False)
+    made = parsers.get(xsd)
+    if made is None:
+        target = _NoTree()
+        made = parsers[xsd] = target, safexml.parser(target=target, schema=lxml_schema(xsd),
+                                                     collect_ids=False)
+    target, parser = made
+    target.doctype_seen = False
     try:
         etree.fromstring(body, parser)
     except etree.XMLSyntaxError:
         return False
-    return len(parser.error_log) == 0
+    return not target.doctype_seen and len(parser.error_log) == 0
 
 
-def _proof_without_tree(kind: str, xsd: str, body: bytes, root_tag: str,
+def _proof_without_tree(kind: str, xsd: str, body: bytes,
                         expected_userkey: str | None) -> tuple[bool, bool] | None:
     """Return :func:`_byte_facts` of a body libxml2 found valid as it parsed, or None."""
     if not _valid_as_parsed(xsd, body):
         return None
-    return _byte_facts(kind, body, root_tag, expected_userkey)
+    return _byte_facts(kind, body, expected_userkey)
 
 
-def _byte_facts(kind: str, body: bytes, root_tag: str,
-                expected_userkey: str | None) -> tuple[bool, bool]:
+def _byte_facts(kind: str, body: bytes, expected_userkey: str | None) -> tuple[bool, bool]:
     """Return what byte scans prove of a schema-valid body: ``(clean, keys_checked)``.
 
     ``clean``: the lint has nothing to say (:func:`_values_are_clean`, or a kind whose values
@@ -539,18 +556,18 @@ def _byte_facts(kind: str, body: bytes, root_tag: str,
     made before the parse, on the heap the previous tree left), the tree's memory would be
     returned and faulted in again by the next parse: 17,000 page faults, +40% at 50,000 users.
     """
-    encoded = bool(ENCODED_ATTRIBUTES.get(root_tag))
-    if encoded and not _values_are_clean(body, _declaration_end(body)):
+    if kind == "case":
+        return True, True  # nothing in a caseXML is percent-encoded, and it has no userkey
+    start = _declaration_end(body)
+    if not _values_are_clean(body, start):
         return False, False
+    keys = _USERKEY_ATTRIBUTE.findall(body, start)
     if kind == "search":
-        return True, _userkeys_plain(_USERKEY_ATTRIBUTE.findall(body))
-    if kind in ("load", "update"):
-        keys = _USERKEY_ATTRIBUTE.findall(body)
-        if len(keys) != 1:
-            return True, False
-        key = encoding.decode(keys[0][_USERKEY_PREFIX:].decode("ascii"))
-        return True, bool(key.strip()) and expected_userkey in (None, key)
-    return True, True
+        return True, _userkeys_plain(keys)
+    if len(keys) != 1:  # a load reply or userXML has one userkey
+        return True, False
+    key = encoding.decode(keys[0][_USERKEY_PREFIX:].decode("ascii", "replace"))
+    return True, bool(key.strip()) and expected_userkey in (None, key)
 
 
 def _userkeys_plain(keys: list[bytes]) -> bool:

@@ -232,6 +232,8 @@ EXTERNAL = ('<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "http://127.0.0
     ("/case", {**CREDS, "Userkey": "jdoe"}, 400, "missing variable caseXML"),
     ("/case", {**CREDS, "Userkey": "jdoe", "caseXML": "<tickets><ticket"}, 400, "caseXML: not-well-formed:"),
     ("/case", {**CREDS, "Userkey": "jdoe", "caseXML": LAUGHS}, 400, "caseXML: doctype-refused:"),
+    ("/case", {**CREDS, "Userkey": "jdoe", "caseXML": "<!-- <x -->" + LAUGHS.removeprefix('<?xml version="1.0"?>')},
+     400, "caseXML: doctype-refused:"),
     ("/case", {**CREDS, "Userkey": "jdoe", "caseXML": "<users />"}, 400, "caseXML: wrong-root:"),
     ("/case", {**CREDS, "Userkey": "jdoe", "caseXML": "<tickets><ticket id='1' /></tickets>"}, 400,
      "caseXML: missing-attribute:"),

@@ -207,7 +207,10 @@ def test_validation_as_parsed_agrees_with_validation_of_the_tree():
     from mockspice.wire.schemas import lxml_schema
 
     verdicts = []
-    for xsd, data, tree in _mutated_kind_and_documents():
+    for xsd, data, _ in _mutated_kind_and_documents():
+        found = validate_module._Collector(10, 10)
+        tree = validate_module._parse(data, found)  # the validator's own parser
+        assert tree is not None, found.items
         as_parsed = validate_module._valid_as_parsed(xsd, data)
         assert as_parsed == lxml_schema(xsd).validate(tree), data
         verdicts.append(as_parsed)
@@ -257,3 +260,58 @@ def test_a_doctype_in_a_wide_encoding_is_refused_before_parsing(encoding, tmp_pa
 
     with pytest.raises(parse.UnreadableDocument, match="DOCTYPE"):
         parse.parse_search(text.encode(encoding))
+
+
+HIDDEN_DOCTYPE = [
+    ("case", b'<!-- <x --><!DOCTYPE tickets [<!ENTITY e "1">]><tickets><ticket cid="1" id="2"/></tickets>'),
+    ("case", b'<?xml version="1.0"?><?pi <x?><!DOCTYPE tickets><tickets><ticket cid="1" id="2"/></tickets>'),
+    ("case", b'<?xml version="1.0"?>\n<!-- a -->\n<!DOCTYPE tickets [<!ATTLIST ticket status CDATA "x">]>'
+             b'<tickets><ticket cid="1" id="2"/></tickets>'),
+    ("search", b'<!-- <users> --><!DOCTYPE users [<!ENTITY k "a">]><users><user userkey="&k;"/></users>'),
+    ("load", b'<?php <a ?><!DOCTYPE userdata><userdata><user userkey="johnd"/></userdata>'),
+]
+
+
+@pytest.mark.parametrize("kind, data", HIDDEN_DOCTYPE)
+def test_a_doctype_behind_a_comment_or_pi_is_refused_before_parsing(kind, data, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the document was parsed")
+
+    monkeypatch.setattr(validate_module, "_valid_as_parsed", forbidden)
+    monkeypatch.setattr(validate_module, "_parse", forbidden)
+    assert [f.code for f in validate(kind, data)] == ["doctype-refused"]
+
+
+@pytest.mark.parametrize("kind, data", HIDDEN_DOCTYPE)
+def test_a_doctype_the_prelude_missed_never_passes_the_fast_path(kind, data, monkeypatch):
+    """Were a DOCTYPE to get past the byte checks, the streaming parser's target notes it."""
+    monkeypatch.setattr(validate_module, "_prelude", lambda *args: False)
+    assert [f.code for f in validate(kind, data)] == ["doctype-refused"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_doctype_behind_a_comment_is_found_in_a_wide_encoding(encoding):
+    from mockspice.wire import safexml
+
+    text = '<?xml version="1.0"?><!-- <x --><!DOCTYPE users><users/>'
+    assert safexml.declares_doctype(text.encode(encoding))
+    assert not safexml.declares_doctype('<!-- <!DOCTYPE x> --><users/>'.encode(encoding))
+
+
+@pytest.mark.parametrize("kind, data, expected", [
+    ("search", b'<?xml-stylesheet userkey="?><users><user userkey="a"/><user userkey="a"/></users>', None),
+    ("load", b'<?xml-stylesheet userkey="?><userdata><user userkey="%20"/></userdata>', None),
+    ("update", b'<?xml-stylesheet userkey="?><userdata><user userkey="%20"/></userdata>', None),
+    ("load", '<?xml-stylesheet userkey="\u00e9?><userdata><user userkey="johnd"/></userdata>'.encode(), "johnd"),
+])
+def test_a_processing_instruction_hides_no_userkey_from_the_scans(kind, data, expected, monkeypatch):
+    """Only the XML declaration is skipped by the byte scans, not <?xml-stylesheet ...?>."""
+    fast = validate(kind, data, expected_userkey=expected)
+    with monkeypatch.context() as patch:
+        patch.setattr(validate_module, "_proof_without_tree", lambda *args: None)
+        patch.setattr(validate_module, "_values_are_clean", lambda body, start: False)
+        slow = validate(kind, data, expected_userkey=expected)
+    assert fast == slow
+    assert "internal-error" not in [f.code for f in fast]
+    assert [f.code for f in fast] == ([] if expected else
+                                      ["duplicate-userkey" if kind == "search" else "empty-userkey"])
