@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
                                    "outbound": Outbound(prepared.store, engine, settings.journal_limit),
                                    # Per process, valid for one dataset generation (domain/cache.py).
                                    "pop_cache": GenerationCache(), "pop_pages": GenerationCache(),
+                                   "api_replies": GenerationCache(256),
                                    "rpc_registry": build_api(), "rpc_stubs": Stubs(prepared.store)}
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_endpoint.blueprint, url_prefix=settings.base_path or None)

@@ -70,7 +70,12 @@ def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id:
     :param limit: the journal's cap (setting ``journal_limit``): older entries are dropped.
     :param entry_id: an id from :func:`reserve`.
     """
-    text = json.dumps(entry, ensure_ascii=False)  # before taking an id: an id is never left unused
+    # The JSON first, before taking an id: an id is never left unused.
+    return record(store, limit, kind, json.dumps(entry, ensure_ascii=False), entry_id)
+
+
+def record(store: Store, limit: int, kind: str, text: str, entry_id: int | None = None) -> int:
+    """Record an entry already written as JSON (an object's text); as :func:`append` otherwise."""
     row = (entry_id or store.counters.take(), kind, now_iso(), text)
     _recorder(store, limit).writer.put(row)
     return row[0]

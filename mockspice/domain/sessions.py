@@ -54,6 +54,7 @@ class Session:
     company_id: int | None
     userkey: str | None
     security_level: int
+    expires_at: float = float("inf")  # seconds since the epoch; the check may move it on
 
 
 def _password_matches(stored_md5: str, given: str) -> bool:
@@ -108,10 +109,12 @@ def check(store: Store, session_id: Any, ttl_s: float) -> Session:
     now = time.time()
     if row[6] < now:
         raise InvalidSession("the session has expired; connect again")
-    if row[6] - now < ttl_s / 2:  # slide the expiry, without a write on every call
+    expires_at = row[6]
+    if expires_at - now < ttl_s / 2:  # slide the expiry, without a write on every call
+        expires_at = now + ttl_s
         with store.write(history=True) as conn:
-            conn.execute("UPDATE tblSession SET ExpiresAt = ? WHERE SessionID = ?", (now + ttl_s, session_id))
-    return Session(row[0], row[1], row[2], row[3], row[4], row[5])
+            conn.execute("UPDATE tblSession SET ExpiresAt = ? WHERE SessionID = ?", (expires_at, session_id))
+    return Session(row[0], row[1], row[2], row[3], row[4], row[5], expires_at)
 
 
 def close_all(conn) -> None:

@@ -4,7 +4,9 @@ A stub names a method, optionally a subset of the parameters it matches, and wha
 ``result``, an ``error``, or a fault of the whole HTTP answer (``http500``: an HTML error page;
 ``drop``: the connection is closed without an answer; ``malformed``: a reply that is not JSON),
 after an optional ``delay_ms``, for ``times`` calls or forever. Stubs live in the store, so every
-worker answers with them; the first added that matches wins. A reset removes them.
+worker answers with them; the first added that matches wins. A reset removes them. Adding or
+clearing stubs moves the store's generation, as a write of the dataset does: an answer a worker
+kept for the generation (an API reply, a pop) is not given where a stub now answers.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class Stubs:
     def add(self, raw: Any) -> dict[str, Any]:
         """Check and keep a stub; returns it with its id."""
         stub = check(raw)
-        with self.store.write(history=True) as conn:
+        with self.store.write() as conn:
             stub_id = conn.execute("INSERT INTO tblRpcStub(Method, Stub, TimesLeft) VALUES (?, ?, ?)",
                                    (stub["method"], json.dumps(stub), stub["times"])).lastrowid
         return {"id": stub_id, **stub}
@@ -88,7 +90,7 @@ class Stubs:
 
     def clear(self) -> int:
         """Remove every stub; returns how many there were."""
-        with self.store.write(history=True) as conn:
+        with self.store.write() as conn:
             return conn.execute("DELETE FROM tblRpcStub").rowcount
 
     def knows(self, method: str) -> bool:

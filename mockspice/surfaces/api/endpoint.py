@@ -3,6 +3,11 @@
 Reads the body as PHP would (``request=`` form or a JSON body), dispatches it, journals it
 (kind ``api``) and applies a stub's fault to the HTTP answer. Every answer to a readable request
 is HTTP 200 with a JSON-RPC document (204 when it held only notifications), as PHP servers answer.
+
+A worker keeps the answer to a call of a *replayable* method (a read that depends only on its
+arguments, its session and the dataset) and gives it again, journaled like any call, to the
+same request bytes while the store's generation is unchanged and the session needs no write
+(see :class:`_Kept`). Anything else is dispatched every time.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import json
 import socket
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
@@ -25,20 +32,45 @@ MAX_JOURNALED = 4096
 SECRET_METHODS = {"connect", "changePass", "createAgent", "agentAuth"}
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """An answer a worker may give again: its JSON, its journal entry's JSON, and until when.
+
+    ``until`` is when the session's check would have to move its expiry (a write); the answer is
+    also tied to the generation it was computed at (``GenerationCache``), which every write of
+    the dataset, and adding or clearing a stub, moves.
+    """
+
+    text: str
+    entry: str
+    until: float
+
+
 @blueprint.route(API_PATH, methods=["POST"])
 def spice_api_server() -> Response:
     """One API request: a call or a batch."""
     ext = current_app.extensions["mockspice"]
-    if (request.content_type or "").startswith("multipart/form-data"):
+    store, settings = ext["store"], ext["settings"]
+    key = None
+    if not (request.content_type or "").startswith("multipart/form-data"):
+        raw = request.get_data(cache=False)
+        key = (request.content_type or "", request.headers.get("X-Spice-Session"), raw)
+        kept = ext["api_replies"].get(key, store.generation())
+        if kept is not None and time.time() < kept.until:
+            journal.record(store, settings.journal_limit, "api", kept.entry)
+            return Response(kept.text, mimetype="application/json")
+    else:
         # PHP fills $_POST from a multipart body too (curl with an array of POST fields).
         value = request.form.get("request")
         raw = ("" if value is None else "request=" + value).encode("utf-8", errors="surrogateescape")
         body = phpform.Body(value, "form") if value is not None else phpform.Body(
             None, "form", error="the form has no 'request' field (send request=<the JSON of the call>)")
-    else:
-        raw = request.get_data(cache=False)
+    if key is not None:
         body = phpform.read(raw, request.content_type or "")
-    call = Call(ext["store"], ext["settings"], ext["outbound"], self_url(),
+        # The generation the dispatch reads, from the table: the shared counter moves just
+        # before a write commits, and an answer computed in between must not be tagged with it.
+        generation = store.generation(store.read())
+    call = Call(store, settings, ext["outbound"], self_url(),
                 header_session=request.headers.get("X-Spice-Session"), stubs=ext["rpc_stubs"],
                 registry=ext["rpc_registry"])
     if body.error is not None:
@@ -53,7 +85,11 @@ def spice_api_server() -> Response:
     status = 204 if reply_body is None else 200
     if fault == "http500":
         status = 500
-    _journal(ext, body, style, call, status, raw, text, fault)
+    entry = _journal(ext, body, style, call, status, raw, text, fault)
+    if key is not None and status == 200 and style in ("1.0", "2.0") and _replayable(call, ext["rpc_registry"]) \
+            and store.generation(store.read()) == generation:  # nothing was committed while it ran
+        until = call.session.expires_at - settings.session_ttl_s / 2 if call.session else float("inf")
+        ext["api_replies"].put(key, generation, _Kept(text, entry, until))
     if fault == "http500":
         return Response("<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error"
                         "</h1><p>PHP Fatal error (a fault stubbed by mockspice)</p></body></html>",
@@ -78,8 +114,18 @@ def _drop_connection() -> None:
             pass
 
 
+def _replayable(call: Call, registry: Any) -> bool:
+    """Whether the request was one call of a replayable method, answered by it alone."""
+    if len(call.trace) != 1 or call.webcalls or call.fault or call.delay_ms:
+        return False
+    traced = call.trace[0]
+    method = registry.methods.get(traced["method"])
+    return traced["outcome"] == "result" and method is not None and method.replayable
+
+
 def _journal(ext: dict, body: phpform.Body, style: str, call: Call, status: int, raw: bytes, text: str,
-             fault: str | None) -> None:
+             fault: str | None) -> str:
+    """Journal the request; returns the entry's JSON (a replayed answer is journaled with it)."""
     findings = [{"severity": "warning", "code": "unencoded-form-body", "message": note,
                  "line": None, "column": None, "path": None} for note in body.warnings]
     entry = {
@@ -88,4 +134,6 @@ def _journal(ext: dict, body: phpform.Body, style: str, call: Call, status: int,
                     else raw[:MAX_JOURNALED].decode("utf-8", errors="replace")),
         "response": text[:MAX_JOURNALED], "findings": findings, "webcalls": call.webcalls, "fault": fault,
     }
-    journal.append(ext["store"], ext["settings"].journal_limit, "api", entry)
+    text = json.dumps(entry, ensure_ascii=False)
+    journal.record(ext["store"], ext["settings"].journal_limit, "api", text)
+    return text

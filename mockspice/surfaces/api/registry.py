@@ -50,6 +50,9 @@ class Method:
     result: dict[str, Any] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     rows: bool = False  # the result is a list of rows (the single-row quirk applies)
+    # The answer depends only on the arguments, the session and the dataset (not on the time,
+    # nor on a partner): a worker may give it again while none of them changed (endpoint.py).
+    replayable: bool = False
 
     def check_args(self, args: list[Any]) -> list[Any]:
         """The arguments, checked against the declared shapes; :class:`BadParameter` otherwise."""
@@ -106,10 +109,12 @@ class Registry:
         self.methods[method.name] = method
 
     def method(self, name: str, *params: Param, summary: str, session: bool = True, min_level: int = 0,
-               result: dict[str, Any] | None = None, errors: tuple[str, ...] = (), rows: bool = False):
+               result: dict[str, Any] | None = None, errors: tuple[str, ...] = (), rows: bool = False,
+               replayable: bool = False):
         """Decorator form of :meth:`add`."""
         def declare(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self.add(Method(name, handler, params, summary, session, min_level, result or {}, errors, rows))
+            self.add(Method(name, handler, params, summary, session, min_level, result or {}, errors, rows,
+                            replayable))
             return handler
 
         return declare

@@ -29,7 +29,7 @@ def register(registry: Registry) -> None:
                      summary="Accounts matching every search variable, plus the named brand's external search "
                      "(rows marked external); {\"msg\": \"no results\"} for none.",
                      result={"oneOf": [{"type": "array", "items": ACCOUNT_ROW}, NO_RESULTS_SCHEMA]}, rows=True,
-                     errors=("bad-parameter", "unknown-brand", "unknown-company", "invalid-session"))
+                     errors=("bad-parameter", "unknown-brand", "unknown-company", "invalid-session"), replayable=True)
     def account_load(call: Any, search: dict[str, Any]) -> Any:
         rows, fired = accounts.account_load(call.store, call.outbound, call.session, search, call.self_url)
         call.webcalls.extend(int(w["id"]) for w in fired if w["id"] is not None)
@@ -40,7 +40,7 @@ def register(registry: Registry) -> None:
                      summary="One account (contacts, custom field values, cases) or one case (responses); "
                      "exactly one object.",
                      result={"type": "object"}, errors=("bad-parameter", "not-found", "permission-denied",
-                                                        "invalid-session"))
+                                                        "invalid-session"), replayable=True)
     def load(call: Any, record: Any) -> Any:
         return accounts.load(call.store, call.session, record)
 

@@ -20,13 +20,13 @@ def register(registry: Registry) -> None:
                      summary="The responses of the matching cases, one row each (caseXML ticket names); "
                      "{\"msg\": \"no results\"} for none.",
                      result={"oneOf": [{"type": "array", "items": CASE_ROW}, NO_RESULTS_SCHEMA]}, rows=True,
-                     errors=("bad-parameter", "not-found", "unknown-brand", "invalid-session"))
+                     errors=("bad-parameter", "not-found", "unknown-brand", "invalid-session"), replayable=True)
     def case_load(call: Any, search: dict[str, Any]) -> Any:
         return cases.case_load(call.store, call.session, search)
 
     @registry.method("issueLoad", Param("filter", "object", "{} for all, or issueid, or parentid (0: top level)"),
                      summary="The company's issues and sub-issues: issueid, issuelabel, parentid (null at the top).",
                      result={"oneOf": [{"type": "array", "items": ISSUE_ROW}, NO_RESULTS_SCHEMA]}, rows=True,
-                     errors=("bad-parameter", "invalid-session"))
+                     errors=("bad-parameter", "invalid-session"), replayable=True)
     def issue_load(call: Any, filter_: dict[str, Any]) -> Any:
         return cases.issue_load(call.store, call.session, filter_)

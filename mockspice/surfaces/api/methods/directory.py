@@ -40,14 +40,14 @@ def register(registry: Registry) -> None:
     """Declare the directory methods."""
 
     @registry.method("companyList", summary="The companies the session sees (a level-4 session: all; else its own).",
-                     result=rows(*COMPANY), rows=True)
+                     result=rows(*COMPANY), rows=True, replayable=True)
     def company_list(call: Any) -> Any:
         return directory.company_list(call.store, call.session)
 
     @registry.method("agentExists", Param("logins", "any", "[login, ...] (or one login as text)"),
                      summary="A row per existing login; an agent of a company the session does not see gives "
                      "{\"login\"} only (logins are unique across the install). Else {\"msg\": \"no results\"}.",
-                     result=rows(*AGENT), rows=True, errors=("bad-parameter",))
+                     result=rows(*AGENT), rows=True, errors=("bad-parameter",), replayable=True)
     def agent_exists(call: Any, logins: Any) -> Any:
         if isinstance(logins, str):
             logins = [logins]
@@ -74,13 +74,13 @@ def register(registry: Registry) -> None:
 
     @registry.method("agentList", _obj("filters: companyid, securitylevelid, tierid, active (1/0); {} for all"),
                      summary="The agents the session sees, filtered; no passwords.", result=rows(*AGENT), rows=True,
-                     errors=("bad-parameter",))
+                     errors=("bad-parameter",), replayable=True)
     def agent_list(call: Any, obj: dict[str, Any]) -> Any:
         return directory.agent_list(call.store, call.session, obj)
 
     @registry.method("loadAgent", _obj("{\"agentid\"} or {\"login\"}"),
                      summary="One agent, or {\"msg\": \"no results\"} (also for an agent the session does not see).",
-                     result=rows(*AGENT), rows=True, errors=("bad-parameter",))
+                     result=rows(*AGENT), rows=True, errors=("bad-parameter",), replayable=True)
     def load_agent(call: Any, obj: dict[str, Any]) -> Any:
         return directory.load_agent(call.store, call.session, obj)
 
@@ -104,7 +104,7 @@ def register(registry: Registry) -> None:
                      summary="What an agent may do: its row with level and tier labels, \"brands\" (its company's "
                      "active brands) and \"may\" (createcompany, deletecompany, allcompanies, "
                      "changeotherpasswords as \"1\"/\"0\").",
-                     result={"type": "object"}, errors=("bad-parameter", "not-found"))
+                     result={"type": "object"}, errors=("bad-parameter", "not-found"), replayable=True)
     def get_agent_access(call: Any, obj: dict[str, Any]) -> Any:
         return directory.agent_access(call.store, call.session, obj)
 
@@ -158,6 +158,6 @@ def register(registry: Registry) -> None:
                      "(\"brand_<id>_greeting.txt\"), script (its text, placeholders such as {caller} as "
                      "stored)}], or {\"msg\": \"no results\"}.",
                      result=rows("brandid", "brandlabel", "filename", "script"), rows=True,
-                     errors=("bad-parameter", "unknown-company"))
+                     errors=("bad-parameter", "unknown-company"), replayable=True)
     def script_load(call: Any, obj: dict[str, Any]) -> Any:
         return directory.script_load(call.store, call.session, obj)

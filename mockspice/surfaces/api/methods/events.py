@@ -46,6 +46,6 @@ def register(registry: Registry) -> None:
 
     @registry.method("eventCategory", Param("obj", "object", "optional categoryid; {} for all"),
                      summary="The company's event categories: categoryid, categorylabel.",
-                     result=rows("categoryid", "categorylabel"), rows=True, errors=("bad-parameter", "unknown-company"))
+                     result=rows("categoryid", "categorylabel"), rows=True, errors=("bad-parameter", "unknown-company"), replayable=True)
     def event_category(call: Any, obj: dict[str, Any]) -> Any:
         return events.categories(call.store, call.session, obj)

@@ -1,0 +1,175 @@
+"""A worker gives a replayable read's answer again while nothing it depends on changed.
+
+Each test sends the very same request bytes more than once and counts how many were dispatched
+(a replayed one is not), and checks that the answers and journal entries are those a dispatch
+gives.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from spiceclients import OpenACD
+
+from mockspice.surfaces.api import endpoint
+
+API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture
+def dispatched(monkeypatch) -> list[str]:
+    """The request texts the endpoint dispatched (a replayed request is not among them)."""
+    texts: list[str] = []
+    real = endpoint.respond
+
+    def counting(text, call, registry):
+        texts.append(text)
+        return real(text, call, registry)
+
+    monkeypatch.setattr(endpoint, "respond", counting)
+    return texts
+
+
+@pytest.fixture
+def session(client) -> str:
+    return OpenACD(client, "admin", "admin").session
+
+
+def form(method: str, *params) -> bytes:
+    """A 1.0 call as SpiceCSM's clients send it, with a fixed id."""
+    return b"request=" + json.dumps({"method": method, "params": list(params), "id": 7}).encode()
+
+
+def post(client, body: bytes, content_type: str = FORM, **headers) -> bytes:
+    reply = client.post(API, data=body, content_type=content_type, headers=headers)
+    assert reply.status_code == 200
+    return reply.data
+
+
+def api_entries(client) -> list[dict]:
+    return client.get("/_mockspice/journal?kind=api").get_json()["entries"]
+
+
+def without_place(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k not in ("id", "at")}
+
+
+def test_a_repeated_read_is_replayed_with_the_same_bytes_and_journal_entry(client, session, dispatched):
+    body = form("accountLoad", {"LastName": "Doe"}, session)
+    answers = [post(client, body) for _ in range(3)]
+    assert len(dispatched) == 1 and answers[0] == answers[1] == answers[2]
+    assert [r["userkey"] for r in json.loads(answers[0])["result"]] == ["jdoe", "jdoe2"]
+    entries = api_entries(client)[-3:]
+    assert len({e["id"] for e in entries}) == 3
+    assert without_place(entries[0]) == without_place(entries[1]) == without_place(entries[2])
+    assert entries[0]["response"] == answers[0].decode() and entries[0]["calls"] == [
+        {"method": "accountLoad", "outcome": "result"}]
+
+
+def test_a_2_0_load_and_the_session_header_are_part_of_what_is_replayed(client, session, dispatched):
+    body = json.dumps({"jsonrpc": "2.0", "method": "load", "params": [{"type": "account", "userkey": "jdoe"}],
+                       "id": "a"}).encode()
+    first = post(client, body, "application/json", **{"X-Spice-Session": session})
+    assert post(client, body, "application/json", **{"X-Spice-Session": session}) == first
+    assert json.loads(first)["result"]["userkey"] == "jdoe" and len(dispatched) == 1
+    # Without the header the same bytes are another request: dispatched, and refused.
+    anonymous = json.loads(post(client, body, "application/json"))
+    assert anonymous["error"]["code"] == -32001 and "invalid session" in anonymous["error"]["message"]
+    assert len(dispatched) == 2
+
+
+def test_a_write_of_the_dataset_ends_the_replay(client, session, dispatched):
+    body = form("load", {"type": "account", "userkey": "jdoe"}, session)
+    assert json.loads(post(client, body))["result"]["status"] == "Active"
+    post(client, body)
+    update = form("update", [{"type": "account", "userkey": "jdoe", "status": "Inactive"}], session)
+    assert json.loads(post(client, update))["error"] is None
+    assert json.loads(post(client, body))["result"]["status"] == "Inactive"
+    assert len(dispatched) == 3  # load, update, load again after the write
+
+
+def test_a_stub_added_or_cleared_later_is_answered_instead(client, session, dispatched):
+    body = form("accountLoad", {"LastName": "Doe"}, session)
+    real = post(client, body)
+    stub = {"method": "accountLoad", "result": [{"userkey": "stubbed"}]}
+    assert client.post("/_mockspice/rpc/stubs", json=stub).status_code == 201
+    assert json.loads(post(client, body))["result"] == [{"userkey": "stubbed"}]
+    assert json.loads(post(client, body))["result"] == [{"userkey": "stubbed"}]  # a stub's answer is not kept
+    assert client.delete("/_mockspice/rpc/stubs").status_code == 200
+    assert post(client, body) == real
+    assert len(dispatched) == 4
+
+
+def test_a_session_that_needs_its_expiry_moved_is_checked_again(client, session, dispatched, monkeypatch):
+    body = form("accountLoad", {"LastName": "Doe"}, session)
+    post(client, body)
+    post(client, body)
+    assert len(dispatched) == 1
+    ttl = client.application.extensions["mockspice"]["settings"].session_ttl_s
+    later = endpoint.time.time() + ttl / 2 + 1
+    monkeypatch.setattr(endpoint.time, "time", lambda: later)  # the session's check would write now
+    post(client, body)
+    assert len(dispatched) == 2
+
+
+@pytest.mark.parametrize("method, params", [
+    ("checkSession", []),                     # answers about the session's time
+    ("alertLoad", [{"current": 1}]),          # depends on the clock
+    ("query", ["SELECT 1 AS one"]),           # any SELECT, time functions too
+])
+def test_methods_that_are_not_replayable_are_dispatched_every_time(client, session, dispatched, method, params):
+    body = form(method, *params, session)
+    post(client, body)
+    post(client, body)
+    assert len(dispatched) == 2
+
+
+def test_errors_batches_and_web_calls_are_dispatched_every_time(client, session, dispatched):
+    unknown = form("load", {"type": "account", "userkey": "nobody"}, session)
+    batch = json.dumps([{"jsonrpc": "2.0", "method": "companyList", "params": [session], "id": 1}]).encode()
+    for _ in range(2):
+        assert json.loads(post(client, unknown))["error"]
+        post(client, batch, "application/json")
+    assert len(dispatched) == 4
+
+
+def test_an_account_load_that_fires_the_brands_search_is_dispatched_every_time(client, session, dispatched):
+    from partner_servers import serving
+
+    from mockspice.partner import create_partner_app
+
+    with serving(create_partner_app()) as url:
+        assert client.put("/_mockspice/brands/1/1/webcalls", json={
+            "search_url": f"{url}/search", "int_user": "spice", "int_pass": "secret", "timeout_s": 5}).status_code == 200
+        body = form("accountLoad", {"LastName": "Doe", "brand": 1}, session)
+        first = json.loads(post(client, body))
+        second = json.loads(post(client, body))
+    assert [r["external"] for r in first["result"]] == [r["external"] for r in second["result"]] == ["0", "0", "1"]
+    assert len(dispatched) == 2
+    webcalls = [e["webcalls"] for e in api_entries(client)[-2:]]
+    assert all(len(ids) == 1 for ids in webcalls) and webcalls[0] != webcalls[1]
+
+
+def test_an_answer_read_while_a_write_commits_is_not_given_after_it(client, app, session, dispatched):
+    """A write publishes its generation just before COMMIT; a read in between sees the old data.
+
+    That answer must be tagged with the generation it read (the old one), not the published one,
+    or it would be replayed after the commit.
+    """
+    import threading
+
+    from mockspice.store.schema import table
+
+    body = form("load", {"type": "account", "userkey": "jdoe"}, session)
+    store = app.extensions["mockspice"]["store"]
+    during = []
+    with store.write() as conn:  # the new generation is published, the change not yet committed
+        conn.execute(f'UPDATE {table(1, "tblAccount")} SET Status = ? WHERE Userkey = ?', ("Inactive", "jdoe"))
+        reader = threading.Thread(target=lambda: during.append(json.loads(post(client, body))))
+        reader.start()
+        reader.join(10)
+    assert during[0]["result"]["status"] == "Active"
+    assert json.loads(post(client, body))["result"]["status"] == "Inactive"
+    assert len(dispatched) == 2
