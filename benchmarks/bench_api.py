@@ -7,7 +7,10 @@ is stopped on the way out.
 Two calls, as SpiceCSM's clients send them, to ``python -m mockspice serve --port 0`` with its
 default workers and threads:
 
-- **accountLoad 1.0**: the OpenACD form, ``request=<raw JSON>``, the session appended;
+- **accountLoad 1.0**: the OpenACD form, ``request=<raw JSON>``, the session appended, with a
+  fixed id, as a poller sends it: from its third call on, a worker replays the answer it kept;
+- **accountLoad 1.0, counting ids**: the same, with the id counting up as OpenACD counts it, so
+  that every call is dispatched (WireMock's stub answers them all with the same bytes);
 - **load 2.0**: a JSON body, ``{"jsonrpc": "2.0", "method": "load", ...}``, the session appended.
 
 Each reply's bytes are captured from the mock first; WireMock standalone (the npm package
@@ -51,6 +54,7 @@ API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
 CONNECTIONS = 8  # the default 2 workers x 4 threads: every connection has a thread
 TARGET = 1.0
 FIRST = "accountLoad 1.0 (form)"
+COUNTING = "accountLoad 1.0 (form, counting ids)"
 WIREMOCK_VERSION = "3.13.2"  # the npm package's version this was measured with; any 3.x works
 
 
@@ -73,21 +77,25 @@ def post(port: int, body: bytes, content_type: str) -> tuple[int, str, bytes]:
 
 
 def calls(session: str) -> dict[str, tuple[bytes, str]]:
-    """The two benchmarked requests: body and content type."""
+    """The benchmarked requests: body and content type."""
     account_load = json.dumps({"method": "accountLoad", "params": [{"LastName": "Doe"}, session], "id": 1})
     load = json.dumps({"jsonrpc": "2.0", "method": "load", "params": [{"type": "account", "userkey": "jdoe"}, session],
                        "id": 1})
-    return {"accountLoad 1.0 (form)": (b"request=" + account_load.encode(), "application/x-www-form-urlencoded"),
-            "load 2.0 (JSON)": (load.encode(), "application/json")}
+    form = (b"request=" + account_load.encode(), "application/x-www-form-urlencoded")
+    return {FIRST: form, COUNTING: form, "load 2.0 (JSON)": (load.encode(), "application/json")}
 
 
 def lua_script(folder: Path, name: str, body: bytes, content_type: str) -> Path:
-    """A wrk script that POSTs ``body`` with ``content_type``."""
+    """A wrk script that POSTs ``body`` with ``content_type`` (for COUNTING, its id counting up)."""
     text = body.decode()
     assert "]==]" not in text
     path = folder / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.lua"
-    path.write_text(f'wrk.method = "POST"\nwrk.body = [==[{text}]==]\n'
-                    f'wrk.headers["Content-Type"] = "{content_type}"\n')
+    script = f'wrk.method = "POST"\nwrk.body = [==[{text}]==]\nwrk.headers["Content-Type"] = "{content_type}"\n'
+    if name == COUNTING:
+        head, tail = text.rsplit('"id": 1', 1)
+        script += (f'local head, tail, id = [==[{head}"id": ]==], [==[{tail}]==], 0\n'
+                   'request = function()\n  id = id + 1\n  return wrk.format(nil, nil, nil, head .. id .. tail)\nend\n')
+    path.write_text(script)
     return path
 
 

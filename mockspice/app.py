@@ -19,7 +19,7 @@ from mockspice.domain.stubs import Stubs
 from mockspice.surfaces import control, telephony
 from mockspice.surfaces.api import docs_page as api_docs, endpoint as api_endpoint
 from mockspice.surfaces.api.methods import build as build_api
-from mockspice.surfaces.errors import CONTROL_PREFIX, error_response
+from mockspice.surfaces.errors import API_PATH, CONTROL_PREFIX, error_response
 from mockspice.webcalls.engine import Engine
 from mockspice.webcalls.transport import Transport
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
                                    "outbound": Outbound(prepared.store, engine, settings.journal_limit),
                                    # Per process, valid for one dataset generation (domain/cache.py).
                                    "pop_cache": GenerationCache(), "pop_pages": GenerationCache(),
-                                   "api_replies": GenerationCache(256),
+                                   "api_replies": GenerationCache(256), "api_seen": api_endpoint.Seen(),
                                    "rpc_registry": build_api(), "rpc_stubs": Stubs(prepared.store)}
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_endpoint.blueprint, url_prefix=settings.base_path or None)
@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
 
+    app.wsgi_app = api_endpoint.replaying(app.wsgi_app, app.extensions["mockspice"],
+                                          (settings.base_path or "") + API_PATH)
     if settings.partner:
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
 

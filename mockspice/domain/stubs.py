@@ -5,8 +5,8 @@ A stub names a method, optionally a subset of the parameters it matches, and wha
 ``drop``: the connection is closed without an answer; ``malformed``: a reply that is not JSON),
 after an optional ``delay_ms``, for ``times`` calls or forever. Stubs live in the store, so every
 worker answers with them; the first added that matches wins. A reset removes them. Adding or
-clearing stubs moves the store's generation, as a write of the dataset does: an answer a worker
-kept for the generation (an API reply, a pop) is not given where a stub now answers.
+clearing stubs moves the store's generation, as a write of the dataset does: an API answer a
+worker kept for the generation is not given where a stub now answers.
 """
 
 from __future__ import annotations

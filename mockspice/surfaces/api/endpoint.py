@@ -7,16 +7,20 @@ is HTTP 200 with a JSON-RPC document (204 when it held only notifications), as P
 A worker keeps the answer to a call of a *replayable* method (a read that depends only on its
 arguments, its session and the dataset) and gives it again, journaled like any call, to the
 same request bytes while the store's generation is unchanged and the session needs no write
-(see :class:`_Kept`). Anything else is dispatched every time.
+(see :class:`_Kept`). Anything else is dispatched every time. :func:`replaying` gives such an
+answer before Flask sees the request.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import socket
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from flask import Blueprint, Response, current_app, request
 
@@ -28,6 +32,11 @@ from mockspice.surfaces.errors import API_PATH, self_url
 blueprint = Blueprint("api", __name__)
 
 MAX_JOURNALED = 4096
+# Replays are for polls, which are small: a longer request or answer is dispatched every time,
+# so that a worker keeps at most 256 x 80 KiB. A longer body (or one of unknown length) also
+# goes to Flask unread.
+REPLAY_MAX_BYTES = 16 * 1024
+REPLAY_MAX_ANSWER = 64 * 1024
 # Calls whose parameters carry a password (or its digest): their request is not journaled.
 SECRET_METHODS = {"connect", "changePass", "createAgent", "agentAuth"}
 
@@ -46,6 +55,39 @@ class _Kept:
     until: float
 
 
+def _replay(ext: dict, key: tuple) -> str | None:
+    """The kept answer's JSON for this request, journaled; None when it must be dispatched."""
+    kept = ext["api_replies"].get(key, ext["store"].generation())
+    if kept is None or time.time() >= kept.until:
+        return None
+    journal.record(ext["store"], ext["settings"].journal_limit, "api", kept.entry)
+    return kept.text
+
+
+def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
+    """Wrap the app's WSGI callable: a kept answer to a POST on ``path`` is given without Flask.
+
+    Only a body of known length up to :data:`REPLAY_MAX_BYTES` is read here; any other request,
+    and any request without a kept answer, goes on to Flask with its body intact.
+    """
+    def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == path and environ.get("REQUEST_METHOD") == "POST":
+            content_type = environ.get("CONTENT_TYPE", "")
+            length = environ.get("CONTENT_LENGTH", "")
+            if length.isdigit() and int(length) <= REPLAY_MAX_BYTES and not content_type.startswith("multipart/"):
+                raw = environ["wsgi.input"].read(int(length))
+                text = _replay(ext, (content_type, environ.get("HTTP_X_SPICE_SESSION"), raw))
+                if text is not None:
+                    data = text.encode()
+                    start_response("200 OK", [("Content-Type", "application/json"),
+                                              ("Content-Length", str(len(data)))])
+                    return [data]
+                environ["wsgi.input"] = io.BytesIO(raw)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 @blueprint.route(API_PATH, methods=["POST"])
 def spice_api_server() -> Response:
     """One API request: a call or a batch."""
@@ -55,10 +97,9 @@ def spice_api_server() -> Response:
     if not (request.content_type or "").startswith("multipart/form-data"):
         raw = request.get_data(cache=False)
         key = (request.content_type or "", request.headers.get("X-Spice-Session"), raw)
-        kept = ext["api_replies"].get(key, store.generation())
-        if kept is not None and time.time() < kept.until:
-            journal.record(store, settings.journal_limit, "api", kept.entry)
-            return Response(kept.text, mimetype="application/json")
+        text = _replay(ext, key)  # a body replaying() did not read (longer, or chunked)
+        if text is not None:
+            return Response(text, mimetype="application/json")
     else:
         # PHP fills $_POST from a multipart body too (curl with an array of POST fields).
         value = request.form.get("request")
@@ -86,8 +127,9 @@ def spice_api_server() -> Response:
     if fault == "http500":
         status = 500
     entry = _journal(ext, body, style, call, status, raw, text, fault)
-    if key is not None and status == 200 and style in ("1.0", "2.0") and _replayable(call, ext["rpc_registry"]) \
-            and store.generation(store.read()) == generation:  # nothing was committed while it ran
+    if key is not None and status == 200 and style in ("1.0", "2.0") and len(raw) <= REPLAY_MAX_BYTES \
+            and len(text) <= REPLAY_MAX_ANSWER and _replayable(call, ext["rpc_registry"]) \
+            and ext["api_seen"].again(key) and store.generation(store.read()) == generation:  # nothing committed meanwhile
         until = call.session.expires_at - settings.session_ttl_s / 2 if call.session else float("inf")
         ext["api_replies"].put(key, generation, _Kept(text, entry, until))
     if fault == "http500":
@@ -112,6 +154,28 @@ def _drop_connection() -> None:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+class Seen:
+    """The hashes of the requests a worker saw lately (bounded), so as to keep only what comes
+    again: a client that counts its ids sends new bytes every time, and must not push a poller's
+    answers out of the 256 kept."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._hashes: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def again(self, key: tuple) -> bool:
+        """Note the request; whether it was seen before."""
+        digest = hash(key)
+        with self._lock:
+            if digest in self._hashes:
+                return True
+            self._hashes[digest] = None
+            if len(self._hashes) > self.size:
+                self._hashes.popitem(last=False)
+        return False
 
 
 def _replayable(call: Call, registry: Any) -> bool:
