@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
 from flask import Flask
 
 from mockspice import server
@@ -35,11 +33,11 @@ def main() -> None:
     # Settings validates the values the same way the mockspice command does.
     settings = Settings(port=args.port, workers=args.workers, threads=args.threads)
 
-    def when_ready(gunicorn: Any) -> None:
-        port = gunicorn.LISTENERS[0].sock.getsockname()[1]
-        print(f"hello serving on http://{settings.host}:{port}", flush=True)
-
-    server._Gunicorn(hello_app(), server.gunicorn_options(settings, when_ready)).run()
+    port = settings.port or server.free_port(settings.host)
+    app = hello_app()
+    server.when_listening(settings.host, port,
+                          lambda: print(f"hello serving on http://{settings.host}:{port}", flush=True))
+    server.granian_server(settings, port).serve(target_loader=lambda: app, wrap_loader=False)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""``mockspice serve``: the production WSGI server (gunicorn) around the app.
+"""``mockspice serve``: the production WSGI server (granian: HTTP in Rust) around the app.
 
-The store is prepared once in the master process, before the workers are forked; each worker
+The store is prepared once in the main process, before the workers are forked; each worker
 opens its own SQLite connections (WAL mode lets them share the file). SIGTERM and SIGINT stop
 the server gracefully, and a temporary store is removed on the way out.
 """
@@ -8,20 +8,32 @@ the server gracefully, and a temporary store is removed on the way out.
 from __future__ import annotations
 
 import errno
+import multiprocessing.util
 import os
 import socket
 import sys
+import threading
+import time
 from typing import Any, Callable
 
-from gunicorn.app.base import BaseApplication
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import Server as Granian
 
 from mockspice import __version__
 from mockspice.app import create_app
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
 
-ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms %(query_string)s'
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+START_TIMEOUT_S = 30
+# granian's own messages go to stderr, as gunicorn's did; stdout has the banner, then the access log.
+LOG_CONFIG = {"handlers": {
+    "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+    "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stdout"},
+}}
 
 
 class ServeError(Exception):
@@ -29,7 +41,7 @@ class ServeError(Exception):
 
 
 def check_bind(host: str, port: int) -> None:
-    """Fail early, in one line, if the address cannot be bound (gunicorn would retry and log)."""
+    """Fail early, in one line, if the address cannot be bound (the server would log and exit)."""
     if port == 0:
         return
     try:
@@ -51,21 +63,30 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, app: Any, options: dict[str, Any]):
-        self.application, self.options = app, options
-        super().__init__()
+def free_port(host: str) -> int:
+    """A port nobody listens on now (granian does not report the one it picks for port 0)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-        # gunicorn 23+ opens a control socket at a fixed path shared by every instance; the mock
-        # needs none, and two mocks on one machine must not fight over it.
-        if "control_socket_disable" in self.cfg.settings:
-            self.cfg.set("control_socket_disable", True)
 
-    def load(self) -> Any:
-        return self.application
+def when_listening(host: str, port: int, then: Callable[[], None]) -> threading.Thread:
+    """Call ``then`` once ``host:port`` accepts connections (from a daemon thread)."""
+    def wait() -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+            except OSError:
+                time.sleep(0.02)
+                continue
+            then()
+            return
+
+    thread = threading.Thread(target=wait, name="mockspice-banner", daemon=True)
+    thread.start()
+    return thread
 
 
 def banner(settings: Settings, port: int, prepared: Prepared) -> str:
@@ -81,27 +102,17 @@ def banner(settings: Settings, port: int, prepared: Prepared) -> str:
     return "\n".join(lines)
 
 
-def gunicorn_options(settings: Settings, when_ready: Callable[[Any], None]) -> dict[str, Any]:
-    """How ``mockspice serve`` runs gunicorn (the benchmarks serve their baseline the same way)."""
-    return {
-        "bind": f"{_url_host(settings.host)}:{settings.port}",
-        "workers": settings.workers,
-        "worker_class": "gthread",
-        "threads": settings.threads,
-        "preload_app": True,
-        "accesslog": "-",
-        "access_log_format": ACCESS_LOG_FORMAT,
-        "errorlog": "-",
-        "loglevel": settings.log_level,
-        "graceful_timeout": 5,
-        "timeout": 120,
-        "keepalive": 5,
-        "when_ready": when_ready,
-        "proc_name": "mockspice",
-        # gunicorn answers a request line or header beyond these with a 400 of its own.
-        "limit_request_line": 8190,
-        "limit_request_field_size": 16380,
-    }
+def granian_server(settings: Settings, port: int) -> Granian:
+    """How ``mockspice serve`` runs granian (the benchmarks serve their baseline the same way)."""
+    return Granian(
+        "mockspice:app",  # not imported: serve() hands the workers the app it made (fork)
+        address=settings.host, port=port, interface=Interfaces.WSGI, websockets=False,
+        workers=settings.workers, blocking_threads=settings.threads,
+        # Requests beyond this are answered 431/413 by granian itself.
+        http1_settings=HTTP1Settings(keep_alive=True, max_buffer_size=64 * 1024),
+        log_enabled=True, log_level=LogLevels(settings.log_level), log_dictconfig=LOG_CONFIG,
+        log_access=settings.log_level in ("debug", "info"), log_access_format=ACCESS_LOG_FORMAT,
+        respawn_failed_workers=True, respawn_interval=0.5, workers_kill_timeout=5)
 
 
 def serve(settings: Settings) -> None:
@@ -113,23 +124,21 @@ def serve(settings: Settings) -> None:
     if settings.host not in LOOPBACK and not settings.control_token:
         print(f"mockspice: warning: binding {settings.host} without a control_token: anyone who can "
               "reach this address can reset or replace the mock's data", file=sys.stderr, flush=True)
+    port = settings.port or free_port(settings.host)
     prepared = prepare(settings)
-    master = os.getpid()
+    main = os.getpid()
     try:
         app = create_app(settings, prepared)
-        # The master never uses its connection again; workers open their own after the fork.
+        # The main process never uses its connection again; workers open their own after the fork.
         prepared.store.close()
 
-        def when_ready(server: Any) -> None:
-            port = server.LISTENERS[0].sock.getsockname()[1]
-            print(banner(settings, port, prepared), flush=True)
+        def worker_app() -> Any:
+            # granian's workers end by os._exit, past atexit: write what the worker still holds.
+            multiprocessing.util.Finalize(None, prepared.store.close, exitpriority=100)
+            return app
 
-        def worker_exit(server: Any, worker: Any) -> None:
-            prepared.store.close()  # writes the journal entries this worker still holds
-
-        _Gunicorn(app, {**gunicorn_options(settings, when_ready), "worker_exit": worker_exit}).run()
+        when_listening(settings.host, port, lambda: print(banner(settings, port, prepared), flush=True))
+        granian_server(settings, port).serve(target_loader=worker_app, wrap_loader=False)
     finally:
-        # A worker leaves gunicorn by sys.exit() through this same stack: only the master may
-        # remove the temporary store (a worker that exits alone, and is replaced, must not).
-        if os.getpid() == master:
+        if os.getpid() == main:  # a forked worker never returns here, but be sure
             prepared.cleanup()

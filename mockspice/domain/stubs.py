@@ -2,7 +2,7 @@
 
 A stub names a method, optionally a subset of the parameters it matches, and what to answer: a
 ``result``, an ``error``, or a fault of the whole HTTP answer (``http500``: an HTML error page;
-``drop``: the connection is closed without an answer; ``malformed``: a reply that is not JSON),
+``drop``: the connection is closed in the middle of the answer; ``malformed``: a reply that is not JSON),
 after an optional ``delay_ms``, for ``times`` calls or forever. Stubs live in the store, so every
 worker answers with them; the first added that matches wins. A reset removes them. Adding or
 clearing stubs moves the store's generation, as a write of the dataset does: an API answer a

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from flask import Blueprint, Response, current_app, request
 
@@ -137,8 +136,7 @@ def spice_api_server() -> Response:
                         "</h1><p>PHP Fatal error (a fault stubbed by mockspice)</p></body></html>",
                         status=500, mimetype="text/html")
     if fault == "drop":
-        _drop_connection()
-        return Response("", status=500)
+        return Response(_cut_off(), mimetype="application/json")
     if fault == "malformed":
         return Response(text[: max(1, len(text) // 2)] or "{", mimetype="application/json")
     if reply_body is None:
@@ -146,14 +144,10 @@ def spice_api_server() -> Response:
     return Response(text, mimetype="application/json")
 
 
-def _drop_connection() -> None:
-    """Close the client's connection without an answer (gunicorn hands the socket over)."""
-    sock = request.environ.get("gunicorn.socket")
-    if isinstance(sock, socket.socket):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _cut_off() -> Iterator[bytes]:
+    """An answer that breaks before its first byte: the server closes the connection."""
+    raise ConnectionAbortedError("the drop fault of a stub")
+    yield b""  # a generator: the error comes when the server asks for the body
 
 
 class Seen:

@@ -97,7 +97,8 @@ def test_malformed_fault(client):
 
 def test_drop_fault_through_a_real_server(live):
     assert live.request("POST", STUBS, json={"method": "companyList", "fault": "drop"}).status_code == 201
-    with pytest.raises(requests.ConnectionError):
+    # granian cannot close a connection before the answer's headers: it breaks off after them.
+    with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         live.request("POST", API, json={"jsonrpc": "2.0", "method": "companyList", "id": 1})
     # The server keeps serving; the stub still answers (no times), other methods do not drop.
     reply = live.request("POST", API, json={"jsonrpc": "2.0", "method": "resetPass", "params": ["x"], "id": 2})
