@@ -20,7 +20,7 @@ content type. Both are loaded by the same ``wrk`` (one thread, the same connecti
 keep-alive, a Lua script for the POST body and headers), in the same sitting, runs alternated
 mock / WireMock with the order swapped every round; the ratio is the median of the per-round
 ratios of req/s. The first call's rounds also load ``benchmarks/hello_server.py`` (a one-route
-Flask app under the same gunicorn options, ``GET /hello``): the ceiling of the serving stack
+Flask app served the same way, ``GET /hello``): the ceiling of the serving stack
 itself. Server CPU per request (the process tree's utime + stime) is printed beside it,
 as it is steadier than req/s on a shared 2-core machine. Without java or npm, WireMock is
 skipped with a message and the mock is still measured. ``--profile`` runs py-spy on a worker
@@ -102,7 +102,7 @@ def lua_script(folder: Path, name: str, body: bytes, content_type: str) -> Path:
 def wrk(server: Server, port: int, script: Path | None, seconds: float, path: str = API) -> tuple[float, float]:
     """Req/s from wrk and the server's CPU milliseconds per request (no script: a plain GET).
 
-    A run in which one gunicorn worker took every connection is run again (``bench_server.balanced``).
+    A run in which one worker took every connection is run again (``bench_server.balanced``).
     """
     def run() -> tuple[float, float]:
         cpu = server.cpu_s()
@@ -241,7 +241,7 @@ def main() -> None:
     try:
         mock = Server([PY, "-m", "mockspice", "serve", "--port", "0", "--db", str(folder / "store.db"),
                        "--log-level", "warning"], folder / "mock.log")
-        # The ceiling of the serving stack: a one-route Flask app under the same gunicorn options.
+        # The ceiling of the serving stack: a one-route Flask app served as the mock is.
         hello = Server([PY, str(ROOT / "benchmarks" / "hello_server.py"), "--port", "0"], folder / "hello.log")
         mock.wait_url()
         mock.wait_healthy(workers=2)
@@ -327,7 +327,7 @@ def report(results: dict, rounds: int, seconds: float, elapsed: float, with_wire
               f"{', '.join(f'{r:.2f}' for r in ratios)} | {cpu:.2f} / {wire_cpu:.2f} ms |")
         if "hello" in runs:
             ratios = [h / w for h, w in zip(runs["hello"], runs["wiremock"])]
-            print(f"| (ceiling) Flask hello, GET, same gunicorn options | {statistics.median(runs['hello']):,.0f} | "
+            print(f"| (ceiling) Flask hello, GET, same server | {statistics.median(runs['hello']):,.0f} | "
                   f"{wire:,.0f} | {statistics.median(ratios):.2f}× | {', '.join(f'{r:.2f}' for r in ratios)} | "
                   f"{statistics.median(runs['hello_cpu']):.2f} / {wire_cpu:.2f} ms |")
 

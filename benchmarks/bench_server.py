@@ -123,7 +123,7 @@ class Server:
         return used
 
     def stop(self) -> None:
-        """SIGTERM (gunicorn's graceful stop), SIGKILL after 10 s; workers too."""
+        """SIGTERM (a graceful stop), SIGKILL after 10 s; workers too."""
         workers = self.pids()[1:] if self.proc.poll() is None else []
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -140,7 +140,7 @@ class Server:
 
 
 def mockspice(tmp: Path, name: str, *extra: str, command: list[str] | None = None) -> Server:
-    """Start ``mockspice serve`` on a fresh store with the given gunicorn options."""
+    """Start ``mockspice serve`` on a fresh store with the given options."""
     argv = (command or [PY, "-m", "mockspice"]) + ["serve", "--db", str(tmp / f"{name}.db"), *extra]
     return Server(argv, tmp / f"{name}.log")
 
@@ -158,8 +158,8 @@ def get(conn: http.client.HTTPConnection, path: str) -> bytes:
 def balanced(server: Server, run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
     """One wrk run, run again (at most MAX_RERUNS times) when one worker served nearly all of it.
 
-    gunicorn's workers share one listening socket: the connections wrk opens at the start of a
-    run (and keeps) are accepted by whichever worker wakes first, and in about one run in three
+    The workers share one listening socket: the connections wrk opens at the start of a
+    run (and keeps) are accepted by whichever worker wakes first, and (under gunicorn) in about one run in three
     one worker gets all eight. The server then uses one core and twice the CPU per request
     (four threads contending for one GIL), so that run measures the accident, not the app.
     """

@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
     app.wsgi_app = api_endpoint.replaying(app.wsgi_app, app.extensions["mockspice"],
                                           (settings.base_path or "") + API_PATH)
+    app.wsgi_app = telephony.popping(app, app.wsgi_app,
+                                     (settings.base_path or "") + "/integrations/telephony/telephonypop.php")
     if settings.partner:
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
 

@@ -29,7 +29,7 @@ from mockspice.settings import Settings
 ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms %(query_string)s'
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 START_TIMEOUT_S = 30
-# granian's own messages go to stderr, as gunicorn's did; stdout has the banner, then the access log.
+# granian's own messages go to stderr; stdout has the banner, then the access log.
 LOG_CONFIG = {"handlers": {
     "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
     "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stdout"},
@@ -65,14 +65,16 @@ def _url_host(host: str) -> str:
 
 def free_port(host: str) -> int:
     """A port nobody listens on now (granian does not report the one it picks for port 0)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address = address_of(host)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+        probe.bind((address, 0))
         return probe.getsockname()[1]
 
 
 def when_listening(host: str, port: int, then: Callable[[], None]) -> threading.Thread:
-    """Call ``then`` once ``host:port`` accepts connections (from a daemon thread)."""
+    """Call ``then`` once ``host:port`` accepts connections (from a daemon thread); never, if
+    that does not happen in time."""
     def wait() -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -102,13 +104,21 @@ def banner(settings: Settings, port: int, prepared: Prepared) -> str:
     return "\n".join(lines)
 
 
+def address_of(host: str) -> str:
+    """The IP address granian binds for ``host`` (it takes no names, such as ``localhost``)."""
+    try:
+        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot bind {host}: unknown host ({exc.strerror})") from None
+
+
 def granian_server(settings: Settings, port: int) -> Granian:
     """How ``mockspice serve`` runs granian (the benchmarks serve their baseline the same way)."""
     return Granian(
         "mockspice:app",  # not imported: serve() hands the workers the app it made (fork)
-        address=settings.host, port=port, interface=Interfaces.WSGI, websockets=False,
+        address=address_of(settings.host), port=port, interface=Interfaces.WSGI, websockets=False,
         workers=settings.workers, blocking_threads=settings.threads,
-        # Requests beyond this are answered 431/413 by granian itself.
+        # A request line or headers beyond this are answered 431 by granian itself.
         http1_settings=HTTP1Settings(keep_alive=True, max_buffer_size=64 * 1024),
         log_enabled=True, log_level=LogLevels(settings.log_level), log_dictconfig=LOG_CONFIG,
         log_access=settings.log_level in ("debug", "info"), log_access_format=ACCESS_LOG_FORMAT,
@@ -137,8 +147,15 @@ def serve(settings: Settings) -> None:
             multiprocessing.util.Finalize(None, prepared.store.close, exitpriority=100)
             return app
 
+        server = granian_server(settings, port)
+        # If another process took the port after the check, this may greet its listener, just
+        # before serve() fails below with a one-line error.
         when_listening(settings.host, port, lambda: print(banner(settings, port, prepared), flush=True))
-        granian_server(settings, port).serve(target_loader=worker_app, wrap_loader=False)
+        try:
+            server.serve(target_loader=worker_app, wrap_loader=False)
+        except (OSError, RuntimeError) as exc:  # granian binds in serve(): a port taken meanwhile
+            reason = "the port is in use" if "in use" in str(exc) else str(exc).splitlines()[0]
+            raise ServeError(f"cannot bind {settings.host}:{port}: {reason}") from None
     finally:
         if os.getpid() == main:  # a forked worker never returns here, but be sure
             prepared.cleanup()

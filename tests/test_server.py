@@ -107,3 +107,35 @@ def test_warns_when_bound_beyond_loopback_without_a_token():
     LiveServer.__init__(exposed, "--host", "0.0.0.0")
     exposed.stop()
     assert any("mockspice: warning: binding 0.0.0.0 without a control_token" in line for line in exposed.log)
+
+
+def test_serves_on_a_host_name():
+    server = LiveServer("--host", "localhost")
+    try:
+        assert "on http://localhost:" in server.banner
+        assert server.get("/_mockspice/health").json()["status"] == "ok"
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_port_taken_after_the_check_is_one_line_and_exit_2(tmp_path):
+    """granian binds only when it starts: a port taken in between must not give a traceback."""
+    import socket
+    import subprocess
+    import sys
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = held.getsockname()[1]
+    code = ("import sys; from mockspice import server, cli; "
+            f"server.free_port = lambda host: {port}; "  # taken between the choice and the bind
+            "sys.exit(cli.main(['serve', '--port', '0']))")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                              env={k: v for k, v in __import__("os").environ.items() if not k.startswith("MOCKSPICE_")})
+    finally:
+        held.close()
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == f"mockspice: error: cannot bind 127.0.0.1:{port}: the port is in use"
+    assert "Traceback" not in done.stderr

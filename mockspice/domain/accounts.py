@@ -99,7 +99,7 @@ def folded(column: str) -> str:
     """SQL giving :func:`fold` of ``column``: SQLite's own ``lower(trim())`` where it is exact (the
     value is printable ASCII: spaces are its only white space, A-Z its only cased letters), the
     Python function ``spice_fold`` for the rest. A Python function called on every row made the
-    search take the GIL back from SQLite row by row, which under gunicorn's threads tripled the
+    search take the GIL back from SQLite row by row, which under the server's threads tripled the
     cost of a search.
 
     ASCII without NUL: as many bytes as characters (SQLite's length() of text stops at a NUL,

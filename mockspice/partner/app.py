@@ -255,7 +255,7 @@ def serve_partner(host: str = "127.0.0.1", port: int = 9000, data_file: str | Pa
     """Serve the reference partner until interrupted, printing its URL first."""
     accounts = partner_accounts(data_file) if data_file else None
     app = create_partner_app(accounts, int_user=int_user, int_pass=int_pass)
-    # One process with a thread per request, not gunicorn's forked workers: the book lives in
+    # One process with a thread per request, not the mock server's forked workers: the book lives in
     # this process's memory, and an update must be seen by the next load whichever worker got it.
     server = make_server(host, port, app, threaded=True)
     shown = f"[{host}]" if ":" in host else host

@@ -29,7 +29,7 @@ _WIDTH = 8  # the generation: unsigned 64 bits, little endian
 RETRY_S = 0.1
 LINGER_S = 0.005  # the writer lets a batch gather this long, unless a reader is waiting
 FLUSH_S = 1.0  # a reader waits at most this long for this process's queue
-CLOSE_S = 3.0  # closing waits at most this long (gunicorn kills a worker 5 s after asking it to stop) ...
+CLOSE_S = 3.0  # closing waits at most this long (the server kills a worker 5 s after asking it to stop) ...
 AT_EXIT_S = 1.0  # ... and the interpreter's exit this long more, for all writers together
 GIVE_UP_AFTER = 50  # failed attempts (about 5 s) before a batch is dropped with a message
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify, render_template, request
 
 CONTROL_PREFIX = "/_mockspice"
@@ -27,12 +29,13 @@ def wants_json() -> bool:
     return accepts_json()
 
 
-def accepts_json() -> bool:
-    """Whether the request's ``Accept`` header prefers JSON to a page."""
-    if "json" not in request.environ.get("HTTP_ACCEPT", ""):
+def accepts_json(of: Any = None) -> bool:
+    """Whether the ``Accept`` header of the request (``of``, else Flask's) prefers JSON to a page."""
+    of = request if of is None else of
+    if "json" not in of.environ.get("HTTP_ACCEPT", ""):
         return False  # the common case (a browser, curl's */*), without parsing the header
     # text/html first: "*/*" and ties get the page, as a browser expects.
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    return of.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 def error_response(status: int, code: str, message: str) -> Response:

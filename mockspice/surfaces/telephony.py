@@ -5,7 +5,8 @@ Routing and rendering only; :func:`mockspice.domain.pop.screen_pop` does the wor
 A pop's answer depends on the dataset and its parameters, except for three values of the call
 itself: the pop id, the call id and the greeting (which may name the call id). So each worker
 renders the page (or the JSON) of a match once per dataset generation, with holes for those
-three (:class:`Plan`), and a repeated pop only fills the holes.
+three (:class:`Plan`), and a repeated pop only fills the holes. :func:`popping` answers such a
+pop before Flask sees the request.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from markupsafe import Markup, escape
+from werkzeug.wrappers import Request
 
+from mockspice.domain import pop
+from mockspice.domain.errors import DomainError
 from mockspice.domain.pop import PopResult, screen_pop
 from mockspice.surfaces.errors import CSP, accepts_json, self_url
 
@@ -60,8 +64,18 @@ def telephonypop() -> Response:
     as_json = params["format"] == "json" if "format" in params else accepts_json()
     if result.cache_key is None:  # a partner took part: nothing to share with other calls
         return jsonify(result.as_dict()) if as_json else _html(_render(result))
+    body = _filled(ext, result, as_json)
+    return current_app.response_class(body, mimetype="application/json") if as_json else _html(body)
+
+
+def _plan_key(result: PopResult, as_json: bool) -> tuple:
+    return (result.cache_key[0], as_json, result.callid is None)
+
+
+def _filled(ext: dict, result: PopResult, as_json: bool) -> str:
+    """The answer to a pop answered from the dataset alone: this worker's plan, filled."""
     key, generation = result.cache_key
-    plan_key = (key, as_json, result.callid is None)
+    plan_key = _plan_key(result, as_json)
     plan = ext["pop_pages"].get(plan_key, generation)
     if plan is None:
         plan = _json_plan(result) if as_json else Plan(_render(_with_holes(result)), _HTML_HOLE)
@@ -69,9 +83,52 @@ def telephonypop() -> Response:
     # As the whole render writes them: json.dumps gives a string or null as Flask's provider does
     # (ensure_ascii); escape is what Jinja's autoescape calls.
     encode = json.dumps if as_json else (lambda value: str(escape(value)))
-    body = plan.fill({"pop_id": str(result.pop_id), "callid": encode(result.callid),
+    return plan.fill({"pop_id": str(result.pop_id), "callid": encode(result.callid),
                       "greeting": encode(result.greeting)})
-    return current_app.response_class(body, mimetype="application/json") if as_json else _html(body)
+
+
+def popping(flask_app: Flask, wsgi_app: Callable, path: str) -> Callable:
+    """Wrap a WSGI callable: a pop whose match and page this worker holds is answered without Flask.
+
+    Only then: valid parameters, the match cached for this generation with no partner to ask,
+    and the page (or JSON) planned. Nothing is done before that is known, so anything else goes
+    to Flask as it came; the answer, headers and journal entry are the view's.
+    """
+    ext = flask_app.extensions["mockspice"]
+    settings = ext["settings"]
+
+    def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == path and environ.get("REQUEST_METHOD") == "GET":
+            req = Request(environ)
+            params = dict(req.args.items(multi=True))
+            as_json = params["format"] == "json" if "format" in params else accepts_json(req)
+            url = f"{req.scheme}://{req.host}/"
+            found = pop.cached(ext["store"], ext["pop_cache"], params, url, settings.edition)
+            if found is not None and ext["pop_pages"].get((found[0], as_json, params.get("callid") is None),
+                                                           found[1]) is not None:
+                try:
+                    result = screen_pop(ext["store"], params, edition=settings.edition,
+                                        journal_limit=settings.journal_limit, calls=ext["outbound"], self_url=url,
+                                        cache=ext["pop_cache"])
+                except Exception as exc:  # noqa: BLE001 - the dataset changed since the look: answer as the view
+                    with flask_app.request_context(environ):
+                        handled = (flask_app.handle_user_exception(exc) if isinstance(exc, DomainError)
+                                   else flask_app.handle_exception(exc))
+                        response = flask_app.make_response(handled)
+                    return response(environ, start_response)
+                with flask_app.app_context():  # only used if the dataset changed since the look
+                    body = (_filled(ext, result, as_json) if result.cache_key is not None else
+                            jsonify(result.as_dict()).get_data(as_text=True) if as_json else _render(result))
+                data = body.encode()
+                headers = [("Content-Type", "application/json" if as_json else "text/html; charset=utf-8"),
+                           ("Content-Length", str(len(data)))]
+                if not as_json:
+                    headers.append(("Content-Security-Policy", CSP))
+                start_response("200 OK", headers)
+                return [data]
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 def _with_holes(result: PopResult) -> PopResult:

@@ -439,7 +439,7 @@ def test_generated_requests_to_a_real_server(live):
             assert response.content == b""
 
     run()
-    # A query value of 1 MB: gunicorn refuses the request line itself (414), which is a 4xx.
+    # A query value of 1 MB: the server refuses the request line itself (431), which is a 4xx.
     huge = session.get(live.url + POP + "?company=1&brand=1&callid=" + "1" * ONE_MB, timeout=30)
     assert 400 <= huge.status_code < 500
     assert len(sent) >= LIVE_EXAMPLES
