@@ -49,7 +49,7 @@ def test_sigterm_stops_cleanly_and_removes_the_temporary_store():
 
 
 def test_a_worker_that_exits_alone_leaves_the_store_to_the_others():
-    """gunicorn replaces a worker that exits (a timeout, a signal); the temporary store stays."""
+    """The server replaces a worker that exits (a timeout, a signal); the temporary store stays."""
     import os
     import signal as signals
 

@@ -155,7 +155,7 @@ def test_an_entry_recorded_after_the_store_closed_is_not_lost(tmp_path):
     store = prepared.store
     first = journal.append(store, CAP, "api", {"n": 1})
     recorder = store.helper(journal.RECORDER)
-    store.close()  # as a gunicorn worker does when it exits, while a request still runs
+    store.close()  # as a server worker does when it exits, while a request still runs
     late = journal.append(store, CAP, "api", {"n": 2})  # a new writer: flushed at close or exit
     recorder.writer.put((journal.reserve(store), "api", journal.now_iso(), "{}"))  # an old reference
     store.close()
