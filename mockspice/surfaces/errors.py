@@ -13,9 +13,11 @@ API_PATH = "/api/spiceAPIServer/spiceAPIServer.php"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
 
 
-def self_url() -> str:
-    """The root URL this request came in on (``request.host_url`` without its IRI decoding)."""
-    return f"{request.scheme}://{request.host}/"
+def self_url(of: Any = None) -> str:
+    """The root URL the request (``of``, else Flask's) came in on (``host_url`` without its IRI
+    decoding)."""
+    of = request if of is None else of
+    return f"{of.scheme}://{of.host}/"
 
 
 def wants_json() -> bool:

@@ -68,18 +68,24 @@ def telephonypop() -> Response:
     return current_app.response_class(body, mimetype="application/json") if as_json else _html(body)
 
 
-def _plan_key(result: PopResult, as_json: bool) -> tuple:
-    return (result.cache_key[0], as_json, result.callid is None)
+def _plan_key(match_key: tuple, as_json: bool, callid: str | None) -> tuple:
+    """A plan serves one match, in one format, for pops with or without a call id."""
+    return (match_key, as_json, callid is None)
 
 
 def _filled(ext: dict, result: PopResult, as_json: bool) -> str:
-    """The answer to a pop answered from the dataset alone: this worker's plan, filled."""
+    """The answer to a pop answered from the dataset alone: this worker's plan (made on first
+    use, which needs Flask's app context), filled."""
     key, generation = result.cache_key
-    plan_key = _plan_key(result, as_json)
+    plan_key = _plan_key(key, as_json, result.callid)
     plan = ext["pop_pages"].get(plan_key, generation)
     if plan is None:
         plan = _json_plan(result) if as_json else Plan(_render(_with_holes(result)), _HTML_HOLE)
         ext["pop_pages"].put(plan_key, generation, plan)
+    return _fill(plan, result, as_json)
+
+
+def _fill(plan: Plan, result: PopResult, as_json: bool) -> str:
     # As the whole render writes them: json.dumps gives a string or null as Flask's provider does
     # (ensure_ascii); escape is what Jinja's autoescape calls.
     encode = json.dumps if as_json else (lambda value: str(escape(value)))
@@ -102,10 +108,10 @@ def popping(flask_app: Flask, wsgi_app: Callable, path: str) -> Callable:
             req = Request(environ)
             params = dict(req.args.items(multi=True))
             as_json = params["format"] == "json" if "format" in params else accepts_json(req)
-            url = f"{req.scheme}://{req.host}/"
+            url = self_url(req)
             found = pop.cached(ext["store"], ext["pop_cache"], params, url, settings.edition)
-            if found is not None and ext["pop_pages"].get((found[0], as_json, params.get("callid") is None),
-                                                           found[1]) is not None:
+            plan = found and ext["pop_pages"].get(_plan_key(found[0], as_json, params.get("callid")), found[1])
+            if plan is not None:
                 try:
                     result = screen_pop(ext["store"], params, edition=settings.edition,
                                         journal_limit=settings.journal_limit, calls=ext["outbound"], self_url=url,
@@ -116,9 +122,12 @@ def popping(flask_app: Flask, wsgi_app: Callable, path: str) -> Callable:
                                    else flask_app.handle_exception(exc))
                         response = flask_app.make_response(handled)
                     return response(environ, start_response)
-                with flask_app.app_context():  # only used if the dataset changed since the look
-                    body = (_filled(ext, result, as_json) if result.cache_key is not None else
-                            jsonify(result.as_dict()).get_data(as_text=True) if as_json else _render(result))
+                if result.cache_key == found:
+                    body = _fill(plan, result, as_json)
+                else:  # the dataset changed since the look: answered as the view would
+                    with flask_app.app_context():
+                        body = (_filled(ext, result, as_json) if result.cache_key is not None else
+                                jsonify(result.as_dict()).get_data(as_text=True) if as_json else _render(result))
                 data = body.encode()
                 headers = [("Content-Type", "application/json" if as_json else "text/html; charset=utf-8"),
                            ("Content-Length", str(len(data)))]

@@ -43,8 +43,9 @@ _WIDE = (  # byte-order marks and the first bytes of "<" in the encodings libxml
 _PROLOG = r"(?:\s+|<\?.*?\?>|<!--.*?-->)*"
 _PROLOG_TEXT = re.compile(_PROLOG, re.DOTALL)
 _PROLOG_BYTES = re.compile(_PROLOG.encode(), re.DOTALL)
-_DOCTYPE_TEXT = re.compile(r"<!(?:DOCTYPE|doctype|ENTITY)\b")
-_DOCTYPE_BYTES = re.compile(rb"<!(?:DOCTYPE|doctype|ENTITY)\b")
+_DOCTYPE = r"<!(?:DOCTYPE|doctype|ENTITY)\b"
+_DOCTYPE_TEXT = re.compile(_DOCTYPE)
+_DOCTYPE_BYTES = re.compile(_DOCTYPE.encode())
 
 
 def doctype_at(body: bytes | str) -> int | None:

@@ -145,7 +145,8 @@ def spice_api_server() -> Response:
 
 
 def _cut_off() -> Iterator[bytes]:
-    """An answer that breaks before its first byte: the server closes the connection."""
+    """An answer that breaks after its headers, before its first byte: the server then closes the
+    connection (an HTTP/1.1 client sees a broken reply, an HTTP/1.0 one an empty answer)."""
     raise ConnectionAbortedError("the drop fault of a stub")
     yield b""  # a generator: the error comes when the server asks for the body
 
