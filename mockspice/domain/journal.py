@@ -6,6 +6,7 @@ journal. When the cap is reached the oldest entries are dropped and counted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -74,22 +75,59 @@ def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id:
     return record(store, limit, kind, json.dumps(entry, ensure_ascii=False), entry_id)
 
 
-def record(store: Store, limit: int, kind: str, text: str, entry_id: int | None = None) -> int:
+class Shared:
+    """An entry recorded many times with the same JSON (a replayed API answer's): its text is
+    stored once, under a key drawn from its content, and each entry is a row naming the key."""
+
+    __slots__ = ("text", "key")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.key = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def record(store: Store, limit: int, kind: str, text: str | Shared, entry_id: int | None = None) -> int:
     """Record an entry already written as JSON (an object's text); as :func:`append` otherwise."""
     row = (entry_id or store.counters.take(), kind, now_iso(), text)
     _recorder(store, limit).writer.put(row)
     return row[0]
 
 
-def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, str]], limit: int) -> None:
+# Rows go in by statements of 2**k rows, up to 128 (640 parameters, under the 999 of older
+# SQLite builds): one call into SQLite for many rows, as each call lets go of the GIL and takes it
+# again (a thread switch, under load), and at most 8 statement texts for the sqlite3 module to cache.
+_INSERT = "INSERT OR REPLACE INTO tblJournal(JournalID, Kind, Created, Entry, TextKey) VALUES "
+_MOST_ROWS = 128
+
+
+def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, str | Shared]], limit: int) -> None:
     """Write a batch inside the writer's transaction, then drop what is past the cap and count it."""
     cleared = _cleared_to(conn)
-    rows = [row for row in rows if row[0] > cleared]  # taken before the journal was emptied
-    conn.executemany("INSERT OR REPLACE INTO tblJournal(JournalID, Kind, Created, Entry) VALUES (?, ?, ?, ?)", rows)
+    values: list[Any] = []
+    shared: dict[int, str] = {}
+    for entry_id, kind, created, text in rows:
+        if entry_id <= cleared:
+            continue  # taken before the journal was emptied
+        if isinstance(text, Shared):
+            shared[text.key] = text.text
+            values += (entry_id, kind, created, "", text.key)
+        else:
+            values += (entry_id, kind, created, text, None)
+    # In the same transaction as its rows: a text is never found missing.
+    conn.executemany("INSERT OR IGNORE INTO tblJournalText(TextKey, Entry) VALUES (?, ?)", shared.items())
+    done = 0
+    while done < len(values):
+        count = 1 << (min((len(values) - done) // 5, _MOST_ROWS).bit_length() - 1)
+        conn.execute(_INSERT + ", ".join(["(?, ?, ?, ?, ?)"] * count), values[done:done + count * 5])
+        done += count * 5
     dropped = conn.execute(
-        "DELETE FROM tblJournal WHERE JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ? RETURNING JournalID",
-        (limit,)).fetchall()
-    dropped = sum(1 for (entry_id,) in dropped if entry_id > cleared)
+        "DELETE FROM tblJournal WHERE JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ? "
+        "RETURNING JournalID, TextKey", (limit,)).fetchall()
+    keys = {key for _, key in dropped if key is not None}
+    if keys:  # the texts no entry names any more
+        conn.executemany("DELETE FROM tblJournalText WHERE TextKey = ?1 AND NOT EXISTS "
+                         "(SELECT 1 FROM tblJournal WHERE TextKey = ?1)", [(key,) for key in keys])
+    dropped = sum(1 for entry_id, _ in dropped if entry_id > cleared)
     if dropped:
         conn.execute(
             "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?) ON CONFLICT(MetaKey) "
@@ -165,7 +203,9 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
     elif since:
         where.append("Created >= ?")
         args.append(since)
-    sql = "SELECT JournalID, Kind, Created, Entry FROM tblJournal WHERE " + " AND ".join(where)
+    sql = ("SELECT JournalID, Kind, Created, CASE WHEN TextKey IS NULL THEN Entry ELSE "
+           "(SELECT Entry FROM tblJournalText AS t WHERE t.TextKey = tblJournal.TextKey) END "
+           "FROM tblJournal WHERE " + " AND ".join(where))
     sql += " ORDER BY JournalID DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -193,4 +233,5 @@ def clear(conn: sqlite3.Connection, store: Store) -> None:
     conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)",
                  (LAST_ID_KEY, store.counters.last()))
     conn.execute("DELETE FROM tblJournal")
+    conn.execute("DELETE FROM tblJournalText")
     conn.execute("DELETE FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,))

@@ -22,7 +22,7 @@ MAX_ROWS = 10_000
 TIME_CAP_S = 2.0
 # The mock's own tables (sessions, the journal with its requests, the seed, the stubs) are not
 # SpiceCSM's and hold credentials; password columns read as NULL.
-HIDDEN_TABLES = {"tblSession", "tblJournal", "tblMockMeta", "tblRpcStub"}
+HIDDEN_TABLES = {"tblSession", "tblJournal", "tblJournalText", "tblMockMeta", "tblRpcStub"}
 HIDDEN_COLUMNS = {"password"}
 _TOKENS = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\b\d+_tbl\w+\b)""", re.IGNORECASE)
 _ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_RECURSIVE", 33)}

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 _WIDTH = 8  # the generation: unsigned 64 bits, little endian
 RETRY_S = 0.1
-LINGER_S = 0.005  # the writer lets a batch gather this long, unless a reader is waiting
+LINGER_S = 0.005  # the writer lets a batch gather this long, unless a reader is waiting ...
+BUSY_LINGER_S = 0.05  # ... and this long while the batches are big (under load: fewer transactions)
+BUSY_ROWS = 32  # a batch of this many rows or more: busy
 FLUSH_S = 1.0  # a reader waits at most this long for this process's queue
 CLOSE_S = 3.0  # closing waits at most this long (the server kills a worker 5 s after asking it to stop) ...
 AT_EXIT_S = 1.0  # ... and the interpreter's exit this long more, for all writers together
@@ -223,15 +225,17 @@ class WriteBehind:
 
     def _run(self) -> None:
         failures = 0
+        linger = LINGER_S
         while True:
             with self._cond:
                 while not self._queue and not self._closed:
                     self._cond.wait()
                 if not (self._hurry or self._closed):
-                    self._cond.wait(LINGER_S)  # let more rows join the batch (a flush cuts it short)
+                    self._cond.wait(linger)  # let more rows join the batch (a flush cuts it short)
                 if not self._queue:
                     return  # closed and nothing left
                 batch, self._queue, self._hurry = self._queue, [], False
+            linger = BUSY_LINGER_S if len(batch) >= BUSY_ROWS else LINGER_S
             written = True
             try:
                 with self._store.write(history=True) as conn:

@@ -60,7 +60,8 @@ class Store:
             a store of an incompatible version.
         """
         store = cls(path)
-        existed = store._check_file()
+        version = store._check_file()
+        existed = version is not None
         if not existed:
             conn = store.connection()
             conn.executescript(
@@ -70,10 +71,32 @@ class Store:
             store.counters.restart()  # a counter file left by an earlier store of this name is not this one's
         else:
             with store._writer():  # in order with the writers of a store already being served
+                store._migrate()
                 store.counters.set_generation(store.generation(store.read()))
         return store, existed
 
-    def _check_file(self) -> bool:
+    def _migrate(self) -> None:
+        """Bring a store of an older schema version (checked) to this one's, all at once.
+
+        The caller holds the write lock: the version is read again under it, as another process
+        may have just done it.
+        """
+        version = self.read().execute("PRAGMA user_version").fetchone()[0]
+        if version >= schema.SCHEMA_VERSION:
+            return
+        steps = "".join(schema.MIGRATIONS[v] for v in range(version, schema.SCHEMA_VERSION))
+        try:
+            self.connection().executescript(
+                f"BEGIN IMMEDIATE;{steps}PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")
+        except sqlite3.DatabaseError as exc:
+            conn = self.connection()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"db {self.path}: cannot be brought from schema version {version} to "
+                             f"{schema.SCHEMA_VERSION} ({exc})") from None
+
+    def _check_file(self) -> int | None:
+        """The file's schema version (None: a new file, or an empty one, to be created)."""
         path = self.path
         if path.is_dir():
             raise StoreError(f"db {path}: is a folder, not a file")
@@ -90,7 +113,7 @@ class Store:
             if head and head != _SQLITE_HEADER:
                 raise StoreError(f"db {path}: not an SQLite database")
         else:
-            return False
+            return None
         # Look before writing: a read-only connection, so another program's file is never changed
         # (even switching it to WAL would rewrite its header).
         try:
@@ -105,15 +128,16 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"db {path}: cannot be opened as SQLite ({exc})") from None
         if app_id == 0 and not tables:
-            return False
+            return None
         if app_id != schema.APPLICATION_ID:
             shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
             raise StoreError(f"db {path}: holds another program's tables ({shown}), not a mockspice store")
-        if version != schema.SCHEMA_VERSION:
+        if version > schema.SCHEMA_VERSION or not all(v in schema.MIGRATIONS
+                                                       for v in range(version, schema.SCHEMA_VERSION)):
             raise StoreError(
                 f"db {path}: mockspice store of schema version {version}, this mockspice needs "
                 f"{schema.SCHEMA_VERSION}; use a new file")
-        return True
+        return version
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (made on first use; never shared across a fork)."""

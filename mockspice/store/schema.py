@@ -15,7 +15,17 @@ APPLICATION_ID = 0x4D535043
 # The largest id: SpiceCSM's MySQL INT columns hold no more, and every id of the mock obeys it.
 MAX_ID = 2**31 - 1
 # 2: per-company event categories, events and alerts (an older file lacks those tables).
-SCHEMA_VERSION = 2
+# 3: journal entries stored once and listed many times (tblJournalText); MIGRATIONS[2] adds it.
+SCHEMA_VERSION = 3
+
+# The journal's shared texts (schema 3).
+_JOURNAL_TEXT_DDL = """
+CREATE INDEX tblJournal_TextKey ON tblJournal(TextKey) WHERE TextKey IS NOT NULL;
+CREATE TABLE tblJournalText (
+    TextKey INTEGER PRIMARY KEY,
+    Entry TEXT NOT NULL
+);
+"""
 
 GLOBAL_DDL = """
 CREATE TABLE tblMockMeta (
@@ -68,18 +78,25 @@ CREATE TABLE tblRpcStub (
 CREATE INDEX tblRpcStub_Method ON tblRpcStub(Method, StubID);
 -- No AUTOINCREMENT and no index on Kind: each costs another page written per entry, and the
 -- journal is small (capped) and written on every request; domain/journal.py keeps ids rising.
+-- An entry given many times (a replayed API answer's) is kept once in tblJournalText: its rows
+-- have an empty Entry and the text's TextKey.
 CREATE TABLE tblJournal (
     JournalID INTEGER PRIMARY KEY,
     Kind TEXT NOT NULL,
     Created TEXT NOT NULL,
-    Entry TEXT NOT NULL
+    Entry TEXT NOT NULL,
+    TextKey INTEGER
 );
+""" + _JOURNAL_TEXT_DDL + """
 INSERT INTO tblMockMeta VALUES ('generation', '0');
 INSERT INTO tblSecurityLevel VALUES
     (1, 'Agent'), (2, 'Power User'), (3, 'Supervisor'), (4, 'System Administrator');
 INSERT INTO tblTier VALUES
     (1, 'Probationary'), (2, 'Level 2'), (3, 'Level 3'), (4, 'Supervisor');
 """
+
+# The DDL that brings a store of version N to N + 1 (Store.open runs them in turn).
+MIGRATIONS = {2: "ALTER TABLE tblJournal ADD COLUMN TextKey INTEGER;" + _JOURNAL_TEXT_DDL}
 
 # Global tables that hold dataset rows (replaced with the dataset); the others are fixed
 # (levels, tiers), the mock's own (meta) or history (the journal, which a reset empties).

@@ -186,3 +186,52 @@ def test_a_reader_waits_at_most_settle_s_in_all(store):
     finally:
         release.set()
         holder.join()
+
+
+def _texts(store: Store) -> list[str]:
+    return [row[0] for row in store.read().execute("SELECT Entry FROM tblJournalText ORDER BY Entry")]
+
+
+def test_a_shared_entry_is_stored_once_and_listed_whole_each_time(store):
+    replayed = journal.Shared('{"response": "the same answer", "status": 200}')
+    ids = [journal.record(store, CAP, "api", replayed), journal.append(store, CAP, "api", {"response": "another"}),
+           journal.record(store, CAP, "api", replayed), journal.record(store, CAP, "api", replayed)]
+    listing = journal.entries(store, cap=CAP)["entries"]
+    assert [e["id"] for e in listing] == ids
+    assert [e.get("response") for e in listing] == ["the same answer", "another", "the same answer", "the same answer"]
+    assert listing[0]["status"] == 200 and listing[0]["kind"] == "api"
+    assert _texts(store) == [replayed.text]
+    rows = store.read().execute("SELECT Entry, TextKey FROM tblJournal ORDER BY JournalID").fetchall()
+    assert [tuple(r) for r in rows] == [("", replayed.key), ('{"response": "another"}', None),
+                                        ("", replayed.key), ("", replayed.key)]
+
+
+def test_a_shared_text_goes_when_the_cap_or_a_clear_drops_its_last_entry(store):
+    first, second = journal.Shared('{"n": 1}'), journal.Shared('{"n": 2}')
+    for text in (first, first, second):
+        journal.record(store, 3, "api", text)
+    journal.entries(store, cap=3)
+    assert _texts(store) == [first.text, second.text]
+    journal.record(store, 3, "api", second)  # drops the first entry of `first`: one is left
+    journal.entries(store, cap=3)
+    assert _texts(store) == [first.text, second.text]
+    journal.record(store, 3, "api", second)  # drops the last entry of `first`
+    result = journal.entries(store, cap=3)
+    assert _texts(store) == [second.text] and [e["n"] for e in result["entries"]] == [2, 2, 2]
+    assert result["dropped"] == 2
+    with store.write(history=True) as conn:
+        journal.clear(conn, store)
+    assert _texts(store) == []
+    journal.record(store, 3, "api", first)  # stored again after the clear
+    assert [e["n"] for e in journal.entries(store, cap=3)["entries"]] == [1]
+
+
+def test_many_entries_in_one_batch_are_all_written_in_order(store):
+    shared = journal.Shared('{"shared": true}')
+    with store.write(history=True) as conn:  # the writer waits: the rows gather into one batch
+        ids = [journal.record(store, CAP, "api", shared if n % 3 else f'{{"n": {n}}}') for n in range(300)]
+        assert store.read().execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0] == 0
+        del conn
+    listing = journal.entries(store, cap=CAP)["entries"]
+    assert [e["id"] for e in listing] == ids
+    assert [e.get("n", "s") for e in listing] == [n if n % 3 == 0 else "s" for n in range(300)]

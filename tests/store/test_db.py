@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from mockspice.store import schema
 from mockspice.store.db import Store, StoreError
 
 
@@ -86,3 +87,45 @@ def test_close_ends_every_threads_connection_and_the_store_opens_again(tmp_path)
         opened[0].execute("SELECT 1")
     assert store.read().execute("SELECT 1").fetchone()[0] == 1  # a new connection after close
     store.close()
+
+
+def _schema_2_store(path):
+    """A store as mockspice of schema 2 left it (no shared journal texts), with one entry."""
+    Store.open(path)[0].close()
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP INDEX tblJournal_TextKey; DROP TABLE tblJournalText; "
+                       "ALTER TABLE tblJournal DROP COLUMN TextKey; PRAGMA user_version = 2;"
+                       "INSERT INTO tblJournal VALUES (1, 'pop', '2026-11-01T00:00:00.000Z', '{\"old\": 1}');")
+    conn.close()
+    return path
+
+
+def test_a_store_of_schema_2_is_brought_to_this_version_keeping_its_journal(tmp_path):
+    path = _schema_2_store(tmp_path / "old.db")
+    store, existed = Store.open(path)
+    assert existed
+    conn = store.read()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 3
+    assert [tuple(r) for r in conn.execute("SELECT JournalID, Entry, TextKey FROM tblJournal")] == [
+        (1, '{"old": 1}', None)]
+    assert conn.execute("SELECT COUNT(*) FROM tblJournalText").fetchone()[0] == 0
+    store.close()
+
+
+def test_a_store_of_schema_1_is_refused(tmp_path):
+    path = _schema_2_store(tmp_path / "older.db")
+    sqlite3.connect(path).execute("PRAGMA user_version = 1").connection.close()
+    with pytest.raises(StoreError) as info:
+        Store.open(path)
+    assert str(info.value) == (f"db {path}: mockspice store of schema version 1, this mockspice needs 3; "
+                               "use a new file")
+
+
+def test_a_store_brought_to_this_version_by_another_process_meanwhile_is_left_as_it_is(tmp_path):
+    path = _schema_2_store(tmp_path / "old.db")
+    late = Store(path)
+    assert late._check_file() == 2  # this one looked first ...
+    Store.open(path)[0].close()  # ... another brought the file to version 3 ...
+    late._migrate()  # ... and this one, holding the lock at last, leaves it alone
+    assert late.read().execute("PRAGMA user_version").fetchone()[0] == 3
+    late.close()

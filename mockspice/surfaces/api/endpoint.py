@@ -42,25 +42,26 @@ SECRET_METHODS = {"connect", "changePass", "createAgent", "agentAuth"}
 
 @dataclass(frozen=True)
 class _Kept:
-    """An answer a worker may give again: its JSON, its journal entry's JSON, and until when.
+    """An answer a worker may give again: its JSON (as sent), its journal entry (stored once,
+    however often it is given), and until when.
 
     ``until`` is when the session's check would have to move its expiry (a write); the answer is
     also tied to the generation it was computed at (``GenerationCache``), which every write of
     the dataset, and adding or clearing a stub, moves.
     """
 
-    text: str
-    entry: str
+    data: bytes
+    entry: journal.Shared
     until: float
 
 
-def _replay(ext: dict, key: tuple) -> str | None:
+def _replay(ext: dict, key: tuple) -> bytes | None:
     """The kept answer's JSON for this request, journaled; None when it must be dispatched."""
     kept = ext["api_replies"].get(key, ext["store"].generation())
     if kept is None or time.time() >= kept.until:
         return None
     journal.record(ext["store"], ext["settings"].journal_limit, "api", kept.entry)
-    return kept.text
+    return kept.data
 
 
 def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
@@ -75,9 +76,8 @@ def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
             length = environ.get("CONTENT_LENGTH", "")
             if length.isdigit() and int(length) <= REPLAY_MAX_BYTES and not content_type.startswith("multipart/"):
                 raw = environ["wsgi.input"].read(int(length))
-                text = _replay(ext, (content_type, environ.get("HTTP_X_SPICE_SESSION"), raw))
-                if text is not None:
-                    data = text.encode()
+                data = _replay(ext, (content_type, environ.get("HTTP_X_SPICE_SESSION"), raw))
+                if data is not None:
                     start_response("200 OK", [("Content-Type", "application/json"),
                                               ("Content-Length", str(len(data)))])
                     return [data]
@@ -96,9 +96,9 @@ def spice_api_server() -> Response:
     if not (request.content_type or "").startswith("multipart/form-data"):
         raw = request.get_data(cache=False)
         key = (request.content_type or "", request.headers.get("X-Spice-Session"), raw)
-        text = _replay(ext, key)  # a body replaying() did not read (longer, or chunked)
-        if text is not None:
-            return Response(text, mimetype="application/json")
+        data = _replay(ext, key)  # a body replaying() did not read (longer, or chunked)
+        if data is not None:
+            return Response(data, mimetype="application/json")
     else:
         # PHP fills $_POST from a multipart body too (curl with an array of POST fields).
         value = request.form.get("request")
@@ -130,7 +130,7 @@ def spice_api_server() -> Response:
             and len(text) <= REPLAY_MAX_ANSWER and _replayable(call, ext["rpc_registry"]) \
             and ext["api_seen"].again(key) and store.generation(store.read()) == generation:  # nothing committed meanwhile
         until = call.session.expires_at - settings.session_ttl_s / 2 if call.session else float("inf")
-        ext["api_replies"].put(key, generation, _Kept(text, entry, until))
+        ext["api_replies"].put(key, generation, _Kept(text.encode(), journal.Shared(entry), until))
     if fault == "http500":
         return Response("<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error"
                         "</h1><p>PHP Fatal error (a fault stubbed by mockspice)</p></body></html>",
