@@ -8,10 +8,13 @@ Two calls, as SpiceCSM's clients send them, to ``python -m mockspice serve --por
 default workers and threads:
 
 - **accountLoad 1.0**: the OpenACD form, ``request=<raw JSON>``, the session appended, with a
-  fixed id, as a poller sends it: from its third call on, a worker replays the answer it kept;
-- **accountLoad 1.0, counting ids**: the same, with the id counting up as OpenACD counts it, so
-  that every call is dispatched (WireMock's stub answers them all with the same bytes);
-- **load 2.0**: a JSON body, ``{"jsonrpc": "2.0", "method": "load", ...}``, the session appended.
+  fixed id, as a poller sends it: from its third call on, a worker replays the answer it kept
+  for those bytes;
+- **accountLoad 1.0, counting ids**: the same, with the id counting up as OpenACD counts it: a
+  worker reads the call and replays the answer it kept for the call whatever its id, with the
+  request's id (WireMock's stub answers them all with the same bytes, the id of the first);
+- **load 2.0**: a JSON body, ``{"jsonrpc": "2.0", "method": "load", ...}``, the session
+  appended, with a fixed id and with counting ids.
 
 Each reply's bytes are captured from the mock first; WireMock standalone (the npm package
 ``wiremock`` installed into a temporary folder, its jar run with ``java -jar``) then serves ONE
@@ -54,7 +57,7 @@ API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
 CONNECTIONS = 8  # the default 2 workers x 4 threads: every connection has a thread
 TARGET = 1.0
 FIRST = "accountLoad 1.0 (form)"
-COUNTING = "accountLoad 1.0 (form, counting ids)"
+COUNTING = "counting ids"  # in the name of a call whose id counts up
 WIREMOCK_VERSION = "3.13.2"  # the npm package's version this was measured with; any 3.x works
 
 
@@ -82,16 +85,18 @@ def calls(session: str) -> dict[str, tuple[bytes, str]]:
     load = json.dumps({"jsonrpc": "2.0", "method": "load", "params": [{"type": "account", "userkey": "jdoe"}, session],
                        "id": 1})
     form = (b"request=" + account_load.encode(), "application/x-www-form-urlencoded")
-    return {FIRST: form, COUNTING: form, "load 2.0 (JSON)": (load.encode(), "application/json")}
+    json_body = (load.encode(), "application/json")
+    return {FIRST: form, f"accountLoad 1.0 (form, {COUNTING})": form,
+            "load 2.0 (JSON)": json_body, f"load 2.0 (JSON, {COUNTING})": json_body}
 
 
 def lua_script(folder: Path, name: str, body: bytes, content_type: str) -> Path:
-    """A wrk script that POSTs ``body`` with ``content_type`` (for COUNTING, its id counting up)."""
+    """A wrk script that POSTs ``body`` with ``content_type`` (its id counting up if the name says so)."""
     text = body.decode()
     assert "]==]" not in text
     path = folder / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.lua"
     script = f'wrk.method = "POST"\nwrk.body = [==[{text}]==]\nwrk.headers["Content-Type"] = "{content_type}"\n'
-    if name == COUNTING:
+    if COUNTING in name:
         head, tail = text.rsplit('"id": 1', 1)
         script += (f'local head, tail, id = [==[{head}"id": ]==], [==[{tail}]==], 0\n'
                    'request = function()\n  id = id + 1\n  return wrk.format(nil, nil, nil, head .. id .. tail)\nend\n')

@@ -36,3 +36,7 @@ class GenerationCache:
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        """How many values are kept (of any generation)."""
+        return len(self._items)

@@ -5,16 +5,18 @@ Reads the body as PHP would (``request=`` form or a JSON body), dispatches it, j
 is HTTP 200 with a JSON-RPC document (204 when it held only notifications), as PHP servers answer.
 
 A worker keeps the answer to a call of a *replayable* method (a read that depends only on its
-arguments, its session and the dataset) and gives it again, journaled like any call, to the
-same request bytes while the store's generation is unchanged and the session needs no write
-(see :class:`_Kept`). Anything else is dispatched every time. :func:`replaying` gives such an
-answer before Flask sees the request.
+arguments, its session and the dataset) and gives it again, journaled like any call, while the
+store's generation is unchanged and the session needs no write: to the same request bytes
+(:class:`_Kept`), and to the same call with another id (:class:`_Template`), as SpiceCSM's clients
+count their ids. Anything else is dispatched every time. :func:`replaying` gives such an answer
+before Flask sees the request.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -55,13 +57,94 @@ class _Kept:
     until: float
 
 
-def _replay(ext: dict, key: tuple) -> bytes | None:
-    """The kept answer's JSON for this request, journaled; None when it must be dispatched."""
-    kept = ext["api_replies"].get(key, ext["store"].generation())
-    if kept is None or time.time() >= kept.until:
+@dataclass(frozen=True)
+class _Template:
+    """An answer a worker may give again to the same call with any string or integer id: its JSON
+    cut where the id goes, its journal entry's JSON cut where the request and the answer go (their
+    JSON strings without the quotes), and until when (as :class:`_Kept`).
+
+    ``around_id`` is the entry's JSON after the request, cut where the answer's id goes: JSON
+    escapes a string character by character, so the answer need not be escaped on every call.
+    """
+
+    answer: tuple[str, str]
+    entry: tuple[str, str, str]
+    around_id: tuple[str, str]
+    until: float
+
+    @classmethod
+    def cut(cls, reply: dict, entry: dict, until: float) -> "_Template | None":
+        """The template of a dispatched call's reply and journal entry (None if they cannot be cut)."""
+        mark = secrets.token_hex(16)  # in neither document (a request that guessed it is only not kept)
+        answer = json.dumps({**reply, "id": mark}, ensure_ascii=False).split(f'"{mark}"')
+        parts = json.dumps({**entry, "request": mark, "response": mark}, ensure_ascii=False).split(mark)
+        if len(answer) != 2 or len(parts) != 3:
+            return None
+        around_id = (parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2])
+        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), around_id, until)
+
+    def give(self, id_: int | str, raw: bytes) -> tuple[bytes, str]:
+        """The answer to the call with this id, and its journal entry's JSON."""
+        id_text = json.dumps(id_, ensure_ascii=False)
+        answer = self.answer[0] + id_text + self.answer[1]
+        request = self.entry[0] + _inside(_request_text(raw))
+        if len(answer) <= MAX_JOURNALED:
+            entry = request + self.around_id[0] + _inside(id_text) + self.around_id[1]
+        else:  # journaled cut short
+            entry = request + self.entry[1] + _inside(answer[:MAX_JOURNALED]) + self.entry[2]
+        return answer.encode(), entry
+
+
+def _inside(text: str) -> str:
+    """A string as it stands inside a JSON string's quotes."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _request_text(raw: bytes) -> str:
+    """The request as journaled (its beginning)."""
+    return raw[:MAX_JOURNALED].decode("utf-8", errors="replace")
+
+
+def _any_id(body: phpform.Body, content_type: str, header_session: str | None) -> tuple[tuple, int | str] | None:
+    """The key of the call in ``body`` whatever its id, and the id; None unless the body is one call
+    with a string or integer id (a batch, a notification and a null id are never replayed so).
+
+    The call is read as the dispatch reads it (json), so that two bodies with the same key are the
+    same call to it; the form's warnings are part of the key, as they are of the journal entry.
+    """
+    if body.text is None or body.error is not None:
         return None
-    journal.record(ext["store"], ext["settings"].journal_limit, "api", kept.entry)
-    return kept.data
+    try:
+        call = json.loads(body.text)
+    except (ValueError, RecursionError):
+        return None
+    if type(call) is not dict:
+        return None
+    id_ = call.pop("id", None)
+    if type(id_) not in (int, str):
+        return None
+    return ("any id", content_type, header_session, body.transport, tuple(body.warnings),
+            json.dumps(call, ensure_ascii=False)), id_
+
+
+def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes) -> bytes | None:
+    """The kept answer to this request, journaled; None when it must be dispatched."""
+    replies, generation = ext["api_replies"], ext["store"].generation()
+    kept = replies.get((content_type, header_session, raw), generation)
+    if kept is not None and time.time() < kept.until:
+        journal.record(ext["store"], ext["settings"].journal_limit, "api", kept.entry)
+        return kept.data
+    if not len(replies):
+        return None  # nothing kept: not worth reading the call
+    found = _any_id(phpform.read(raw, content_type), content_type, header_session)
+    if found is None:
+        return None
+    template = replies.get(found[0], generation)
+    if template is None or time.time() >= template.until:
+        return None
+    data, entry = template.give(found[1], raw)
+    journal.record(ext["store"], ext["settings"].journal_limit, "api", entry)
+    return data
 
 
 def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
@@ -76,7 +159,7 @@ def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
             length = environ.get("CONTENT_LENGTH", "")
             if length.isdigit() and int(length) <= REPLAY_MAX_BYTES and not content_type.startswith("multipart/"):
                 raw = environ["wsgi.input"].read(int(length))
-                data = _replay(ext, (content_type, environ.get("HTTP_X_SPICE_SESSION"), raw))
+                data = _replay(ext, content_type, environ.get("HTTP_X_SPICE_SESSION"), raw)
                 if data is not None:
                     start_response("200 OK", [("Content-Type", "application/json"),
                                               ("Content-Length", str(len(data)))])
@@ -93,10 +176,11 @@ def spice_api_server() -> Response:
     ext = current_app.extensions["mockspice"]
     store, settings = ext["store"], ext["settings"]
     key = None
-    if not (request.content_type or "").startswith("multipart/form-data"):
+    content_type, header_session = request.content_type or "", request.headers.get("X-Spice-Session")
+    if not content_type.startswith("multipart/form-data"):
         raw = request.get_data(cache=False)
-        key = (request.content_type or "", request.headers.get("X-Spice-Session"), raw)
-        data = _replay(ext, key)  # a body replaying() did not read (longer, or chunked)
+        key = (content_type, header_session, raw)
+        data = _replay(ext, *key)  # a body replaying() did not read (longer, or chunked)
         if data is not None:
             return Response(data, mimetype="application/json")
     else:
@@ -106,12 +190,11 @@ def spice_api_server() -> Response:
         body = phpform.Body(value, "form") if value is not None else phpform.Body(
             None, "form", error="the form has no 'request' field (send request=<the JSON of the call>)")
     if key is not None:
-        body = phpform.read(raw, request.content_type or "")
+        body = phpform.read(raw, content_type)
         # The generation the dispatch reads, from the table: the shared counter moves just
         # before a write commits, and an answer computed in between must not be tagged with it.
         generation = store.generation(store.read())
-    call = Call(store, settings, ext["outbound"], self_url(),
-                header_session=request.headers.get("X-Spice-Session"), stubs=ext["rpc_stubs"],
+    call = Call(store, settings, ext["outbound"], self_url(), header_session=header_session, stubs=ext["rpc_stubs"],
                 registry=ext["rpc_registry"])
     if body.error is not None:
         reply_body, style = {"result": None, "error": f"Parse error: {body.error}", "id": None}, "unknown"
@@ -125,12 +208,21 @@ def spice_api_server() -> Response:
     status = 204 if reply_body is None else 200
     if fault == "http500":
         status = 500
-    entry = _journal(ext, body, style, call, status, raw, text, fault)
+    entry = _entry(body, style, call, status, raw, text, fault)
+    entry_text = json.dumps(entry, ensure_ascii=False)
+    journal.record(store, settings.journal_limit, "api", entry_text)
     if key is not None and status == 200 and style in ("1.0", "2.0") and len(raw) <= REPLAY_MAX_BYTES \
             and len(text) <= REPLAY_MAX_ANSWER and _replayable(call, ext["rpc_registry"]) \
-            and ext["api_seen"].again(key) and store.generation(store.read()) == generation:  # nothing committed meanwhile
+            and store.generation(store.read()) == generation:  # nothing committed meanwhile
         until = call.session.expires_at - settings.session_ttl_s / 2 if call.session else float("inf")
-        ext["api_replies"].put(key, generation, _Kept(text.encode(), journal.Shared(entry), until))
+        # Kept the second time it is seen: a request that never comes again keeps nothing.
+        if ext["api_seen"].again(key):
+            ext["api_replies"].put(key, generation, _Kept(text.encode(), journal.Shared(entry_text), until))
+        found = _any_id(body, content_type, header_session)
+        if found is not None and ext["api_seen"].again(found[0]):
+            template = _Template.cut(reply_body, entry, until)
+            if template is not None:
+                ext["api_replies"].put(found[0], generation, template)
     if fault == "http500":
         return Response("<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error"
                         "</h1><p>PHP Fatal error (a fault stubbed by mockspice)</p></body></html>",
@@ -182,17 +274,15 @@ def _replayable(call: Call, registry: Any) -> bool:
     return traced["outcome"] == "result" and method is not None and method.replayable
 
 
-def _journal(ext: dict, body: phpform.Body, style: str, call: Call, status: int, raw: bytes, text: str,
-             fault: str | None) -> str:
-    """Journal the request; returns the entry's JSON (a replayed answer is journaled with it)."""
+def _entry(body: phpform.Body, style: str, call: Call, status: int, raw: bytes, text: str,
+           fault: str | None) -> dict[str, Any]:
+    """The request's journal entry."""
     findings = [{"severity": "warning", "code": "unencoded-form-body", "message": note,
                  "line": None, "column": None, "path": None} for note in body.warnings]
     entry = {
         "transport": body.transport, "style": style, "status": status, "calls": call.trace,
         "request": ("[not kept: it holds a password]" if any(c["method"] in SECRET_METHODS for c in call.trace)
-                    else raw[:MAX_JOURNALED].decode("utf-8", errors="replace")),
+                    else _request_text(raw)),
         "response": text[:MAX_JOURNALED], "findings": findings, "webcalls": call.webcalls, "fault": fault,
     }
-    text = json.dumps(entry, ensure_ascii=False)
-    journal.record(ext["store"], ext["settings"].journal_limit, "api", text)
-    return text
+    return entry

@@ -8,6 +8,7 @@ gives. An answer is kept the second time its request is seen, and given from the
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 import pytest
 from spiceclients import OpenACD
@@ -37,9 +38,9 @@ def session(client) -> str:
     return OpenACD(client, "admin", "admin").session
 
 
-def form(method: str, *params) -> bytes:
-    """A 1.0 call as SpiceCSM's clients send it, with a fixed id."""
-    return b"request=" + json.dumps({"method": method, "params": list(params), "id": 7}).encode()
+def form(method: str, *params, id_: object = 7) -> bytes:
+    """A 1.0 call as SpiceCSM's clients send it (a fixed id unless told)."""
+    return b"request=" + json.dumps({"method": method, "params": list(params), "id": id_}).encode()
 
 
 def post(client, body: bytes, content_type: str = FORM, **headers) -> bytes:
@@ -221,8 +222,94 @@ def test_a_long_answer_is_not_kept(client, session, dispatched, monkeypatch):
 
 
 def test_requests_that_never_come_again_keep_nothing(client, app, session):
-    """A client counting its ids must not fill the kept answers (and push a poller's out)."""
-    api = OpenACD(client, "admin", "admin")
-    for _ in range(20):
-        api.result("load", {"type": "account", "userkey": "jdoe"})
-    assert len(app.extensions["mockspice"]["api_replies"]._items) == 0
+    """A client asking for ever new things must not fill the kept answers (and push a poller's out)."""
+    for n in range(20):
+        post(client, form("load", {"type": "account", "userkey": f"user{n}"}, session, id_=n))
+        post(client, form("accountLoad", {"LastName": "Doe"}, session, id_=n))  # seen again from the second on
+    assert len(app.extensions["mockspice"]["api_replies"]) == 1
+
+
+def test_a_client_counting_its_ids_keeps_one_answer_and_gets_its_own_id_back(client, app, session, dispatched):
+    api = OpenACD(client, "admin", "admin")  # request=<raw JSON>, the session appended, ids counting up
+    dispatched.clear()  # its connect
+    rows = [api.result("accountLoad", {"LastName": "Doe"}) for _ in range(5)]
+    assert len(dispatched) == 2 and len(app.extensions["mockspice"]["api_replies"]) == 1
+    assert all(r == rows[0] for r in rows) and [r["userkey"] for r in rows[0]] == ["jdoe", "jdoe2"]
+
+
+def _without_call(entry: dict) -> dict:
+    return {k: v for k, v in without_place(entry).items() if k not in ("request", "response")}
+
+
+@pytest.mark.parametrize("content_type, make", [
+    (FORM, lambda session, id_: form("accountLoad", {"LastName": "Doe"}, session, id_=id_)),
+    ("application/json", lambda session, id_: json.dumps(
+        {"jsonrpc": "2.0", "method": "load", "params": [{"type": "account", "userkey": "jdoe"}, session],
+         "id": id_}, ensure_ascii=False).encode()),
+])
+def test_the_same_call_with_another_id_is_answered_and_journaled_as_a_dispatch_would(
+        client, app, session, dispatched, reached_flask, content_type, make):
+    ids = [1, 2, 3, "x-4", 'quote " and \\ é', 10**20]
+    bodies = [make(session, id_) for id_ in ids]
+    answers = [post(client, body, content_type) for body in bodies]
+    assert len(dispatched) == 2 and reached_flask.count(API) == 2
+    assert [json.loads(a)["id"] for a in answers] == ids
+    entries = api_entries(client)[-len(ids):]
+    assert [e["request"] for e in entries] == [b.decode() for b in bodies]
+    assert [e["response"] for e in entries] == [a.decode() for a in answers]
+    assert all(_without_call(e) == _without_call(entries[0]) for e in entries)
+    # What a dispatch answers to the last one, byte for byte.
+    app.extensions["mockspice"]["api_replies"]._items.clear()
+    assert post(client, bodies[-1], content_type) == answers[-1]
+    assert len(dispatched) == 3
+    assert without_place(api_entries(client)[-1]) == without_place(entries[-1])
+
+
+def test_a_form_warning_is_part_of_the_call_replayed_whatever_its_id(client, session, dispatched):
+    def unencoded(id_):  # a literal '+' in the raw JSON: PHP reads it as a space
+        return form("accountLoad", {"LastName": "Doe", "FirstName": "John"}, session, id_=id_).replace(b" ", b"+")
+
+    answers = [post(client, unencoded(n)) for n in range(1, 5)]
+    assert len(dispatched) == 2 and [json.loads(a)["id"] for a in answers] == [1, 2, 3, 4]
+    findings = [e["findings"] for e in api_entries(client)[-4:]]
+    assert findings[0] and findings[0][0]["code"] == "unencoded-form-body" and all(f == findings[0] for f in findings)
+    call = {"method": "accountLoad", "params": [{"LastName": "Doe", "FirstName": "John"}, session], "id": 9}
+    post(client, b"request=" + urllib.parse.quote_plus(json.dumps(call)).encode())  # without the warning: dispatched
+    assert len(dispatched) == 3 and api_entries(client)[-1]["findings"] == []
+
+
+@pytest.mark.parametrize("call", [
+    {"method": "companyList", "params": [], "id": None},     # 1.0: a notification
+    {"method": "companyList", "params": [], "id": True},     # not a string or an integer
+    {"method": "companyList", "params": [], "id": 1.5},
+    {"method": "companyList", "params": [], "id": [1]},
+])
+def test_a_call_whose_id_is_not_a_string_or_integer_is_replayed_only_with_the_same_bytes(
+        client, session, dispatched, call):
+    body = b"request=" + json.dumps({**call, "params": [session]}).encode()
+    for n in range(3):
+        assert client.post(API, data=body + b" " * n, content_type=FORM).status_code in (200, 204)
+    assert len(dispatched) == 3
+
+
+def test_a_call_with_other_params_or_another_session_is_another_call(client, session, dispatched):
+    other = OpenACD(client, "admin", "admin").session
+    dispatched.clear()
+    for n in range(3):
+        post(client, form("load", {"type": "account", "userkey": "jdoe"}, session, id_=n))
+    for n in range(3, 5):
+        post(client, form("load", {"type": "account", "userkey": "jdoe2"}, session, id_=n))
+        post(client, form("load", {"type": "account", "userkey": "jdoe"}, other, id_=n))
+        post(client, form("load", {"userkey": "jdoe", "type": "account"}, session, id_=n))  # members in another order
+    assert len(dispatched) == 2 + 6
+
+
+def test_a_long_request_and_answer_are_journaled_cut_short_whatever_the_id(client, session, dispatched, monkeypatch):
+    monkeypatch.setattr(endpoint, "MAX_JOURNALED", 60)
+    bodies = [form("accountLoad", {"LastName": "Doe"}, session, id_=n) for n in (1, 2, 3, 10**30)]
+    answers = [post(client, body) for body in bodies]
+    assert len(dispatched) == 2
+    entries = api_entries(client)[-4:]
+    assert [e["request"] for e in entries] == [b[:60].decode() for b in bodies]
+    assert [e["response"] for e in entries] == [a[:60].decode() for a in answers]
+    assert json.loads(answers[-1])["id"] == 10**30
