@@ -10,7 +10,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from mockspice.store.behind import WriteBehind
 from mockspice.store.db import Store
@@ -76,18 +76,28 @@ def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id:
 
 
 class Shared:
-    """An entry recorded many times with the same JSON (a replayed API answer's): its text is
-    stored once, under a key drawn from its content, and each entry is a row naming the key."""
+    """The JSON of entries recorded many times (a replayed API answer's), stored once under a key
+    drawn from its content; each entry is a row naming the key.
+
+    Either the whole entry (``Shared(text)``: recorded as is), or the entry cut into parts
+    (``Shared.cut(parts)``: recorded with the strings that go between them, ``(shared, fills)``).
+    """
 
     __slots__ = ("text", "key")
 
     def __init__(self, text: str):
-        self.text = text
+        self.text = text  # the entry's JSON, or the JSON array of its parts
         self.key = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
+    @classmethod
+    def cut(cls, parts: Sequence[str]) -> "Shared":
+        return cls(json.dumps(list(parts), ensure_ascii=False))
 
-def record(store: Store, limit: int, kind: str, text: str | Shared, entry_id: int | None = None) -> int:
-    """Record an entry already written as JSON (an object's text); as :func:`append` otherwise."""
+
+def record(store: Store, limit: int, kind: str, text: str | Shared | tuple[Shared, tuple[str, ...]],
+           entry_id: int | None = None) -> int:
+    """Record an entry already written as JSON (an object's text, a shared one, or a cut one and the
+    strings that go between its parts); as :func:`append` otherwise."""
     row = (entry_id or store.counters.take(), kind, now_iso(), text)
     _recorder(store, limit).writer.put(row)
     return row[0]
@@ -100,8 +110,12 @@ _INSERT = "INSERT OR REPLACE INTO tblJournal(JournalID, Kind, Created, Entry, Te
 _MOST_ROWS = 128
 
 
-def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, str | Shared]], limit: int) -> None:
-    """Write a batch inside the writer's transaction, then drop what is past the cap and count it."""
+def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limit: int) -> None:
+    """Write a batch inside the writer's transaction, then drop what is past the cap and count it.
+
+    A shared entry's row has an empty ``Entry`` (or the JSON array of the strings between its
+    parts) and the ``TextKey`` of its text in ``tblJournalText``.
+    """
     cleared = _cleared_to(conn)
     values: list[Any] = []
     shared: dict[int, str] = {}
@@ -111,6 +125,10 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, str | Share
         if isinstance(text, Shared):
             shared[text.key] = text.text
             values += (entry_id, kind, created, "", text.key)
+        elif isinstance(text, tuple):
+            cut, fills = text
+            shared[cut.key] = cut.text
+            values += (entry_id, kind, created, json.dumps(fills, ensure_ascii=False), cut.key)
         else:
             values += (entry_id, kind, created, text, None)
     # In the same transaction as its rows: a text is never found missing.
@@ -203,8 +221,8 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
     elif since:
         where.append("Created >= ?")
         args.append(since)
-    sql = ("SELECT JournalID, Kind, Created, CASE WHEN TextKey IS NULL THEN Entry ELSE "
-           "(SELECT Entry FROM tblJournalText AS t WHERE t.TextKey = tblJournal.TextKey) END "
+    sql = ("SELECT JournalID, Kind, Created, Entry, "
+           "(SELECT Entry FROM tblJournalText AS t WHERE t.TextKey = tblJournal.TextKey) "
            "FROM tblJournal WHERE " + " AND ".join(where))
     sql += " ORDER BY JournalID DESC"
     if limit is not None:
@@ -220,8 +238,18 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
 def _entry(row: sqlite3.Row) -> dict[str, Any]:
     """A stored entry as listed: the journal's id, kind and time first, never hidden by its own keys."""
     entry = {"id": row[0], "kind": row[1], "at": row[2]}
-    entry.update((k, v) for k, v in json.loads(row[3]).items() if k not in entry)
+    entry.update((k, v) for k, v in json.loads(_whole(row[3], row[4])).items() if k not in entry)
     return entry
+
+
+def _whole(entry: str, shared: str | None) -> str:
+    """An entry's JSON from its row's ``Entry`` and its shared text (None: not shared)."""
+    if shared is None:
+        return entry
+    if not entry:
+        return shared
+    parts, fills = json.loads(shared), json.loads(entry)
+    return parts[0] + "".join(fill + part for fill, part in zip(fills, parts[1:]))
 
 
 def clear(conn: sqlite3.Connection, store: Store) -> None:

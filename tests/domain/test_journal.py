@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 
@@ -235,3 +236,14 @@ def test_many_entries_in_one_batch_are_all_written_in_order(store):
     listing = journal.entries(store, cap=CAP)["entries"]
     assert [e["id"] for e in listing] == ids
     assert [e.get("n", "s") for e in listing] == [n if n % 3 == 0 else "s" for n in range(300)]
+
+
+def test_a_cut_entry_is_stored_once_and_each_row_holds_only_what_goes_between_its_parts(store):
+    cut = journal.Shared.cut(['{"request": "', '", "n": ', ', "same": "é"}'])
+    ids = [journal.record(store, CAP, "api", (cut, (f'call {n} \\"quoted\\"', str(n)))) for n in range(3)]
+    listing = journal.entries(store, cap=CAP)["entries"]
+    assert [(e["id"], e["request"], e["n"], e["same"]) for e in listing] == [
+        (ids[n], f'call {n} "quoted"', n, "é") for n in range(3)]
+    assert _texts(store) == [cut.text]
+    rows = [json.loads(r[0]) for r in store.read().execute("SELECT Entry FROM tblJournal ORDER BY JournalID")]
+    assert rows == [[f'call {n} \\"quoted\\"', str(n)] for n in range(3)]

@@ -63,13 +63,14 @@ class _Template:
     cut where the id goes, its journal entry's JSON cut where the request and the answer go (their
     JSON strings without the quotes), and until when (as :class:`_Kept`).
 
-    ``around_id`` is the entry's JSON after the request, cut where the answer's id goes: JSON
-    escapes a string character by character, so the answer need not be escaped on every call.
+    ``journaled`` is the entry's JSON cut where the request and the answer's id go (JSON escapes a
+    string character by character, so the answer need not be escaped on every call), stored once
+    in the journal: each replay's row holds the two strings that go between its parts.
     """
 
     answer: tuple[str, str]
     entry: tuple[str, str, str]
-    around_id: tuple[str, str]
+    journaled: journal.Shared
     until: float
 
     @classmethod
@@ -80,19 +81,18 @@ class _Template:
         parts = json.dumps({**entry, "request": mark, "response": mark}, ensure_ascii=False).split(mark)
         if len(answer) != 2 or len(parts) != 3:
             return None
-        around_id = (parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2])
-        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), around_id, until)
+        journaled = journal.Shared.cut((parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2]))
+        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journaled, until)
 
-    def give(self, id_: int | str, raw: bytes) -> tuple[bytes, str]:
-        """The answer to the call with this id, and its journal entry's JSON."""
+    def give(self, id_: int | str, raw: bytes) -> tuple[bytes, Any]:
+        """The answer to the call with this id, and its journal entry (for :func:`journal.record`)."""
         id_text = json.dumps(id_, ensure_ascii=False)
         answer = self.answer[0] + id_text + self.answer[1]
-        request = self.entry[0] + _inside(_request_text(raw))
+        request = _inside(_request_text(raw))
         if len(answer) <= MAX_JOURNALED:
-            entry = request + self.around_id[0] + _inside(id_text) + self.around_id[1]
-        else:  # journaled cut short
-            entry = request + self.entry[1] + _inside(answer[:MAX_JOURNALED]) + self.entry[2]
-        return answer.encode(), entry
+            return answer.encode(), (self.journaled, (request, _inside(id_text)))
+        # Journaled cut short.
+        return answer.encode(), self.entry[0] + request + self.entry[1] + _inside(answer[:MAX_JOURNALED]) + self.entry[2]
 
 
 def _inside(text: str) -> str:
