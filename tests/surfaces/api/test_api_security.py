@@ -16,7 +16,7 @@ def test_a_portal_session_cannot_query(client):
     assert error["code"] == -32002 and error["message"] == "query needs security level 1; this session has 0"
 
 
-@pytest.mark.parametrize("table", ["tblJournal", "tblMockMeta", "tblRpcStub", "tblSession"])
+@pytest.mark.parametrize("table", ["tblJournal", "tblJournalText", "tblMockMeta", "tblRpcStub", "tblSession"])
 def test_the_mocks_own_tables_are_not_shown(client, table):
     error = OpenACD(client, "admin").error("query", f"select * from {table}")
     assert error == f"query refused: only reading is allowed (the statement would READ {table})"
