@@ -8,14 +8,16 @@ A worker keeps the answer to a call of a *replayable* method (a read that depend
 arguments, its session and the dataset) and gives it again, journaled like any call, while the
 store's generation is unchanged and the session needs no write: to the same request bytes
 (:class:`_Kept`), and to the same call with another id (:class:`_Template`), as SpiceCSM's clients
-count their ids. Anything else is dispatched every time. :func:`replaying` gives such an answer
-before Flask sees the request.
+count their ids; an integer id is found in the bytes (:class:`_Around`), any other by reading the
+call. Anything else is dispatched every time. :func:`replaying` gives such an answer before Flask
+sees the request.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import secrets
 import threading
 import time
@@ -72,6 +74,7 @@ class _Template:
     entry: tuple[str, str, str]
     journaled: journal.Shared
     until: float
+    answer_bytes: tuple[bytes, bytes]
 
     @classmethod
     def cut(cls, reply: dict, entry: dict, until: float) -> "_Template | None":
@@ -82,7 +85,8 @@ class _Template:
         if len(answer) != 2 or len(parts) != 3:
             return None
         journaled = journal.Shared.cut((parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2]))
-        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journaled, until)
+        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journaled, until,
+                   (answer[0].encode(), answer[1].encode()))
 
     def give(self, id_: int | str, raw: bytes) -> tuple[bytes, Any]:
         """The answer to the call with this id, and its journal entry (for :func:`journal.record`)."""
@@ -127,8 +131,55 @@ def _any_id(body: phpform.Body, content_type: str, header_session: str | None) -
             json.dumps(call, ensure_ascii=False)), id_
 
 
+# An integer id as clients write it ("id": 12), the digits a JSON parser reads back as written
+# ("-0" reads as 0, so it is left to the parse).
+_INT_ID = re.compile(rb'"id"\s*:\s*(0|-?[1-9][0-9]*)')
+_PROBE_ID = 700000000001
+
+
+@dataclass(frozen=True)
+class _Around:
+    """A template found by the request bytes around its integer id: bytes that differ from the
+    kept request's only in those digits are the same call with another id (checked when kept, by
+    reading the request with other digits there). ``request`` is the request's JSON string for the
+    journal before and after the digits, without its quotes."""
+
+    template: _Template
+    request: tuple[str, str]
+
+
+def _around_key(content_type: str, header_session: str | None, raw: bytes, digits: re.Match) -> tuple:
+    return ("id bytes", content_type, header_session, raw[:digits.start(1)], raw[digits.end(1):])
+
+
+def _around(key: tuple, id_: int | str, raw: bytes, content_type: str, header_session: str | None,
+            template: _Template) -> tuple[tuple, _Around] | None:
+    """Where to keep ``template`` by the bytes around the request's integer id (the call's key
+    ``key``); None if the id is not an integer written once, as is, at the top of the call."""
+    if type(id_) is not int or len(raw) > MAX_JOURNALED:
+        return None
+    found = []
+    for digits in _INT_ID.finditer(raw):
+        probe = raw[:digits.start(1)] + str(_PROBE_ID).encode() + raw[digits.end(1):]
+        if int(digits[1]) == id_ and _any_id(phpform.read(probe, content_type), content_type,
+                                                header_session) == (key, _PROBE_ID):
+            found.append(digits)
+    if len(found) != 1:
+        return None
+    head, tail = raw[:found[0].start(1)], raw[found[0].end(1):]
+    try:
+        request = (_inside(head.decode()), _inside(tail.decode()))
+    except UnicodeDecodeError:
+        return None
+    return _around_key(content_type, header_session, raw, found[0]), _Around(template, request)
+
+
 def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes) -> bytes | None:
-    """The kept answer to this request, journaled; None when it must be dispatched."""
+    """The kept answer to this request, journaled; None when it must be dispatched.
+
+    Looked up by the request's bytes, then by the bytes around its integer id, then by the call
+    read whatever its id.
+    """
     replies, generation = ext["api_replies"], ext["store"].generation()
     kept = replies.get((content_type, header_session, raw), generation)
     if kept is not None and time.time() < kept.until:
@@ -136,6 +187,16 @@ def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes
         return kept.data
     if not len(replies):
         return None  # nothing kept: not worth reading the call
+    for digits in _INT_ID.finditer(raw):
+        around = replies.get(_around_key(content_type, header_session, raw, digits), generation)
+        if around is None or time.time() >= around.template.until:
+            continue
+        template, text = around.template, digits[1].decode()
+        if len(template.answer[0]) + len(text) + len(template.answer[1]) > MAX_JOURNALED:
+            break  # journaled cut short: below
+        journal.record(ext["store"], ext["settings"].journal_limit, "api",
+                       (template.journaled, (around.request[0] + text + around.request[1], text)))
+        return template.answer_bytes[0] + digits[1] + template.answer_bytes[1]
     found = _any_id(phpform.read(raw, content_type), content_type, header_session)
     if found is None:
         return None
@@ -223,6 +284,9 @@ def spice_api_server() -> Response:
             template = _Template.cut(reply_body, entry, until)
             if template is not None:
                 ext["api_replies"].put(found[0], generation, template)
+                around = _around(*found, raw, content_type, header_session, template)
+                if around is not None:
+                    ext["api_replies"].put(around[0], generation, around[1])
     if fault == "http500":
         return Response("<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error"
                         "</h1><p>PHP Fatal error (a fault stubbed by mockspice)</p></body></html>",

@@ -221,19 +221,26 @@ def test_a_long_answer_is_not_kept(client, session, dispatched, monkeypatch):
     assert len(dispatched) == 3
 
 
+def kept_kinds(app) -> list[str]:
+    """What the worker keeps, by kind of key: the request's bytes, the call whatever its id, the
+    bytes around its integer id."""
+    return sorted(key[0] if key[0] in ("any id", "id bytes") else "bytes"
+                  for key in app.extensions["mockspice"]["api_replies"]._items)
+
+
 def test_requests_that_never_come_again_keep_nothing(client, app, session):
     """A client asking for ever new things must not fill the kept answers (and push a poller's out)."""
     for n in range(20):
         post(client, form("load", {"type": "account", "userkey": f"user{n}"}, session, id_=n))
         post(client, form("accountLoad", {"LastName": "Doe"}, session, id_=n))  # seen again from the second on
-    assert len(app.extensions["mockspice"]["api_replies"]) == 1
+    assert kept_kinds(app) == ["any id", "id bytes"]
 
 
 def test_a_client_counting_its_ids_keeps_one_answer_and_gets_its_own_id_back(client, app, session, dispatched):
     api = OpenACD(client, "admin", "admin")  # request=<raw JSON>, the session appended, ids counting up
     dispatched.clear()  # its connect
     rows = [api.result("accountLoad", {"LastName": "Doe"}) for _ in range(5)]
-    assert len(dispatched) == 2 and len(app.extensions["mockspice"]["api_replies"]) == 1
+    assert len(dispatched) == 2 and kept_kinds(app) == ["any id", "id bytes"]
     assert all(r == rows[0] for r in rows) and [r["userkey"] for r in rows[0]] == ["jdoe", "jdoe2"]
 
 
@@ -313,3 +320,34 @@ def test_a_long_request_and_answer_are_journaled_cut_short_whatever_the_id(clien
     assert [e["request"] for e in entries] == [b[:60].decode() for b in bodies]
     assert [e["response"] for e in entries] == [a[:60].decode() for a in answers]
     assert json.loads(answers[-1])["id"] == 10**30
+
+
+def test_the_bytes_around_an_integer_id_are_those_of_the_calls_own_id(client, app, session, dispatched):
+    def call(own: int, inner: int) -> bytes:  # the same digits inside the params, "id" too
+        return b"request=" + json.dumps({"id": own, "method": "caseLoad", "params": [{"id": inner}, session]}).encode()
+
+    assert json.loads(post(client, call(5, 5)))["result"] == {"msg": "no results"}
+    post(client, call(6, 5))  # the same call seen again: kept
+    assert kept_kinds(app) == ["any id", "id bytes"]
+    assert json.loads(post(client, call(7, 5)))["id"] == 7 and len(dispatched) == 2
+    post(client, call(7, 6))  # another call (its params differ), whose own id is unchanged
+    assert len(dispatched) == 3
+
+
+@pytest.mark.parametrize("written, answered", [(b"05", None), (b"-0", 0), (b"5.0", None), (b"1e2", None)])
+def test_digits_a_parser_reads_otherwise_are_answered_as_a_dispatch_answers_them(
+        client, app, session, dispatched, written, answered):
+    def call(id_: bytes) -> bytes:
+        return form("accountLoad", {"LastName": "Doe"}, session, id_=0).replace(b'"id": 0', b'"id": ' + id_)
+
+    post(client, call(b"1"))
+    post(client, call(b"2"))  # kept
+    first = client.post(API, data=call(written), content_type=FORM)
+    replayed = len(dispatched) == 2
+    app.extensions["mockspice"]["api_replies"]._items.clear()
+    again = client.post(API, data=call(written), content_type=FORM)
+    assert (first.status_code, first.data) == (again.status_code, again.data)
+    if answered is None:  # not JSON, or not an integer: never replayed
+        assert not replayed
+    else:
+        assert replayed and json.loads(first.data)["id"] == answered
