@@ -75,6 +75,7 @@ class _Template:
     journaled: journal.Shared
     until: float
     answer_bytes: tuple[bytes, bytes]
+    journal_parts: tuple[str, str, str]  # those of ``journaled``
 
     @classmethod
     def cut(cls, reply: dict, entry: dict, until: float) -> "_Template | None":
@@ -84,9 +85,9 @@ class _Template:
         parts = json.dumps({**entry, "request": mark, "response": mark}, ensure_ascii=False).split(mark)
         if len(answer) != 2 or len(parts) != 3:
             return None
-        journaled = journal.Shared.cut((parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2]))
-        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journaled, until,
-                   (answer[0].encode(), answer[1].encode()))
+        journal_parts = (parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2])
+        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journal.Shared.cut(journal_parts), until,
+                   (answer[0].encode(), answer[1].encode()), journal_parts)
 
     def give(self, id_: int | str, raw: bytes) -> tuple[bytes, Any]:
         """The answer to the call with this id, and its journal entry (for :func:`journal.record`)."""
@@ -141,11 +142,12 @@ _PROBE_ID = 700000000001
 class _Around:
     """A template found by the request bytes around its integer id: bytes that differ from the
     kept request's only in those digits are the same call with another id (checked when kept, by
-    reading the request with other digits there). ``request`` is the request's JSON string for the
-    journal before and after the digits, without its quotes."""
+    reading the request with other digits there). ``journaled`` is the template's journal entry
+    with the request's text around the digits put in: a replay's row holds only the digits, twice
+    (in the request and in the answer)."""
 
     template: _Template
-    request: tuple[str, str]
+    journaled: journal.Shared
 
 
 def _around_key(content_type: str, header_session: str | None, raw: bytes, digits: re.Match) -> tuple:
@@ -168,10 +170,12 @@ def _around(key: tuple, id_: int | str, raw: bytes, content_type: str, header_se
         return None
     head, tail = raw[:found[0].start(1)], raw[found[0].end(1):]
     try:
-        request = (_inside(head.decode()), _inside(tail.decode()))
+        head_text, tail_text = _inside(head.decode()), _inside(tail.decode())
     except UnicodeDecodeError:
         return None
-    return _around_key(content_type, header_session, raw, found[0]), _Around(template, request)
+    parts = template.journal_parts
+    journaled = journal.Shared.cut((parts[0] + head_text, tail_text + parts[1], parts[2]))
+    return _around_key(content_type, header_session, raw, found[0]), _Around(template, journaled)
 
 
 def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes) -> bytes | None:
@@ -194,8 +198,7 @@ def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes
         template, text = around.template, digits[1].decode()
         if len(template.answer[0]) + len(text) + len(template.answer[1]) > MAX_JOURNALED:
             break  # journaled cut short: below
-        journal.record(ext["store"], ext["settings"].journal_limit, "api",
-                       (template.journaled, (around.request[0] + text + around.request[1], text)))
+        journal.record(ext["store"], ext["settings"].journal_limit, "api", (around.journaled, (text, text)))
         return template.answer_bytes[0] + digits[1] + template.answer_bytes[1]
     found = _any_id(phpform.read(raw, content_type), content_type, header_session)
     if found is None:
