@@ -138,17 +138,24 @@ class _Methods(Mapping):
         return len(self.registry.methods)
 
 
+def parse(text: str) -> Any:
+    """A request body's JSON as the API reads it: no NaN, no Infinity, no lone surrogate.
+
+    :raises ValueError, RecursionError: it is not such JSON (the message says why).
+    """
+    data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    if "\\u" in text:
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+        except UnicodeEncodeError:
+            raise ValueError("the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text") from None
+    return data
+
+
 def respond(text: str, call: Call, registry: Registry) -> Reply:
     """The answer to one API request body (the JSON text of a call or a batch)."""
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-        if "\\u" in text:
-            json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
-    except UnicodeEncodeError:
-        exc = ValueError("the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text")
-        if '"jsonrpc"' in text[:4096]:
-            return Reply(_error20(PARSE_ERROR, "Parse error", None, str(exc)), "2.0")
-        return Reply({"result": None, "error": f"Parse error: {exc}", "id": None}, "1.0")
+        data = parse(text)
     except (ValueError, RecursionError) as exc:
         message = f"Parse error: {str(exc)[:200]}"
         if '"jsonrpc"' in text[:4096]:

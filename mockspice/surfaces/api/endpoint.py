@@ -29,7 +29,7 @@ from flask import Blueprint, Response, current_app, request
 
 from mockspice.domain import journal
 from mockspice.surfaces.api import phpform
-from mockspice.surfaces.api.dispatch import Call, respond
+from mockspice.surfaces.api.dispatch import Call, parse, respond
 from mockspice.surfaces.errors import API_PATH, self_url
 
 blueprint = Blueprint("api", __name__)
@@ -114,13 +114,13 @@ def _any_id(body: phpform.Body, content_type: str, header_session: str | None) -
     """The key of the call in ``body`` whatever its id, and the id; None unless the body is one call
     with a string or integer id (a batch, a notification and a null id are never replayed so).
 
-    The call is read as the dispatch reads it (json), so that two bodies with the same key are the
-    same call to it; the form's warnings are part of the key, as they are of the journal entry.
+    The call is read as the dispatch reads it (:func:`dispatch.parse`), so that two bodies with the
+    same key are the same call to it; the form's warnings are part of the key, as they are of the journal entry.
     """
     if body.text is None or body.error is not None:
         return None
     try:
-        call = json.loads(body.text)
+        call = parse(body.text)
     except (ValueError, RecursionError):
         return None
     if type(call) is not dict:
@@ -136,6 +136,8 @@ def _any_id(body: phpform.Body, content_type: str, header_session: str | None) -
 # ("-0" reads as 0, so it is left to the parse).
 _INT_ID = re.compile(rb'"id"\s*:\s*(0|-?[1-9][0-9]*)')
 _PROBE_ID = 700000000001
+AROUND_TRIES = 4  # the "id": N looked up first in a request (more cost a look-up each: a request
+# with nested ids before its own falls back to reading the call)
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,8 @@ def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes
     Looked up by the request's bytes, then by the bytes around its integer id, then by the call
     read whatever its id.
     """
+    if len(raw) > REPLAY_MAX_BYTES:
+        return None  # never kept
     replies, generation = ext["api_replies"], ext["store"].generation()
     kept = replies.get((content_type, header_session, raw), generation)
     if kept is not None and time.time() < kept.until:
@@ -191,13 +195,13 @@ def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes
         return kept.data
     if not len(replies):
         return None  # nothing kept: not worth reading the call
-    for digits in _INT_ID.finditer(raw):
+    for _, digits in zip(range(AROUND_TRIES), _INT_ID.finditer(raw)):
         around = replies.get(_around_key(content_type, header_session, raw, digits), generation)
         if around is None or time.time() >= around.template.until:
             continue
         template, text = around.template, digits[1].decode()
-        if len(template.answer[0]) + len(text) + len(template.answer[1]) > MAX_JOURNALED:
-            break  # journaled cut short: below
+        if len(raw) > MAX_JOURNALED or len(template.answer[0]) + len(text) + len(template.answer[1]) > MAX_JOURNALED:
+            break  # the request or the answer journaled cut short: below
         journal.record(ext["store"], ext["settings"].journal_limit, "api", (around.journaled, (text, text)))
         return template.answer_bytes[0] + digits[1] + template.answer_bytes[1]
     found = _any_id(phpform.read(raw, content_type), content_type, header_session)
@@ -244,7 +248,7 @@ def spice_api_server() -> Response:
     if not content_type.startswith("multipart/form-data"):
         raw = request.get_data(cache=False)
         key = (content_type, header_session, raw)
-        data = _replay(ext, *key)  # a body replaying() did not read (longer, or chunked)
+        data = _replay(ext, *key)  # a body replaying() did not read (chunked; a longer one is never kept)
         if data is not None:
             return Response(data, mimetype="application/json")
     else:

@@ -351,3 +351,52 @@ def test_digits_a_parser_reads_otherwise_are_answered_as_a_dispatch_answers_them
         assert not replayed
     else:
         assert replayed and json.loads(first.data)["id"] == answered
+
+
+def _dispatched_again(client, app, body: bytes, content_type: str = FORM) -> tuple[int, bytes, dict]:
+    """The answer and journal entry a dispatch gives ``body``, with nothing kept."""
+    ext = app.extensions["mockspice"]
+    ext["api_replies"]._items.clear()
+    ext["api_seen"]._hashes.clear()
+    reply = client.post(API, data=body, content_type=content_type)
+    return reply.status_code, reply.data, without_place(api_entries(client)[-1])
+
+
+@pytest.mark.parametrize("id_text", [b'"\\ud800"', b'"\\udc00x"', b'"a\\ud83d"'])
+def test_an_id_that_is_no_text_is_refused_as_a_dispatch_refuses_it(client, app, session, dispatched, id_text):
+    def call(id_: bytes) -> bytes:
+        return form("accountLoad", {"LastName": "Doe"}, session, id_=0).replace(b'"id": 0', b'"id": ' + id_)
+
+    post(client, call(b'"a"'))
+    post(client, call(b'"b"'))  # kept
+    reply = client.post(API, data=call(id_text), content_type=FORM)
+    entry = without_place(api_entries(client)[-1])
+    assert len(dispatched) == 3 and reply.status_code == 200
+    assert json.loads(reply.data)["error"] == (
+        "Parse error: the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text")
+    assert (reply.status_code, reply.data, entry) == _dispatched_again(client, app, call(id_text))
+
+
+def test_a_request_a_longer_id_pushes_past_what_is_journaled_is_journaled_cut_short(client, app, session, dispatched):
+    def call(id_: int) -> bytes:  # 4096 bytes with id 1, as much as a journal entry keeps of a request
+        body = form("accountLoad", {"LastName": "Doe"}, session, id_=id_)
+        return body.replace(b'"id": ', b" " * (endpoint.MAX_JOURNALED - len(form(
+            "accountLoad", {"LastName": "Doe"}, session, id_=1))) + b'"id": ')
+
+    assert len(call(1)) == endpoint.MAX_JOURNALED
+    post(client, call(1))
+    post(client, call(2))  # kept
+    answer = post(client, call(123456789))
+    entry = without_place(api_entries(client)[-1])
+    assert len(dispatched) == 2 and len(entry["request"]) == endpoint.MAX_JOURNALED
+    assert (200, answer, entry) == _dispatched_again(client, app, call(123456789))
+
+
+def test_a_long_request_of_a_kept_call_is_dispatched_all_the_same(client, session, dispatched):
+    body = form("accountLoad", {"LastName": "Doe"}, session)
+    post(client, body)
+    post(client, body)  # kept
+    post(client, body.replace(b'"id": 7', b'"id": 8'))
+    assert len(dispatched) == 2
+    long = body.replace(b'"id": 7', b" " * endpoint.REPLAY_MAX_BYTES + b'"id": 9')
+    assert json.loads(post(client, long))["id"] == 9 and len(dispatched) == 3
