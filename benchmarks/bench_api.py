@@ -208,18 +208,18 @@ def profile(mock: Server, port: int, script: Path, seconds: float, folder: Path)
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        if "handle_request" not in stack:
-            continue  # threads waiting for work, not serving a request
+        if "granian/wsgi.py" not in stack and "WriteBehind._run" not in stack:
+            continue  # not serving a request, nor writing what requests journaled
         n = int(count)
         samples += n
         own[frames[-1]] = own.get(frames[-1], 0) + n
         for frame in set(re.sub(r":\d+\)$", ")", f) for f in frames):
             total[frame] = total.get(frame, 0) + n
-    lines = [f"py-spy, one worker, {samples} busy samples; own time:"]
+    lines = [f"py-spy, one worker, {samples} busy samples (request threads and the journal's writer); own time:"]
     lines += [f"  {n / samples:6.1%}  {f}" for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:15]]
     lines.append("total time (inclusive), mockspice and library frames:")
     lines += [f"  {n / samples:6.1%}  {f}" for f, n in sorted(total.items(), key=lambda kv: -kv[1])[:40]
-              if "threading.py" not in f and "gunicorn" not in f]
+              if "threading.py" not in f]
     return "\n".join(lines)
 
 
