@@ -36,8 +36,8 @@ blueprint = Blueprint("api", __name__)
 
 MAX_JOURNALED = 4096
 # Replays are for polls, which are small: a longer request or answer is dispatched every time,
-# so that a worker keeps at most 256 x 80 KiB. A longer body (or one of unknown length) also
-# goes to Flask unread.
+# so that a worker keeps at most 256 x ~130 KiB (an answer kept for any id is kept as text and
+# as bytes). A longer body (or one of unknown length) also goes to Flask unread.
 REPLAY_MAX_BYTES = 16 * 1024
 REPLAY_MAX_ANSWER = 64 * 1024
 # Calls whose parameters carry a password (or its digest): their request is not journaled.
@@ -67,15 +67,16 @@ class _Template:
 
     ``journaled`` is the entry's JSON cut where the request and the answer's id go (JSON escapes a
     string character by character, so the answer need not be escaped on every call), stored once
-    in the journal: each replay's row holds the two strings that go between its parts.
+    in the journal: each replay's row holds the two strings that go between its parts. None for
+    an answer that an entry keeps cut short (longer than ``MAX_JOURNALED``).
     """
 
     answer: tuple[str, str]
     entry: tuple[str, str, str]
-    journaled: journal.Shared
+    journaled: journal.Shared | None
     until: float
     answer_bytes: tuple[bytes, bytes]
-    journal_parts: tuple[str, str, str]  # those of ``journaled``
+    journal_parts: tuple[str, str, str] | None  # those of ``journaled``
 
     @classmethod
     def cut(cls, reply: dict, entry: dict, until: float) -> "_Template | None":
@@ -85,8 +86,11 @@ class _Template:
         parts = json.dumps({**entry, "request": mark, "response": mark}, ensure_ascii=False).split(mark)
         if len(answer) != 2 or len(parts) != 3:
             return None
-        journal_parts = (parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2])
-        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journal.Shared.cut(journal_parts), until,
+        journal_parts = journaled = None
+        if len(answer[0]) + len(answer[1]) < MAX_JOURNALED:
+            journal_parts = (parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2])
+            journaled = journal.Shared.cut(journal_parts)
+        return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journaled, until,
                    (answer[0].encode(), answer[1].encode()), journal_parts)
 
     def give(self, id_: int | str, raw: bytes) -> tuple[bytes, Any]:
@@ -94,7 +98,7 @@ class _Template:
         id_text = json.dumps(id_, ensure_ascii=False)
         answer = self.answer[0] + id_text + self.answer[1]
         request = _inside(_request_text(raw))
-        if len(answer) <= MAX_JOURNALED:
+        if self.journaled is not None and len(answer) <= MAX_JOURNALED:
             return answer.encode(), (self.journaled, (request, _inside(id_text)))
         # Journaled cut short.
         return answer.encode(), self.entry[0] + request + self.entry[1] + _inside(answer[:MAX_JOURNALED]) + self.entry[2]
@@ -160,8 +164,8 @@ def _around(key: tuple, id_: int | str, raw: bytes, content_type: str, header_se
             template: _Template) -> tuple[tuple, _Around] | None:
     """Where to keep ``template`` by the bytes around the request's integer id (the call's key
     ``key``); None if the id is not an integer written once, as is, at the top of the call."""
-    if type(id_) is not int or len(raw) > MAX_JOURNALED:
-        return None
+    if type(id_) is not int or len(raw) > MAX_JOURNALED or template.journal_parts is None:
+        return None  # journaled cut short: found by reading the call
     found = []
     for digits in _INT_ID.finditer(raw):
         probe = raw[:digits.start(1)] + str(_PROBE_ID).encode() + raw[digits.end(1):]

@@ -311,11 +311,14 @@ def test_a_call_with_other_params_or_another_session_is_another_call(client, ses
     assert len(dispatched) == 2 + 6
 
 
-def test_a_long_request_and_answer_are_journaled_cut_short_whatever_the_id(client, session, dispatched, monkeypatch):
+def test_a_long_request_and_answer_are_journaled_cut_short_whatever_the_id(client, app, session, dispatched,
+                                                                           monkeypatch):
     monkeypatch.setattr(endpoint, "MAX_JOURNALED", 60)
     bodies = [form("accountLoad", {"LastName": "Doe"}, session, id_=n) for n in (1, 2, 3, 10**30)]
     answers = [post(client, body) for body in bodies]
     assert len(dispatched) == 2
+    assert kept_kinds(app) == ["any id"]  # nothing kept for the bytes around the id, nor escaped for the entry
+    assert [kept.journaled for _, kept in app.extensions["mockspice"]["api_replies"]._items.values()] == [None]
     entries = api_entries(client)[-4:]
     assert [e["request"] for e in entries] == [b[:60].decode() for b in bodies]
     assert [e["response"] for e in entries] == [a[:60].decode() for a in answers]
