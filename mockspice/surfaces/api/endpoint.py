@@ -76,7 +76,6 @@ class _Template:
     journaled: journal.Shared | None
     until: float
     answer_bytes: tuple[bytes, bytes]
-    journal_parts: tuple[str, str, str] | None  # those of ``journaled``
 
     @classmethod
     def cut(cls, reply: dict, entry: dict, until: float) -> "_Template | None":
@@ -86,12 +85,11 @@ class _Template:
         parts = json.dumps({**entry, "request": mark, "response": mark}, ensure_ascii=False).split(mark)
         if len(answer) != 2 or len(parts) != 3:
             return None
-        journal_parts = journaled = None
+        journaled = None
         if len(answer[0]) + len(answer[1]) < MAX_JOURNALED:
-            journal_parts = (parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2])
-            journaled = journal.Shared.cut(journal_parts)
+            journaled = journal.Shared.cut((parts[0], parts[1] + _inside(answer[0]), _inside(answer[1]) + parts[2]))
         return cls((answer[0], answer[1]), (parts[0], parts[1], parts[2]), journaled, until,
-                   (answer[0].encode(), answer[1].encode()), journal_parts)
+                   (answer[0].encode(), answer[1].encode()))
 
     def give(self, id_: int | str, raw: bytes) -> tuple[bytes, Any]:
         """The answer to the call with this id, and its journal entry (for :func:`journal.record`)."""
@@ -155,6 +153,18 @@ class _Around:
     template: _Template
     journaled: journal.Shared
 
+    @property
+    def until(self) -> float:
+        return self.template.until
+
+    def give(self, digits: bytes, raw: bytes) -> tuple[bytes, Any] | None:
+        """The answer to the request with these digits for its id, and its journal entry; None when
+        the entry would keep the request or the answer cut short (the template does that)."""
+        template, text = self.template, digits.decode()
+        if len(raw) > MAX_JOURNALED or len(template.answer[0]) + len(text) + len(template.answer[1]) > MAX_JOURNALED:
+            return None
+        return template.answer_bytes[0] + digits + template.answer_bytes[1], (self.journaled, (text, text))
+
 
 def _around_key(content_type: str, header_session: str | None, raw: bytes, digits: re.Match) -> tuple:
     return ("id bytes", content_type, header_session, raw[:digits.start(1)], raw[digits.end(1):])
@@ -164,13 +174,14 @@ def _around(key: tuple, id_: int | str, raw: bytes, content_type: str, header_se
             template: _Template) -> tuple[tuple, _Around] | None:
     """Where to keep ``template`` by the bytes around the request's integer id (the call's key
     ``key``); None if the id is not an integer written once, as is, at the top of the call."""
-    if type(id_) is not int or len(raw) > MAX_JOURNALED or template.journal_parts is None:
+    if type(id_) is not int or len(raw) > MAX_JOURNALED or template.journaled is None:
         return None  # journaled cut short: found by reading the call
     found = []
     for digits in _INT_ID.finditer(raw):
+        if int(digits[1]) != id_:
+            continue
         probe = raw[:digits.start(1)] + str(_PROBE_ID).encode() + raw[digits.end(1):]
-        if int(digits[1]) == id_ and _any_id(phpform.read(probe, content_type), content_type,
-                                                header_session) == (key, _PROBE_ID):
+        if _any_id(phpform.read(probe, content_type), content_type, header_session) == (key, _PROBE_ID):
             found.append(digits)
     if len(found) != 1:
         return None
@@ -179,44 +190,46 @@ def _around(key: tuple, id_: int | str, raw: bytes, content_type: str, header_se
         head_text, tail_text = _inside(head.decode()), _inside(tail.decode())
     except UnicodeDecodeError:
         return None
-    parts = template.journal_parts
+    parts = json.loads(template.journaled.text)
     journaled = journal.Shared.cut((parts[0] + head_text, tail_text + parts[1], parts[2]))
     return _around_key(content_type, header_session, raw, found[0]), _Around(template, journaled)
 
 
 def _replay(ext: dict, content_type: str, header_session: str | None, raw: bytes) -> bytes | None:
-    """The kept answer to this request, journaled; None when it must be dispatched.
-
-    Looked up by the request's bytes, then by the bytes around its integer id, then by the call
-    read whatever its id.
-    """
+    """The kept answer to this request, journaled; None when it must be dispatched."""
     if len(raw) > REPLAY_MAX_BYTES:
         return None  # never kept
-    replies, generation = ext["api_replies"], ext["store"].generation()
-    kept = replies.get((content_type, header_session, raw), generation)
-    if kept is not None and time.time() < kept.until:
-        journal.record(ext["store"], ext["settings"].journal_limit, "api", kept.entry)
-        return kept.data
+    found = _kept_answer(ext["api_replies"], ext["store"].generation(), content_type, header_session, raw)
+    if found is None:
+        return None
+    data, entry = found
+    journal.record(ext["store"], ext["settings"].journal_limit, "api", entry)
+    return data
+
+
+def _kept_answer(replies: Any, generation: int, content_type: str, header_session: str | None,
+                 raw: bytes) -> tuple[bytes, Any] | None:
+    """The kept answer to this request and its journal entry, looked up by the request's bytes,
+    then by the bytes around its integer id, then by the call read whatever its id."""
+    def live(key: tuple) -> Any:
+        kept = replies.get(key, generation)
+        return kept if kept is not None and time.time() < kept.until else None
+
+    kept = live((content_type, header_session, raw))
+    if kept is not None:
+        return kept.data, kept.entry
     if not len(replies):
         return None  # nothing kept: not worth reading the call
     for _, digits in zip(range(AROUND_TRIES), _INT_ID.finditer(raw)):
-        around = replies.get(_around_key(content_type, header_session, raw, digits), generation)
-        if around is None or time.time() >= around.template.until:
-            continue
-        template, text = around.template, digits[1].decode()
-        if len(raw) > MAX_JOURNALED or len(template.answer[0]) + len(text) + len(template.answer[1]) > MAX_JOURNALED:
-            break  # the request or the answer journaled cut short: below
-        journal.record(ext["store"], ext["settings"].journal_limit, "api", (around.journaled, (text, text)))
-        return template.answer_bytes[0] + digits[1] + template.answer_bytes[1]
+        around = live(_around_key(content_type, header_session, raw, digits))
+        if around is not None:
+            given = around.give(digits[1], raw)
+            if given is not None:
+                return given
+            break  # the request or the answer journaled cut short: by the template, below
     found = _any_id(phpform.read(raw, content_type), content_type, header_session)
-    if found is None:
-        return None
-    template = replies.get(found[0], generation)
-    if template is None or time.time() >= template.until:
-        return None
-    data, entry = template.give(found[1], raw)
-    journal.record(ext["store"], ext["settings"].journal_limit, "api", entry)
-    return data
+    template = live(found[0]) if found is not None else None
+    return template.give(found[1], raw) if template is not None else None
 
 
 def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
