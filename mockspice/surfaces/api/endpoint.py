@@ -232,6 +232,9 @@ def _kept_answer(replies: Any, generation: int, content_type: str, header_sessio
     return template.give(found[1], raw) if template is not None else None
 
 
+_LOOKED_UP = "mockspice.api_replay_looked_up"
+
+
 def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
     """Wrap the app's WSGI callable: a kept answer to a POST on ``path`` is given without Flask.
 
@@ -250,6 +253,7 @@ def replaying(wsgi_app: Callable, ext: dict, path: str) -> Callable:
                                               ("Content-Length", str(len(data)))])
                     return [data]
                 environ["wsgi.input"] = io.BytesIO(raw)
+                environ[_LOOKED_UP] = True  # the view need not look again
         return wsgi_app(environ, start_response)
 
     return app
@@ -265,7 +269,8 @@ def spice_api_server() -> Response:
     if not content_type.startswith("multipart/form-data"):
         raw = request.get_data(cache=False)
         key = (content_type, header_session, raw)
-        data = _replay(ext, *key)  # a body replaying() did not read (chunked; a longer one is never kept)
+        # A body replaying() did not read (chunked; a longer one is never kept).
+        data = None if request.environ.get(_LOOKED_UP) else _replay(ext, *key)
         if data is not None:
             return Response(data, mimetype="application/json")
     else:

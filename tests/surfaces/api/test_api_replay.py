@@ -7,6 +7,7 @@ gives. An answer is kept the second time its request is seen, and given from the
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.parse
 
@@ -403,3 +404,22 @@ def test_a_long_request_of_a_kept_call_is_dispatched_all_the_same(client, sessio
     assert len(dispatched) == 2
     long = body.replace(b'"id": 7', b" " * endpoint.REPLAY_MAX_BYTES + b'"id": 9')
     assert json.loads(post(client, long))["id"] == 9 and len(dispatched) == 3
+
+
+def test_a_request_is_looked_up_once_whether_flask_or_the_wrapper_reads_it(client, session, dispatched, monkeypatch):
+    looked_up: list[bytes] = []
+    real = endpoint._replay
+
+    def counting(ext, content_type, header_session, raw):
+        looked_up.append(raw)
+        return real(ext, content_type, header_session, raw)
+
+    monkeypatch.setattr(endpoint, "_replay", counting)
+    body = form("accountLoad", {"LastName": "Doe"}, session)
+    for _ in range(3):
+        post(client, body)  # dispatched, dispatched, replayed: each looked up once, before Flask
+    assert len(dispatched) == 2 and looked_up == [body] * 3
+    chunked = client.post(API, input_stream=io.BytesIO(body), content_type=FORM,
+                          headers={"Transfer-Encoding": "chunked"})
+    assert chunked.status_code == 200 and json.loads(chunked.data)["result"]
+    assert len(dispatched) == 2 and looked_up == [body] * 4  # of unknown length: looked up by the view
