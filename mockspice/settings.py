@@ -86,6 +86,9 @@ class Settings:
     webcall_corrected_names: bool = _setting(
         False, "send SecondaryPhone and Mobile instead of the page's SecondayPhone and Modile")
     xml_max_depth: int = _setting(32, "a reply nested deeper than this is refused", _positive)
+    query_time_limit_ms: int = _setting(2000, "the API's query: a statement is stopped after this many ms", _positive)
+    query_memory_mb: int = _setting(64, "the API's query: memory a statement may use (MiB)", _positive)
+    query_max_bytes: int = _setting(4 * 1024 * 1024, "the API's query: longest answer (bytes of JSON)", _positive)
     session_ttl_s: int = _setting(3600, "seconds an idle API session lives", _positive)
     rpc_single_row_object: bool = _setting(
         False, "answer a one-row API result as a bare object instead of a one-element list (a quirk clients meet)")

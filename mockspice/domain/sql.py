@@ -3,37 +3,40 @@
 Clients send MySQL text such as ``select BrandID, BrandLabel from 1_tblBrand where Active=1``
 (spicecsm-facts.md). SQLite needs a name that starts with a digit quoted, so such names are
 quoted outside string literals before the statement runs. Only reading is allowed, enforced by
-an SQLite authorizer (not by looking at the text); a statement that runs too long is
-interrupted. Rows come back as PHP's MySQL functions give them: lower-case column names, values
-as strings (NULL as null).
+an SQLite authorizer (not by looking at the text). Rows come back as PHP's MySQL functions give
+them: lower-case column names, values as strings (NULL as null).
+
+Each statement runs in a process of its own (:mod:`mockspice.store.query_child`, one per server
+thread that runs queries, started on first use and again after it is killed), so that its time,
+its memory and the size of its answer are bounded whatever it asks SQLite to do: the server
+waits for the answer until shortly after the time limit, then kills that process.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
-import sqlite3
+import select
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from mockspice.domain.errors import DomainError
 from mockspice.store.db import Store
 
 MAX_ROWS = 10_000
-TIME_CAP_S = 2.0
+CHILD = str(Path(__file__).resolve().parent.parent / "store" / "query_child.py")
 # The mock's own tables (sessions, the journal with its requests, the seed, the stubs) are not
 # SpiceCSM's and hold credentials; password columns read as NULL.
 HIDDEN_TABLES = {"tblSession", "tblJournal", "tblJournalText", "tblMockMeta", "tblRpcStub"}
 HIDDEN_COLUMNS = {"password"}
+# Per company: the brands' secrets (intPass, inContact credentials).
+HIDDEN_SUFFIXES = {"_tblBrandSecret"}
 _TOKENS = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\b\d+_tbl\w+\b)""", re.IGNORECASE)
-_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
-# The authorizer's action codes, for saying what a refused statement would have done.
-_ACTION_NAMES = dict(enumerate((
-    "CREATE INDEX", "CREATE TABLE", "CREATE TEMP INDEX", "CREATE TEMP TABLE", "CREATE TEMP TRIGGER",
-    "CREATE TEMP VIEW", "CREATE TRIGGER", "CREATE VIEW", "DELETE", "DROP INDEX", "DROP TABLE",
-    "DROP TEMP INDEX", "DROP TEMP TABLE", "DROP TEMP TRIGGER", "DROP TEMP VIEW", "DROP TRIGGER",
-    "DROP VIEW", "INSERT", "PRAGMA", "READ", "SELECT", "TRANSACTION", "UPDATE", "ATTACH", "DETACH",
-    "ALTER TABLE", "REINDEX", "ANALYZE", "CREATE VTABLE", "DROP VTABLE", "FUNCTION", "SAVEPOINT",
-    "RECURSIVE"), start=1))
 
 
 class QueryRefused(DomainError):
@@ -59,53 +62,98 @@ def quote_names(sql: str) -> str:
     return _TOKENS.sub(replace, sql)
 
 
-def query(store: Store, sql: str) -> list[dict[str, Any]] | dict[str, str]:
+class QueryProcesses:
+    """A process's query processes, one per thread (a :meth:`Store.helper`, closed with the store)."""
+
+    def __init__(self, store: Store, settings: Any):
+        self.config = json.dumps({
+            "db": str(store.path.resolve()), "time_ms": settings.query_time_limit_ms,
+            "memory_mb": settings.query_memory_mb, "max_bytes": settings.query_max_bytes,
+            "max_rows": MAX_ROWS, "hidden_tables": sorted(HIDDEN_TABLES),
+            "hidden_suffixes": sorted(HIDDEN_SUFFIXES), "hidden_columns": sorted(HIDDEN_COLUMNS)})
+        # Waited for past the limit (grace): the process stops the statement itself at the limit.
+        self.limit_s = settings.query_time_limit_ms / 1000
+        self.grace_s = self.limit_s * 0.04 + 0.02
+        self.max_answer = settings.query_max_bytes + 64 * 1024
+        self._local = threading.local()
+        self._all: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def run(self, sql: str) -> dict[str, Any]:
+        """The child's answer to one statement; :class:`QueryFailed` if it had to be killed."""
+        deadline = time.monotonic() + self.limit_s  # a start of the process counts in the time
+        proc = getattr(self._local, "proc", None)
+        if proc is None or proc.poll() is not None:
+            proc = self._start()
+        try:
+            budget = max(deadline - time.monotonic(), 0.001)
+            os.write(proc.stdin.fileno(), json.dumps({"sql": sql, "time_s": budget}).encode() + b"\n")
+            line = self._answer(proc, deadline + self.grace_s)
+        except OSError:
+            line = None
+        if line is None:
+            code = proc.poll()
+            self._stop(proc)
+            if code is None:
+                raise QueryFailed(f"query failed: stopped after {self.limit_s:g} s (the query_time_limit_ms limit)")
+            raise QueryFailed(f"query failed: the statement's process ended (exit code {code}), most likely "
+                              "past the query_memory_mb limit")
+        return json.loads(line)
+
+    def _answer(self, proc: subprocess.Popen, deadline: float) -> bytes | None:
+        """One line from the child, or None when it does not come in time (or the child died)."""
+        fd, chunks, size = proc.stdout.fileno(), [], 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            size += len(chunk)
+            if chunk.endswith(b"\n"):
+                return b"".join(chunks)
+            if size > self.max_answer:
+                return None
+
+    def _start(self) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", CHILD], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        proc.stdin.write(self.config.encode() + b"\n")
+        self._local.proc = proc
+        with self._lock:
+            self._all.add(proc)
+        return proc
+
+    def _stop(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._all.discard(proc)
+        if getattr(self._local, "proc", None) is proc:
+            self._local.proc = None
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+
+    def close(self) -> None:
+        """End every thread's query process."""
+        with self._lock:
+            procs = list(self._all)
+        for proc in procs:
+            self._stop(proc)
+
+
+def query(store: Store, sql: str, settings: Any) -> list[dict[str, Any]] | dict[str, str]:
     """Run one read-only statement; the rows, or ``{"msg": "no results"}``."""
-    conn = store.read()
-    refused: list[str] = []
-
-    def authorize(action: int, arg1: Any, arg2: Any, db: Any, trigger: Any) -> int:
-        if action not in _ALLOWED:
-            refused.append(_ACTION_NAMES.get(action, str(action)))
-            return sqlite3.SQLITE_DENY
-        if action == sqlite3.SQLITE_READ and arg1 in HIDDEN_TABLES:
-            refused.append(f"READ {arg1}")
-            return sqlite3.SQLITE_DENY
-        if action == sqlite3.SQLITE_READ and isinstance(arg2, str) and arg2.lower() in HIDDEN_COLUMNS:
-            return sqlite3.SQLITE_IGNORE  # the column reads as NULL
-        return sqlite3.SQLITE_OK
-
-    deadline = time.monotonic() + TIME_CAP_S
-    conn.set_authorizer(authorize)
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-    try:
-        cursor = conn.execute(quote_names(sql))
-        names = [d[0].lower() for d in cursor.description or ()]
-        rows = cursor.fetchmany(MAX_ROWS + 1)
-    except sqlite3.DatabaseError as exc:
-        if refused:
-            raise QueryRefused(f"query refused: only reading is allowed (the statement would {refused[0]})") from None
-        if time.monotonic() > deadline:
-            raise QueryFailed(f"query failed: interrupted after {TIME_CAP_S:g} s") from None
-        raise QueryFailed(f"query failed: {exc}") from None
-    except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
-        raise QueryFailed(f"query failed: {exc}") from None
-    finally:
-        conn.set_authorizer(None)
-        conn.set_progress_handler(None, 0)
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    if len(rows) > MAX_ROWS:
-        raise QueryFailed(f"query failed: more than {MAX_ROWS} rows; narrow it down")
+    processes = store.helper("query", lambda: QueryProcesses(store, settings))
+    answer = processes.run(quote_names(sql))
+    error = answer.get("error")
+    if error == "refused":
+        raise QueryRefused(f"query refused: only reading is allowed (the statement would {answer['message']})")
+    if error is not None:
+        raise QueryFailed(f"query failed: {answer['message']}")
+    names, rows = answer["names"], answer["rows"]
     if not rows:
         return {"msg": "no results"}
-    return [{name: _php(value) for name, value in zip(names, row)} for row in rows]
-
-
-def _php(value: Any) -> Any:
-    """A column value as PHP's MySQL functions give it: text, or null."""
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
+    return [dict(zip(names, row)) for row in rows]

@@ -17,4 +17,4 @@ def register(registry: Registry) -> None:
                      result={"type": "array", "items": {"type": "object"}}, rows=True, min_level=1,
                      errors=("query-refused", "query-failed"))
     def query(call: Any, statement: str) -> Any:
-        return sql.query(call.store, statement)
+        return sql.query(call.store, statement, call.settings)
