@@ -276,8 +276,8 @@ def create_brand(store: Store, session: Session, obj: dict[str, Any], edition: s
         conn.execute(f"INSERT INTO {table(company_id, 'tblBrand')} VALUES (?,?,?,?)",
                      (brand_id, label, list_label, int(active is not False)))
         webcalls = dataset.check_webcalls({}, method)
-        conn.executemany(f"INSERT INTO {table(company_id, 'tblBrandData')}(BrandID, DataLabel, DataText) VALUES (?,?,?)",
-                         [(brand_id, dataset.GREETING_LABEL, greeting), *dataset.webcall_rows(brand_id, webcalls)])
+        dataset.insert_brand_data(conn, company_id, [(brand_id, dataset.GREETING_LABEL, greeting),
+                                                     *dataset.webcall_rows(brand_id, webcalls)])
         return [_brand_row(conn, company_id, brand_id)]
 
 
@@ -339,9 +339,10 @@ def copy_brand(store: Store, session: Session, obj: dict[str, Any], edition: str
         brand_id = _new_brand_id(conn, company_id, wanted, method)
         conn.execute(f"INSERT INTO {brands} VALUES (?,?,?,?)",
                      (brand_id, label or f"{row[0]} (copy)", list_label or row[1], row[2]))
-        data = table(company_id, "tblBrandData")
-        conn.execute(f"INSERT INTO {data}(BrandID, DataLabel, DataText) SELECT ?, DataLabel, DataText FROM {data}"
-                     " WHERE BrandID = ?", (brand_id, source))
+        for name in ("tblBrandData", "tblBrandSecret"):
+            data = table(company_id, name)
+            conn.execute(f"INSERT INTO {data}(BrandID, DataLabel, DataText) SELECT ?, DataLabel, DataText FROM {data}"
+                         " WHERE BrandID = ?", (brand_id, source))
         return [_brand_row(conn, company_id, brand_id)]
 
 

@@ -1,8 +1,9 @@
 """Client data the real product keeps for integrations whose meaning is not public.
 
 inContact credentials (``setinContactCredentials`` / ``inContactCredentials``): mockspice keeps
-them as brand data (``<CompanyID>_tblBrandData``, labels ``inContact:<key>``), so they are in
-``GET /_mockspice/state``, ``query`` can read them, and a reset restores the loaded dataset.
+them as a brand's secrets (``<CompanyID>_tblBrandSecret``, labels ``inContact:<key>``), so they
+are in ``GET /_mockspice/state`` (masked), ``query`` cannot read them, and a reset restores the
+loaded dataset.
 Case counts by status (``caseAggregate``) are read from the cases.
 """
 
@@ -79,7 +80,7 @@ def set_incontact(store: Store, company: int, obj: dict[str, Any]) -> dict[str, 
         if isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > MAX_VALUE:
             raise BadParameter(f"setinContactCredentials: {key} must be text (or a number), "
                                f"{MAX_VALUE} characters at most")
-    data = table(company, "tblBrandData")
+    data = table(company, "tblBrandSecret")
     with store.write() as conn:
         check_brand(conn, company, brand)
         # Replaced as a whole, so a key left out is gone, as a settings form would save it.
@@ -95,7 +96,7 @@ def incontact(store: Store, company: int, obj: dict[str, Any]) -> dict[str, Any]
     brand = brand_of(obj, "inContactCredentials")
     with store.snapshot() as conn:
         check_brand(conn, company, brand)
-        rows = conn.execute(f"SELECT DataLabel, DataText FROM {table(company, 'tblBrandData')}"
+        rows = conn.execute(f"SELECT DataLabel, DataText FROM {table(company, 'tblBrandSecret')}"
                             " WHERE BrandID = ? AND substr(DataLabel, 1, ?) = ? ORDER BY rowid",
                             (brand, len(INCONTACT_PREFIX), INCONTACT_PREFIX)).fetchall()
     if not rows:

@@ -48,14 +48,19 @@ def settings_of(conn: sqlite3.Connection, company_id: int, brand_id: int) -> dic
 
 
 def get_settings(store: Store, company_id: int, brand_id: int) -> dict[str, Any]:
-    """A brand's web-call settings, ``int_pass`` included (the control API is the owner's)."""
+    """A brand's web-call settings as answers show them: ``int_pass`` masked (when set)."""
     with store.snapshot() as conn:
         check_brand(conn, company_id, brand_id)
-        return settings_of(conn, company_id, brand_id)
+        return _masked(settings_of(conn, company_id, brand_id))
+
+
+def _masked(settings: dict[str, Any]) -> dict[str, Any]:
+    return {**settings, "int_pass": dataset.MASK if settings["int_pass"] else ""}
 
 
 def put_settings(store: Store, company_id: int, brand_id: int, raw: Any) -> dict[str, Any]:
-    """Replace a brand's web-call settings; keys left out take their defaults.
+    """Replace a brand's web-call settings; keys left out take their defaults, and ``int_pass``
+    given as the mask keeps the brand's own. The answer masks it.
 
     :raises BadParameter: a field is wrong (named in the message); nothing changed.
     """
@@ -65,10 +70,16 @@ def put_settings(store: Store, company_id: int, brand_id: int, raw: Any) -> dict
         raise BadParameter(f"{exc.place}: {exc.reason}" if exc.place else exc.reason) from None
     with store.write() as conn:
         check_brand(conn, company_id, brand_id)
-        conn.executemany(
-            f"INSERT OR REPLACE INTO {table(company_id, 'tblBrandData')}(BrandID, DataLabel, DataText)"
-            " VALUES (?, ?, ?)", dataset.webcall_rows(brand_id, settings))
-    return settings
+        if raw == {}:  # a mistake more often than a wish: clearing them all is said key by key
+            raise BadParameter("no web-call settings given; to clear them, send each with an empty value "
+                               '(e.g. {"search_url": "", "load_url": ""})')
+        if settings["int_pass"] == dataset.MASK:  # as GET answered it: the one the brand has
+            settings["int_pass"] = settings_of(conn, company_id, brand_id)["int_pass"]
+            if not settings["int_pass"]:
+                raise BadParameter(f"int_pass: is the mask {dataset.MASK!r}, and the brand has no intPass to "
+                                   "keep; give its value")
+        dataset.insert_brand_data(conn, company_id, dataset.webcall_rows(brand_id, settings), replace=True)
+    return _masked(settings)
 
 
 PARTNER_PREFIX = "/_partner"

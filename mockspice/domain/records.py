@@ -20,9 +20,11 @@ _CONTACT_SELECT = ", ".join(CONTACT_COLUMNS.values())
 
 
 def brand_data(conn: sqlite3.Connection, company_id: int, brand_id: int) -> dict[str, str]:
-    """A brand's key/value settings (``<CompanyID>_tblBrandData``)."""
+    """A brand's key/value settings (``<CompanyID>_tblBrandData``), its secrets included
+    (``<CompanyID>_tblBrandSecret``)."""
     return dict(conn.execute(
-        f"SELECT DataLabel, DataText FROM {table(company_id, 'tblBrandData')} WHERE BrandID = ?",
+        f"SELECT DataLabel, DataText FROM {table(company_id, 'tblBrandData')} WHERE BrandID = ?1 UNION ALL "
+        f"SELECT DataLabel, DataText FROM {table(company_id, 'tblBrandSecret')} WHERE BrandID = ?1",
         (brand_id,)).fetchall())
 
 

@@ -11,14 +11,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from mockspice.domain import journal, outbound, sessions
 from mockspice.domain.errors import BadDataset
 from mockspice.resources import DEMO_DATASET
 from mockspice.settings import Settings
-from mockspice.store import dataset
-from mockspice.store.dataset import DatasetError
+from mockspice.store import dataset, schema
+from mockspice.store.dataset import MASK, DatasetError
 from mockspice.store.db import Store
 
 SEED_KEY = "seed"
@@ -82,24 +82,66 @@ def reset(store: Store) -> None:
 
 
 def export_state(store: Store) -> dict[str, Any]:
-    """The whole dataset, in the fixture format."""
+    """The whole dataset, in the fixture format, with every secret masked (:func:`secrets_of`)."""
     with store.snapshot() as conn:
-        return dataset.export(conn)
+        data = dataset.export(conn)
+    for _, holder, key in secrets_of(data):
+        if holder[key]:
+            holder[key] = MASK
+    return data
 
 
 def import_state(store: Store, raw: Any, source: str = "request body") -> dict[str, int]:
     """Replace the dataset with ``raw`` (all or nothing); returns counts of what was loaded.
 
-    :raises BadDataset: the data does not pass the dataset checks; nothing was changed.
+    A secret given as the mask keeps the value the store has for the same brand, account or
+    agent, so that what ``GET /_mockspice/state`` answers can be put back.
+
+    :raises BadDataset: the data does not pass the dataset checks, or masks a secret the store
+        does not have; nothing was changed.
     """
     try:
         data = dataset.check(raw, source)
     except DatasetError as exc:
         raise BadDataset(str(exc)) from None
     with store.write() as conn:
+        masked = [(place, holder, key) for place, holder, key in secrets_of(data) if holder[key] == MASK]
+        if masked:
+            current = {place: holder[key] for place, holder, key in secrets_of(dataset.export(conn))}
+            for place, holder, key in masked:
+                if not current.get(place):
+                    raise BadDataset(f"{source}: {_place_name(place)}: is the mask {MASK!r}, and the store has "
+                                     "no such secret to keep; give its value")
+                holder[key] = current[place]
         dataset.replace(conn, data)
         sessions.close_all(conn)  # their agents and companies may be gone
     return counts(data)
+
+
+def secrets_of(data: dict[str, Any]) -> Iterator[tuple[tuple, dict, str]]:
+    """Every secret of a canonical dataset: (where it is, by ids, not positions; the mapping that
+    holds it; its key). A brand's intPass and inContact credentials, an account's password and an
+    agent's password digest."""
+    for company in data["companies"]:
+        cid = company["id"]
+        for brand in company["brands"]:
+            yield ("brand", cid, brand["id"], "int_pass"), brand["webcalls"], "int_pass"
+            for label in brand["data"]:
+                if schema.is_secret_label(label):
+                    yield ("brand", cid, brand["id"], label), brand["data"], label
+        for account in company["accounts"]:
+            if account["password"] is not None:
+                yield ("account", cid, account["brand"], account["userkey"]), account, "password"
+    for agent in data["agents"]:
+        yield ("agent", agent["id"]), agent, "password_md5"
+
+
+def _place_name(place: tuple) -> str:
+    if place[0] == "brand":
+        return f"company {place[1]}, brand {place[2]}: {place[3]}"
+    if place[0] == "account":
+        return f"company {place[1]}, brand {place[2]}, account {place[3]!r}: password"
+    return f"agent {place[1]}: password_md5"
 
 
 def counts(data: dict[str, Any]) -> dict[str, int]:

@@ -28,6 +28,8 @@ from mockspice.store.phones import normalize_phone
 from mockspice.store import schema
 from mockspice.store.schema import MAX_ID, table
 
+MASK = "********"  # how an answer shows a secret (the web-call engine's mask too)
+
 FORMAT = "mockspice-dataset/1"
 
 # The load reply's contact attributes (integration page, "Account Search/Load") and the
@@ -123,6 +125,8 @@ def _bool(value: Any, path: tuple) -> bool:
 
 def _md5(value: Any, path: tuple) -> str:
     value = _text(value, path)
+    if value == MASK:
+        return value  # GET /_mockspice/state's mask: the import keeps the agent's digest
     if not re.fullmatch(r"[0-9a-fA-F]{32}", value):
         raise _Invalid(path, "must be 32 hexadecimal digits (an MD5 digest)")
     return value.lower()
@@ -156,6 +160,8 @@ def _url(value: Any, path: tuple) -> str:
     value = _text(value, path).strip()
     if not value:
         return ""
+    if value.startswith("/") and not value.startswith("//") and not any(c.isspace() for c in value):
+        return value  # a path of the mock itself (the reference partner's /_partner/search)
     try:
         parts = urlsplit(value)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -439,8 +445,17 @@ def datetime_text(value: Any, source: str) -> str:
 
 
 def webcall_rows(brand_id: int, webcalls: dict[str, Any]) -> list[tuple[int, str, str]]:
-    """The brand data rows that hold a brand's web-call settings."""
+    """The brand data rows that hold a brand's web-call settings (a secret among them)."""
     return [(brand_id, label, str(webcalls[key])) for key, label in WEBCALL_LABELS.items()]
+
+
+def insert_brand_data(conn: sqlite3.Connection, company_id: int, rows: list[tuple[int, str, str]],
+                      replace: bool = False) -> None:
+    """Write brand data rows, each secret to ``<c>_tblBrandSecret`` and the rest to ``<c>_tblBrandData``."""
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    for name, secret in (("tblBrandData", False), ("tblBrandSecret", True)):
+        conn.executemany(f"{verb} INTO {table(company_id, name)}(BrandID, DataLabel, DataText) VALUES (?,?,?)",
+                         [row for row in rows if schema.is_secret_label(row[1]) is secret])
 
 
 def webcalls_from_data(data: dict[str, str]) -> dict[str, Any]:
@@ -458,12 +473,16 @@ def check(raw: Any, source: str = "dataset", text: str | None = None) -> dict[st
     :param text: the YAML text, used to give the line of an error.
     :raises DatasetError: the first problem found.
     """
-    if raw is None:
-        raw = {}
     try:
+        # Nothing, or a mapping without companies, is a mistake rather than a wish to empty the
+        # store (a JSON null wiped everything): an empty dataset is said so, as companies: [].
+        if raw is None:
+            raise _Invalid((), "the dataset is empty; an empty dataset is written {\"companies\": []}")
         data = _record(DATASET, raw, (), "dataset")
         if data["format"] != FORMAT:
             raise _Invalid(("format",), f"unknown format {data['format']!r}, expected {FORMAT!r}")
+        if "companies" not in raw:
+            raise _Invalid((), "a dataset needs 'companies' (a list; {\"companies\": []} for an empty one)")
         _check_references(data)
     except _Invalid as exc:
         raise DatasetError(source, _place(exc.path), exc.reason, _line_of(text, exc.path)) from None
@@ -581,11 +600,10 @@ def _insert_company(conn: sqlite3.Connection, company: dict[str, Any]) -> None:
     t = {name: table(cid, name) for name in schema.COMPANY_TABLES}
     conn.executemany(f"INSERT INTO {t['tblBrand']} VALUES (?,?,?,?)",
                      [(b["id"], b["label"], b["list_label"], int(b["active"])) for b in company["brands"]])
-    conn.executemany(
-        f"INSERT INTO {t['tblBrandData']}(BrandID, DataLabel, DataText) VALUES (?,?,?)",
-        [row for b in company["brands"]
-         for row in [(b["id"], GREETING_LABEL, b["greeting"]), *webcall_rows(b["id"], b["webcalls"]),
-                     *((b["id"], label, text) for label, text in b["data"].items())]])
+    insert_brand_data(conn, cid, [
+        row for b in company["brands"]
+        for row in [(b["id"], GREETING_LABEL, b["greeting"]), *webcall_rows(b["id"], b["webcalls"]),
+                    *((b["id"], label, text) for label, text in b["data"].items())]])
     conn.executemany(f"INSERT INTO {t['tblStatus']} VALUES (?,?,?)",
                      [(s["id"], s["label"], int(s["closed"])) for s in company["statuses"]])
     # Parents may come after their children in the file; foreign keys are checked per
@@ -658,7 +676,8 @@ def _export_company(conn: sqlite3.Connection, cid: int, label: str, active: bool
     t = {name: table(cid, name) for name in schema.COMPANY_TABLES}
     data: dict[int, dict[str, str]] = {}
     for brand_id, key, text in conn.execute(
-            f"SELECT BrandID, DataLabel, DataText FROM {t['tblBrandData']} ORDER BY BrandID, DataLabel"):
+            f"SELECT BrandID, DataLabel, DataText FROM {t['tblBrandData']} UNION ALL "
+            f"SELECT BrandID, DataLabel, DataText FROM {t['tblBrandSecret']} ORDER BY 1, 2"):
         data.setdefault(brand_id, {})[key] = text
     brands = []
     for b in conn.execute(f"SELECT BrandID, BrandLabel, BrandListLabel, Active FROM {t['tblBrand']} ORDER BY BrandID"):

@@ -84,7 +84,9 @@ class Store:
         version = self.read().execute("PRAGMA user_version").fetchone()[0]
         if version >= schema.SCHEMA_VERSION:
             return
-        steps = "".join(schema.MIGRATIONS[v] for v in range(version, schema.SCHEMA_VERSION))
+        companies = [r[0] for r in self.read().execute("SELECT TenantID FROM tblTenant ORDER BY TenantID")]
+        steps = "".join(step if isinstance(step, str) else step(companies)
+                        for step in (schema.MIGRATIONS[v] for v in range(version, schema.SCHEMA_VERSION)))
         try:
             self.connection().executescript(
                 f"BEGIN IMMEDIATE;{steps}PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")

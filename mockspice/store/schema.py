@@ -16,7 +16,9 @@ APPLICATION_ID = 0x4D535043
 MAX_ID = 2**31 - 1
 # 2: per-company event categories, events and alerts (an older file lacks those tables).
 # 3: journal entries stored once and listed many times (tblJournalText); MIGRATIONS[2] adds it.
-SCHEMA_VERSION = 3
+# 4: brands' secrets (intPass, inContact credentials) in "<c>_tblBrandSecret", which the API's
+#    query cannot read, instead of "<c>_tblBrandData"; MIGRATIONS[3] moves them.
+SCHEMA_VERSION = 4
 
 # The journal's shared texts (schema 3).
 _JOURNAL_TEXT_DDL = """
@@ -95,8 +97,31 @@ INSERT INTO tblTier VALUES
     (1, 'Probationary'), (2, 'Level 2'), (3, 'Level 3'), (4, 'Supervisor');
 """
 
-# The DDL that brings a store of version N to N + 1 (Store.open runs them in turn).
-MIGRATIONS = {2: "ALTER TABLE tblJournal ADD COLUMN TextKey INTEGER;" + _JOURNAL_TEXT_DDL}
+# Brand data rows that are secrets: kept in "<c>_tblBrandSecret", masked in every answer.
+SECRET_LABELS = ("IntPass",)
+SECRET_PREFIXES = ("inContact:",)
+
+
+def is_secret_label(label: str) -> bool:
+    """Whether a brand data label names a secret (kept apart from the brand's other data)."""
+    return label in SECRET_LABELS or label.startswith(SECRET_PREFIXES)
+
+
+def _move_secrets(company_ids: list[int]) -> str:
+    """Schema 3 to 4: each company's secret table, with its secrets moved out of its brand data."""
+    where = " OR ".join([f"DataLabel = '{label}'" for label in SECRET_LABELS]
+                        + [f"substr(DataLabel, 1, {len(p)}) = '{p}'" for p in SECRET_PREFIXES])
+    steps = []
+    for cid in company_ids:
+        data, secret = table(cid, "tblBrandData"), table(cid, "tblBrandSecret")
+        steps.append(_BRAND_SECRET_DDL.format(p=f"{cid}_") + f"INSERT INTO {secret} SELECT BrandID, DataLabel, "
+                     f"DataText FROM {data} WHERE {where};DELETE FROM {data} WHERE {where};")
+    return "".join(steps)
+
+
+# What brings a store of version N to N + 1 (Store.open runs them in turn): DDL, or a function
+# of the store's company ids that gives it.
+MIGRATIONS = {2: "ALTER TABLE tblJournal ADD COLUMN TextKey INTEGER;" + _JOURNAL_TEXT_DDL, 3: _move_secrets}
 
 # Global tables that hold dataset rows (replaced with the dataset); the others are fixed
 # (levels, tiers), the mock's own (meta) or history (the journal, which a reset empties).
@@ -105,6 +130,7 @@ GLOBAL_DATA_TABLES = ("tblAgent", "tblTenant")
 COMPANY_TABLES = (
     "tblBrand",
     "tblBrandData",
+    "tblBrandSecret",
     "tblStatus",
     "tblIssue",
     "tblCustomField",
@@ -119,6 +145,16 @@ COMPANY_TABLES = (
     "tblAlert",
 )
 
+# Same shape as tblBrandData; hidden from the API's query (domain/sql.py).
+_BRAND_SECRET_DDL = """
+CREATE TABLE "{p}tblBrandSecret" (
+    BrandID INTEGER NOT NULL REFERENCES "{p}tblBrand"(BrandID) ON DELETE CASCADE,
+    DataLabel TEXT NOT NULL,
+    DataText TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (BrandID, DataLabel)
+);
+"""
+
 COMPANY_DDL = """
 CREATE TABLE "{p}tblBrand" (
     BrandID INTEGER PRIMARY KEY,
@@ -132,6 +168,7 @@ CREATE TABLE "{p}tblBrandData" (
     DataText TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (BrandID, DataLabel)
 );
+{brand_secret}
 CREATE TABLE "{p}tblStatus" (
     StatusID INTEGER PRIMARY KEY,
     StatusLabel TEXT NOT NULL,
@@ -252,4 +289,5 @@ def table(company_id: int, name: str) -> str:
 def company_ddl(company_id: int) -> str:
     """The statements that create one company's tables."""
     table(company_id, "tblBrand")  # validates the id
-    return COMPANY_DDL.format(p=f"{company_id}_")
+    p = f"{company_id}_"
+    return COMPANY_DDL.format(p=p, brand_secret=_BRAND_SECRET_DDL.format(p=p))

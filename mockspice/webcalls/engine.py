@@ -16,6 +16,7 @@ The integration page documents the replies of search and load only; for update a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,7 +25,7 @@ from mockspice.wire import build
 from mockspice.wire.findings import Finding
 
 KINDS = ("search", "load", "update", "case")
-MASK = "********"
+MASK = "********"  # as datasets show secrets (store/dataset.py)
 JOURNAL_BODY_LIMIT = 64 * 1024
 
 
@@ -62,9 +63,11 @@ class Exchange:
         return self.outcome == "ok"
 
     def as_dict(self, body_limit: int | None = None) -> dict[str, Any]:
-        """The exchange as JSON data; ``intPass`` is masked, the body cut at ``body_limit``."""
+        """The exchange as JSON data, the body cut at ``body_limit``; secrets are masked: ``intPass``,
+        and an account's ``password`` in the userXML sent, the records and the reply (there with
+        as many ``*`` as it had characters, so that the findings' columns still point right)."""
         body = self.body if body_limit is None else self.body[:body_limit]
-        text = body.decode("utf-8", errors="replace")
+        text = _PASSWORD_ATTRIBUTE.sub(lambda m: m[1] + "*" * len(m[3]) + m[4], body.decode("utf-8", errors="replace"))
         response = None
         if self.status is not None:
             response = {"status": self.status, "headers": self.headers, "body": text,
@@ -72,11 +75,23 @@ class Exchange:
                         "size": len(self.body)}
         return {
             "id": self.id, "kind": self.kind, "brand": self.brand,
-            "request": {"url": self.url, "form": {name: (MASK if name == "intPass" and value else value)
-                                                  for name, value in self.form}},
+            "request": {"url": self.url, "form": {name: _masked_field(name, value) for name, value in self.form}},
             "response": response, "elapsed_ms": self.elapsed_ms, "outcome": self.outcome,
-            "findings": [f.to_dict() for f in self.findings], "records": self.records,
+            "findings": [f.to_dict() for f in self.findings],
+            "records": [{**r, "password": MASK} if r.get("password") else r for r in self.records],
         }
+
+
+# An account's password as XML writes it (the load structure's <user password="...">).
+_PASSWORD_ATTRIBUTE = re.compile(r"""(\bpassword\s*=\s*(["']))(.*?)(\2)""", re.DOTALL)
+
+
+def _masked_field(name: str, value: str) -> str:
+    if name == "intPass":
+        return MASK if value else value
+    if name == "userXML":
+        return _PASSWORD_ATTRIBUTE.sub(lambda m: m[1] + (MASK if m[3] else "") + m[4], value)
+    return value
 
 
 class Engine:

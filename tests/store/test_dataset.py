@@ -198,9 +198,15 @@ def test_unreadable_file(tmp_path):
         dataset.load_file(tmp_path / "nothere.yaml")
 
 
-def test_empty_file_is_an_empty_dataset(tmp_path):
+def test_empty_file_is_refused_and_an_empty_dataset_is_said_so(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("")
+    with pytest.raises(DatasetError, match=r"the dataset is empty; an empty dataset is written"):
+        dataset.load_file(path)
+    path.write_text("agents: []\n")
+    with pytest.raises(DatasetError, match=r"a dataset needs 'companies'"):
+        dataset.load_file(path)
+    path.write_text("companies: []\n")
     assert dataset.load_file(path) == {"format": dataset.FORMAT, "companies": [], "agents": []}
 
 

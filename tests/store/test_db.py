@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from mockspice.resources import DEMO_DATASET
 from mockspice.store import schema
 from mockspice.store.db import Store, StoreError
 
@@ -105,7 +106,7 @@ def test_a_store_of_schema_2_is_brought_to_this_version_keeping_its_journal(tmp_
     store, existed = Store.open(path)
     assert existed
     conn = store.read()
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 4
     assert [tuple(r) for r in conn.execute("SELECT JournalID, Entry, TextKey FROM tblJournal")] == [
         (1, '{"old": 1}', None)]
     assert conn.execute("SELECT COUNT(*) FROM tblJournalText").fetchone()[0] == 0
@@ -117,7 +118,7 @@ def test_a_store_of_schema_1_is_refused(tmp_path):
     sqlite3.connect(path).execute("PRAGMA user_version = 1").connection.close()
     with pytest.raises(StoreError) as info:
         Store.open(path)
-    assert str(info.value) == (f"db {path}: mockspice store of schema version 1, this mockspice needs 3; "
+    assert str(info.value) == (f"db {path}: mockspice store of schema version 1, this mockspice needs 4; "
                                "use a new file")
 
 
@@ -125,7 +126,39 @@ def test_a_store_brought_to_this_version_by_another_process_meanwhile_is_left_as
     path = _schema_2_store(tmp_path / "old.db")
     late = Store(path)
     assert late._check_file() == 2  # this one looked first ...
-    Store.open(path)[0].close()  # ... another brought the file to version 3 ...
+    Store.open(path)[0].close()  # ... another brought the file to version 4 ...
     late._migrate()  # ... and this one, holding the lock at last, leaves it alone
-    assert late.read().execute("PRAGMA user_version").fetchone()[0] == 3
+    assert late.read().execute("PRAGMA user_version").fetchone()[0] == 4
     late.close()
+
+
+def test_a_store_of_schema_3_has_its_brands_secrets_moved_out_of_brand_data(tmp_path):
+    from mockspice.domain import state
+    from mockspice.store import dataset
+
+    path = tmp_path / "v3.db"
+    store, _ = Store.open(path)
+    data = dataset.load_file(DEMO_DATASET)
+    data["companies"][0]["brands"][0]["webcalls"]["int_pass"] = "old-secret"
+    data["companies"][0]["brands"][0]["data"]["inContact:password"] = "ic-secret"
+    with store.write() as conn:
+        dataset.replace(conn, data)
+    store.close()
+    conn = sqlite3.connect(path)  # as schema 3 kept them: in brand data, no secret tables
+    for cid in (1, 2):
+        conn.execute(f'INSERT INTO "{cid}_tblBrandData" SELECT * FROM "{cid}_tblBrandSecret"')
+        conn.execute(f'DROP TABLE "{cid}_tblBrandSecret"')
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    store, existed = Store.open(path)
+    assert existed and store.read().execute("PRAGMA user_version").fetchone()[0] == 4
+    read = store.read()
+    assert read.execute("SELECT COUNT(*) FROM \"1_tblBrandData\" WHERE DataLabel = 'IntPass' "
+                        "OR DataLabel LIKE 'inContact:%'").fetchone()[0] == 0
+    assert dict(read.execute("SELECT DataLabel, DataText FROM \"1_tblBrandSecret\" WHERE BrandID = 1")) == {
+        "IntPass": "old-secret", "inContact:password": "ic-secret"}
+    exported = dataset.export(read)
+    assert exported["companies"][0]["brands"][0]["webcalls"]["int_pass"] == "old-secret"
+    assert state.export_state(store)["companies"][0]["brands"][0]["data"]["inContact:password"] == "********"
+    store.close()

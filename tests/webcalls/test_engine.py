@@ -239,12 +239,22 @@ def test_the_control_api_refuses_bad_web_call_requests(client, method, path, bod
     assert client.get("/_mockspice/journal?kind=webcall").get_json()["count"] == 0
 
 
-def test_put_then_get_the_web_call_settings(client):
+def test_put_then_get_the_web_call_settings_with_int_pass_masked(client, partner):
     wire_brand(client, "https://partner.example/spice")
-    assert client.get("/_mockspice/brands/1/1/webcalls").get_json() == {
+    got = client.get("/_mockspice/brands/1/1/webcalls").get_json()
+    assert got == {
         "search_url": "https://partner.example/spice/search", "load_url": "https://partner.example/spice/load",
         "update_url": "https://partner.example/spice/update", "case_url": "https://partner.example/spice/case",
-        "int_user": "spice", "int_pass": "s3cret", "timeout_s": 3.0}
+        "int_user": "spice", "int_pass": MASK, "timeout_s": 3.0}
+    # What GET answered can be put back: the mask keeps the brand's own intPass.
+    changed = {**got, "load_url": partner.url + "/load"}
+    assert client.put("/_mockspice/brands/1/1/webcalls", json=changed).get_json() == changed
+    client.post("/_mockspice/webcalls/load", json={"company": 1, "brand": 1, "userkey": "jdoe"})
+    assert dict(partner.calls("/load")[0].form)["intPass"] == "s3cret"
+    # A brand with no intPass has none to keep.
+    response = client.put("/_mockspice/brands/1/2/webcalls", json={"int_pass": MASK})
+    assert response.status_code == 400 and response.get_json()["error"] == {"code": "bad-parameter", "message": (
+        "int_pass: is the mask '********', and the brand has no intPass to keep; give its value")}
 
 
 def test_firing_a_case_sends_the_stored_cases_last_response(client, partner):

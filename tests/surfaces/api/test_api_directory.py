@@ -9,6 +9,7 @@ from spiceclients import API, OpenACD
 
 from mockspice.app import create_app
 from mockspice.settings import Settings
+from mockspice.store import dataset
 
 STATE = "/_mockspice/state"
 FACTS_QUERIES = [  # spicecsm-facts.md, "query": the statements real clients send
@@ -36,6 +37,11 @@ def rpc20(client, session: str | None, method: str, params) -> dict:
 
 def state(client) -> dict:
     return client.get(STATE).get_json()
+
+
+def stored_agents(client) -> list[dict]:
+    """The agents as the store holds them (GET /_mockspice/state masks their password digests)."""
+    return dataset.export(client.application.extensions["mockspice"]["store"].read())["agents"]
 
 
 def company(client, company_id: int) -> dict:
@@ -140,7 +146,7 @@ def test_create_agent_then_update_it(client):
     [row] = admin.result("createAgent", {"login": "new.agent", "password": "s3cret", "firstname": "Nel",
                                          "lastname": "New", "securitylevelid": "2", "tierid": 2})
     assert row["agentid"] == "9" and row["companyid"] == "1" and row["securitylevellabel"] == "Power User"
-    agent = next(a for a in state(client)["agents"] if a["id"] == 9)
+    agent = next(a for a in stored_agents(client) if a["id"] == 9)
     assert agent["password_md5"] == md5("s3cret") and agent["active"] is True
     assert admin.result("agentAuth", [{"login": "new.agent", "password": md5("s3cret")}])[0]["agentid"] == "9"
     # createAgent with agentid: an update of the keys given, as SpiceCSM's clients use it.
@@ -150,7 +156,7 @@ def test_create_agent_then_update_it(client):
     # An admin may place an agent in another company; an MD5 hex password is kept as given.
     [row] = admin.result("createAgent", {"login": "g.agent", "password": md5("x").upper(), "companyid": 2})
     assert row["companyid"] == "2"
-    assert next(a for a in state(client)["agents"] if a["login"] == "g.agent")["password_md5"] == md5("x")
+    assert next(a for a in stored_agents(client) if a["login"] == "g.agent")["password_md5"] == md5("x")
 
 
 def test_deactivating_an_agent_ends_its_sessions(client):
@@ -177,14 +183,14 @@ def test_change_own_password(client):
     assert spice.error("changePass", {"password": "again", "oldpassword": "wrong"}) == (
         "changePass: the old password does not match")
     assert spice.result("changePass", {"newpassword": md5("again"), "oldpassword": "n3w"})["msg"] == "success"
-    assert next(a for a in state(client)["agents"] if a["id"] == 1)["password_md5"] == md5("again")
+    assert next(a for a in stored_agents(client) if a["id"] == 1)["password_md5"] == md5("again")
 
 
 def test_change_another_agents_password_needs_level_3(client):
     assert OpenACD(client, "rpowell").error("changePass", {"agentid": 1, "password": "x"}) == (
         "changePass: changing another agent's password needs security level 3; this session has 2")
     assert OpenACD(client, "tsuper").result("changePass", {"login": "jdoe.agent", "password": "x"})["agentid"] == "1"
-    assert next(a for a in state(client)["agents"] if a["id"] == 1)["password_md5"] == md5("x")
+    assert next(a for a in stored_agents(client) if a["id"] == 1)["password_md5"] == md5("x")
     assert OpenACD(client, "tsuper").error("changePass", {"agentid": 7, "password": "x"}) == (
         "changePass: no agent 7")  # another company's agent is not seen
 

@@ -123,9 +123,13 @@ def test_incontact_credentials_are_kept_per_brand(client, session):
     assert _call10(client, "inContactCredentials", {"brandid": 1}, session)["result"] == expected
     assert _call10(client, "inContactCredentials", {}, session)["result"] == expected  # brand 1 by default
     assert _call10(client, "inContactCredentials", {"brandid": "2"}, session)["result"] == NO_RESULTS
-    # Kept as brand data: in the dataset, readable by query, replaced as a whole.
+    # Kept as the brand's secrets: in the dataset masked, not readable by query, replaced as a whole.
     brand = client.get("/_mockspice/state").get_json()["companies"][0]["brands"][0]
-    assert brand["data"]["inContact:username"] == "agent@acme"
+    assert brand["data"]["inContact:username"] == brand["data"]["inContact:password"] == "********"
+    refused = _call10(client, "query", "select DataText from 1_tblBrandSecret", session)
+    assert refused["error"] == "query refused: only reading is allowed (the statement would READ 1_tblBrandSecret)"
+    assert _call10(client, "query", "select DataText from 1_tblBrandData where DataLabel like 'inContact%'",
+                   session)["result"] == NO_RESULTS
     _call10(client, "setinContactCredentials", {"username": "other"}, session)
     assert _call10(client, "inContactCredentials", {}, session)["result"] == {"brandid": "1", "username": "other"}
     # Per company: company 2's brand 1 has none.

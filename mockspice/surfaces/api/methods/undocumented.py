@@ -5,8 +5,8 @@ nothing public says what they take or give back beyond "one object". mockspice c
 session and that one object, and answers a documented, plausible result: ``{"msg": "no
 results"}`` for look-ups of things it does not keep, ``{"msg": "success"}`` for writes it does not
 keep, case counts by status for ``caseAggregate``, and the brand's own values for the inContact
-credentials, which it keeps as brand data (``<CompanyID>_tblBrandData``, labels ``inContact:<key>``),
-so they are in ``GET /_mockspice/state`` and a reset restores them. A client that expects
+credentials, which it keeps as brand secrets (``<CompanyID>_tblBrandSecret``, labels ``inContact:<key>``),
+so they are in ``GET /_mockspice/state`` (masked), ``query`` cannot read them, and a reset restores them. A client that expects
 something else stubs the method (``POST /_mockspice/rpc/stubs``).
 """
 
