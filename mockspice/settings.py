@@ -80,6 +80,8 @@ class Settings:
     threads: int = _setting(4, "threads per worker process", _workers)
     control_token: str = _setting("", "bearer token the control API requires; empty: none")
     journal_limit: int = _setting(10000, "journal entries kept; the oldest are dropped", _positive)
+    journal_max_bytes: int = _setting(
+        64 * 1024 * 1024, "bytes of journal entries kept; the oldest are dropped", _positive)
     log_level: str = _setting("info", "debug, info, warning or error", _one_of(LOG_LEVELS))
     webcall_max_bytes: int = _setting(10 * 1024 * 1024, "a partner's reply is cut at this many bytes", _positive)
     webcall_verify_tls: bool = _setting(True, "verify partners' TLS certificates (false accepts self-signed ones)")

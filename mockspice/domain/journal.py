@@ -16,6 +16,11 @@ from mockspice.store.behind import WriteBehind
 from mockspice.store.db import Store
 
 DROPPED_KEY = "journal_dropped"
+BYTES_KEY = "journal_bytes"  # the journal's size: UTF-8 bytes of its rows' entries and shared texts
+# The journal's cap in bytes (setting journal_max_bytes), kept in the store when the server starts
+# (state.prepare), so that every process writing to it keeps to the same one.
+MAX_BYTES_KEY = "journal_max_bytes"
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 LAST_ID_KEY = "journal_last_id"  # the last id given before the journal was emptied
 MAX_REFLECTED = 4096  # a value echoed into an entry is cut here so one request cannot bloat it
 RECORDER = "journal"  # the store's per-process helper that writes entries
@@ -49,7 +54,8 @@ class _Recorder:
     """This process's journal writer and how far its readers have seen the journal complete."""
 
     def __init__(self, store: Store, limit: int):
-        self.writer = WriteBehind(store, lambda conn, rows: _write(conn, rows, limit))
+        max_bytes = int(store.meta(MAX_BYTES_KEY) or DEFAULT_MAX_BYTES)
+        self.writer = WriteBehind(store, lambda conn, rows: _write(conn, rows, limit, max_bytes))
         self.complete_to = 0  # every id up to here was found written (or given up on)
 
     def close(self) -> bool:
@@ -72,7 +78,45 @@ def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id:
     :param entry_id: an id from :func:`reserve`.
     """
     # The JSON first, before taking an id: an id is never left unused.
-    return record(store, limit, kind, json.dumps(entry, ensure_ascii=False), entry_id)
+    return record(store, limit, kind, entry_text(entry), entry_id)
+
+
+# An entry's JSON is at most this long (characters): a longer one is cut (:func:`entry_text`).
+MAX_ENTRY = 256 * 1024
+# How a longer entry is cut, tried in turn: each list keeps its first N items (the entry says how
+# many it dropped, beside the list: "records": [...], "records_dropped": 129901), each text its
+# first M characters (as :func:`clip` says).
+_CUTS = ((100, 64 * 1024), (10, 4096), (1, 256))
+
+
+def entry_text(entry: dict[str, Any]) -> str:
+    """An entry's JSON, cut to at most :data:`MAX_ENTRY` characters whatever a partner or client
+    sent (a reply of 130,000 users is 130,000 parsed records)."""
+    text = json.dumps(entry, ensure_ascii=False)
+    for items, chars in _CUTS:
+        if len(text) <= MAX_ENTRY:
+            return text
+        text = json.dumps(_cut(entry, items, chars), ensure_ascii=False)
+    if len(text) <= MAX_ENTRY:
+        return text
+    kept = {k: v for k, v in entry.items() if v is None or isinstance(v, (bool, int, float))}
+    return json.dumps({**kept, "cut": f"an entry of {len(text)} characters, not kept"})
+
+
+def _cut(value: Any, items: int, chars: int) -> Any:
+    """``value`` with every list cut to ``items`` and every text to ``chars`` (a copy)."""
+    if isinstance(value, str):
+        return value if len(value) <= chars else value[:chars] + f"...[{len(value)} characters]"
+    if isinstance(value, list):
+        return [_cut(item, items, chars) for item in value[:items]]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        out[key] = _cut(item, items, chars)
+        if isinstance(item, list) and len(item) > items:
+            out[f"{key}_dropped"] = len(item) - items
+    return out
 
 
 class Shared:
@@ -110,13 +154,16 @@ _INSERT = "INSERT OR REPLACE INTO tblJournal(JournalID, Kind, Created, Entry, Te
 _MOST_ROWS = 128
 
 
-def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limit: int) -> None:
-    """Write a batch inside the writer's transaction, then drop what is past the cap and count it.
+def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limit: int,
+           max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Write a batch inside the writer's transaction, then drop what is past the caps (``limit``
+    entries, ``max_bytes`` bytes) and count it.
 
     A shared entry's row has an empty ``Entry`` (or the JSON array of the strings between its
     parts) and the ``TextKey`` of its text in ``tblJournalText``.
     """
     cleared = _cleared_to(conn)
+    size = _size(conn)
     values: list[Any] = []
     shared: dict[int, str] = {}
     for entry_id, kind, created, text in rows:
@@ -128,29 +175,63 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limi
         elif isinstance(text, tuple):
             cut, fills = text
             shared[cut.key] = cut.text
-            values += (entry_id, kind, created, json.dumps(fills, ensure_ascii=False), cut.key)
+            fills_text = json.dumps(fills, ensure_ascii=False)
+            size += len(fills_text.encode())
+            values += (entry_id, kind, created, fills_text, cut.key)
         else:
+            size += len(text.encode())
             values += (entry_id, kind, created, text, None)
     # In the same transaction as its rows: a text is never found missing.
-    conn.executemany("INSERT OR IGNORE INTO tblJournalText(TextKey, Entry) VALUES (?, ?)", shared.items())
+    for key, text in shared.items():
+        if conn.execute("INSERT OR IGNORE INTO tblJournalText(TextKey, Entry) VALUES (?, ?)", (key, text)).rowcount:
+            size += len(text.encode())
     done = 0
     while done < len(values):
         count = 1 << (min((len(values) - done) // 5, _MOST_ROWS).bit_length() - 1)
         conn.execute(_INSERT + ", ".join(["(?, ?, ?, ?, ?)"] * count), values[done:done + count * 5])
         done += count * 5
-    dropped = conn.execute(
-        "DELETE FROM tblJournal WHERE JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ? "
-        "RETURNING JournalID, TextKey", (limit,)).fetchall()
-    keys = {key for _, key in dropped if key is not None}
-    if keys:  # the texts no entry names any more
-        conn.executemany("DELETE FROM tblJournalText WHERE TextKey = ?1 AND NOT EXISTS "
-                         "(SELECT 1 FROM tblJournal WHERE TextKey = ?1)", [(key,) for key in keys])
-    dropped = sum(1 for entry_id, _ in dropped if entry_id > cleared)
+    dropped, size = _drop(conn, "JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ?", (limit,), size, cleared)
+    while size > max_bytes:
+        # Down to 90% of the cap, so that a full journal is not trimmed on every batch: the
+        # oldest rows whose entries add up to what is over (their shared texts go with the last).
+        over = size - max_bytes * 9 // 10
+        last = conn.execute(
+            "SELECT JournalID FROM (SELECT JournalID, SUM(length(CAST(Entry AS BLOB))) OVER (ORDER BY JournalID) "
+            "AS Upto FROM tblJournal) WHERE Upto >= ? ORDER BY JournalID LIMIT 1", (over,)).fetchone()
+        last = last[0] if last is not None else _newest(conn)
+        more, size = _drop(conn, "JournalID <= ?", (last,), size, cleared)
+        dropped += more
+        if not more:
+            break
+    conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (BYTES_KEY, size))
     if dropped:
         conn.execute(
             "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?) ON CONFLICT(MetaKey) "
             "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + excluded.MetaValue",
             (DROPPED_KEY, dropped))
+
+
+def _drop(conn: sqlite3.Connection, where: str, args: tuple, size: int, cleared: int) -> tuple[int, int]:
+    """Delete the rows ``where`` says, and the shared texts no row names any more: how many of
+    them had been listed (not cleared away), and the journal's size after."""
+    rows = conn.execute(f"DELETE FROM tblJournal WHERE {where} RETURNING JournalID, TextKey, "
+                        "length(CAST(Entry AS BLOB))", args).fetchall()
+    size -= sum(r[2] for r in rows)
+    for key in {r[1] for r in rows if r[1] is not None}:  # the texts no entry names any more
+        gone = conn.execute("DELETE FROM tblJournalText WHERE TextKey = ?1 AND NOT EXISTS "
+                            "(SELECT 1 FROM tblJournal WHERE TextKey = ?1) RETURNING length(CAST(Entry AS BLOB))",
+                            (key,)).fetchall()
+        size -= sum(r[0] for r in gone)
+    return sum(1 for r in rows if r[0] > cleared), size
+
+
+def _size(conn: sqlite3.Connection) -> int:
+    """The journal's size in bytes (counted once, for a store that has not kept it yet)."""
+    row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (BYTES_KEY,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    return conn.execute("SELECT (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournal)"
+                        " + (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournalText)").fetchone()[0]
 
 
 def _cleared_to(conn: sqlite3.Connection) -> int:
@@ -262,4 +343,4 @@ def clear(conn: sqlite3.Connection, store: Store) -> None:
                  (LAST_ID_KEY, store.counters.last()))
     conn.execute("DELETE FROM tblJournal")
     conn.execute("DELETE FROM tblJournalText")
-    conn.execute("DELETE FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,))
+    conn.execute("DELETE FROM tblMockMeta WHERE MetaKey IN (?, ?)", (DROPPED_KEY, BYTES_KEY))

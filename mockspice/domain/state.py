@@ -60,6 +60,7 @@ def prepare(settings: Settings) -> Prepared:
         store, existed = Store.open(path)
         with store.write() as conn:
             Store.set_meta(conn, SEED_KEY, dataset.to_json(data))
+            Store.set_meta(conn, journal.MAX_BYTES_KEY, str(settings.journal_max_bytes))
             if not existed:
                 dataset.replace(conn, data)
         if existed:

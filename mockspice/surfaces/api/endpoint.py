@@ -40,8 +40,10 @@ MAX_JOURNALED = 4096
 # as bytes). A longer body (or one of unknown length) also goes to Flask unread.
 REPLAY_MAX_BYTES = 16 * 1024
 REPLAY_MAX_ANSWER = 64 * 1024
-# Calls whose parameters carry a password (or its digest): their request is not journaled.
-SECRET_METHODS = {"connect", "changePass", "createAgent", "agentAuth"}
+# Calls whose parameters carry a password (or its digest): their request is not journaled, valid
+# or not; nor is a request with a key that names one, or one that cannot be read (it may hold one).
+SECRET_METHODS = {"connect", "changepass", "createagent", "agentauth", "setincontactcredentials"}
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,7 @@ def spice_api_server() -> Response:
     if fault == "http500":
         status = 500
     entry = _entry(body, style, call, status, raw, text, fault)
-    entry_text = json.dumps(entry, ensure_ascii=False)
+    entry_text = journal.entry_text(entry)
     journal.record(store, settings.journal_limit, "api", entry_text)
     if key is not None and status == 200 and style in ("1.0", "2.0") and len(raw) <= REPLAY_MAX_BYTES \
             and len(text) <= REPLAY_MAX_ANSWER and _replayable(call, ext["rpc_registry"]) \
@@ -367,6 +369,43 @@ def _replayable(call: Call, registry: Any) -> bool:
     return traced["outcome"] == "result" and method is not None and method.replayable
 
 
+def _journaled_request(body: phpform.Body, raw: bytes) -> str:
+    """The request as its journal entry keeps it: its text, unless it holds or may hold a secret.
+
+    Decided on the request as read (escapes decoded), whether or not it is a valid call: an
+    invalid id or envelope does not make a password any less secret.
+    """
+    if body.text is None or body.error is not None:
+        return f"[not kept: {len(raw)} bytes that are not a readable call; they may hold a password]"
+    try:
+        data = json.loads(body.text)
+    except (ValueError, RecursionError):
+        return f"[not kept: {len(raw)} bytes that are not JSON; they may hold a password]"
+    if _holds_secret(data) or (body.transport == "form" and any(
+            _SECRET_KEY.search(name.decode("utf-8", "replace")) for name in phpform.php_fields(raw))):
+        return "[not kept: it holds a password]"
+    return _request_text(raw)
+
+
+def _holds_secret(data: Any) -> bool:
+    """Whether a parsed request names a secret-bearing method anywhere (in ``method`` or not: an
+    invalid call is journaled too) or has a key that names a secret, at any depth (an iterative
+    walk: JSON nests deeper than Python recursion goes)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item.strip().lower() in SECRET_METHODS:
+                return True
+        elif isinstance(item, dict):
+            if any(_SECRET_KEY.search(key) for key in item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _entry(body: phpform.Body, style: str, call: Call, status: int, raw: bytes, text: str,
            fault: str | None) -> dict[str, Any]:
     """The request's journal entry."""
@@ -374,8 +413,7 @@ def _entry(body: phpform.Body, style: str, call: Call, status: int, raw: bytes, 
                  "line": None, "column": None, "path": None} for note in body.warnings]
     entry = {
         "transport": body.transport, "style": style, "status": status, "calls": call.trace,
-        "request": ("[not kept: it holds a password]" if any(c["method"] in SECRET_METHODS for c in call.trace)
-                    else _request_text(raw)),
+        "request": _journaled_request(body, raw),
         "response": text[:MAX_JOURNALED], "findings": findings, "webcalls": call.webcalls, "fault": fault,
     }
     return entry
