@@ -19,6 +19,7 @@ from mockspice.store.db import Store
 from mockspice.store.schema import table
 
 ADMIN = 4  # securitylevelid 4: System Administrator (spicecsm-facts.md)
+MAX_SESSIONS = 10_000  # live sessions kept; past it those that would expire first end
 
 
 class InvalidSession(DomainError):
@@ -92,6 +93,10 @@ def _open(store: Store, kind: str, agent_id: int | None, company_id: int | None,
         conn.execute("DELETE FROM tblSession WHERE ExpiresAt < ?", (time.time(),))
         conn.execute("INSERT INTO tblSession VALUES (?,?,?,?,?,?,?,?)",
                      (session_id, kind, agent_id, company_id, userkey, level, journal.now_iso(), time.time() + ttl_s))
+        # A client that connects in a loop must not fill the disk: past the cap, the sessions that
+        # would expire first end (as the oldest entries of the journal are dropped).
+        conn.execute("DELETE FROM tblSession WHERE rowid IN (SELECT rowid FROM tblSession ORDER BY ExpiresAt"
+                     " LIMIT max(0, (SELECT COUNT(*) FROM tblSession) - ?))", (MAX_SESSIONS,))
     return session_id
 
 

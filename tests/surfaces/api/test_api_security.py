@@ -51,3 +51,17 @@ def test_replacing_the_state_ends_the_sessions(client):
 def test_portalconnect_with_an_id_out_of_range(client):
     error = Rpc20.on(client).error("portalconnect", {"company": 10**30, "userkey": "jdoe"})
     assert error["code"] == -32602 and "portalconnect: id must be a userkey" in error["message"]
+
+
+def test_sessions_are_capped_and_those_that_expire_first_end(client, monkeypatch):
+    from mockspice.domain import sessions
+
+    monkeypatch.setattr(sessions, "MAX_SESSIONS", 5)
+    opened = [Rpc20.on(client, login="jdoe.agent").session for _ in range(8)]
+    store = client.application.extensions["mockspice"]["store"]
+    assert store.read().execute("SELECT COUNT(*) FROM tblSession").fetchone()[0] == 5
+    for session in opened[:3]:
+        error = Rpc20.on(client, session=session).error("checkSession")
+        assert error == {"code": -32001, "message": f"invalid session: unknown session {session!r}", "data": error["data"]}
+    for session in opened[3:]:
+        assert Rpc20.on(client, session=session).result("checkSession") is not None
