@@ -47,7 +47,7 @@ class QueryRefused(DomainError):
 
 
 class QueryFailed(DomainError):
-    """SQLite could not run the statement (syntax, unknown table, time cap)."""
+    """SQLite could not run the statement (syntax, unknown table), or it went past a limit."""
 
     code = "query-failed"
     rpc_code = -32011
@@ -103,9 +103,11 @@ class QueryProcesses:
     def _answer(self, proc: subprocess.Popen, deadline: float) -> bytes | None:
         """One line from the child, or None when it does not come in time (or the child died)."""
         fd, chunks, size = proc.stdout.fileno(), [], 0
+        waiting = select.poll()  # not select(): a server's descriptors may be past FD_SETSIZE
+        waiting.register(fd, select.POLLIN)
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or not waiting.poll(left * 1000):
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
@@ -118,6 +120,10 @@ class QueryProcesses:
                 return None
 
     def _start(self) -> subprocess.Popen:
+        with self._lock:  # a process whose thread ended died with it (PR_SET_PDEATHSIG): reap it
+            ended = [proc for proc in self._all if proc.poll() is not None]
+        for proc in ended:
+            self._stop(proc)
         proc = subprocess.Popen([sys.executable, "-I", "-S", CHILD], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
         proc.stdin.write(self.config.encode() + b"\n")
