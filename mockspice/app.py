@@ -6,7 +6,10 @@ a prepared one is given (``mockspice serve`` prepares it once, before the worker
 
 from __future__ import annotations
 
-from flask import Flask, request
+import io
+from typing import Callable
+
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from mockspice import __version__
@@ -17,6 +20,7 @@ from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
 from mockspice.domain.stubs import Stubs
 from mockspice.surfaces import control, telephony
+from mockspice.surfaces.bodies import reading_bodies
 from mockspice.surfaces.api import docs_page as api_docs, endpoint as api_endpoint
 from mockspice.surfaces.api.methods import build as build_api
 from mockspice.surfaces.errors import API_PATH, CONTROL_PREFIX, error_response
@@ -82,4 +86,28 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         # The reference partner keeps its data in the process: with several workers, each has
         # its own copy (docs/partner-guide.md).
         app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PARTNER_PREFIX: create_partner_app()})
+    # Outermost: every URL's body is read whole within body_timeout_s before any of the above runs.
+    app.wsgi_app = reading_bodies(app.wsgi_app, _refusal(app, settings.partner), timeout_s=settings.body_timeout_s,
+                                  max_bytes=MAX_BODY_BYTES)
     return app
+
+
+def _refusal(app: Flask, partner: bool) -> Callable[[dict, int, str, str], Response]:
+    """The answer to a request refused before the app ran: the surface's error shape (the
+    reference partner's one-line text under its prefix), and the connection closed after it."""
+    from mockspice.domain.outbound import PARTNER_PREFIX
+
+    def refuse(environ: dict, status: int, code: str, message: str) -> Response:
+        # The body is not read again: the request is answered as if it had none.
+        bare = {k: v for k, v in environ.items() if k != "HTTP_TRANSFER_ENCODING"}
+        bare.update({"wsgi.input": io.BytesIO(), "CONTENT_LENGTH": "0"})
+        path = bare.get("PATH_INFO", "")
+        if partner and (path == PARTNER_PREFIX or path.startswith(PARTNER_PREFIX + "/")):
+            response = Response(f"{message}\n", status, content_type="text/plain; charset=utf-8")
+        else:
+            with app.request_context(bare):
+                response = error_response(status, code, message)
+        response.headers["Connection"] = "close"
+        return response
+
+    return refuse

@@ -8,6 +8,7 @@ the server gracefully, and a temporary store is removed on the way out.
 from __future__ import annotations
 
 import errno
+import logging
 import multiprocessing.util
 import os
 import socket
@@ -25,15 +26,25 @@ from mockspice import __version__
 from mockspice.app import create_app
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
+from mockspice.surfaces.bodies import MAX_PENDING
 
 ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms %(query_string)s'
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 START_TIMEOUT_S = 30
 # granian's own messages go to stderr; stdout has the banner, then the access log.
 LOG_CONFIG = {"handlers": {
-    "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+    "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                "filters": ["threads"]},
     "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stdout"},
-}}
+}, "filters": {"threads": {"()": "mockspice.server.ThreadCountFilter"}}}
+
+
+class ThreadCountFilter(logging.Filter):
+    """Drops granian's warning that it may start many Python threads: the ones past ``threads``
+    are for requests whose bodies are still coming (surfaces/bodies.py), started only when needed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python threads" not in record.getMessage()
 
 
 class ServeError(Exception):
@@ -117,7 +128,8 @@ def granian_server(settings: Settings, port: int) -> Granian:
     return Granian(
         "mockspice:app",  # not imported: serve() hands the workers the app it made (fork)
         address=address_of(settings.host), port=port, interface=Interfaces.WSGI, websockets=False,
-        workers=settings.workers, blocking_threads=settings.threads,
+        # More threads for requests whose bodies are still coming (surfaces/bodies.py).
+        workers=settings.workers, blocking_threads=settings.threads + MAX_PENDING,
         # A request line or headers beyond this are answered 431 by granian itself.
         http1_settings=HTTP1Settings(keep_alive=True, max_buffer_size=64 * 1024),
         log_enabled=True, log_level=LogLevels(settings.log_level), log_dictconfig=LOG_CONFIG,

@@ -78,6 +78,8 @@ class Settings:
     edition: str = _setting("enterprise", "enterprise or community", _one_of(EDITIONS))
     workers: int = _setting(2, "server worker processes sharing the store", _workers)
     threads: int = _setting(4, "threads per worker process", _workers)
+    body_timeout_s: int = _setting(10, "seconds a request body may take to arrive whole; a slower one is answered 408",
+                                   _positive)
     control_token: str = _setting("", "bearer token the control API requires; empty: none")
     journal_limit: int = _setting(10000, "journal entries kept; the oldest are dropped", _positive)
     journal_max_bytes: int = _setting(

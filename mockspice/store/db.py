@@ -32,6 +32,27 @@ class StoreError(Exception):
     """The database file cannot be used; the message is one line naming the file."""
 
 
+class _Owned:
+    """A thread's connection, closed when the thread ends (its ``threading.local`` goes with
+    it) unless the store has closed it first. Without this, every thread that ever used the
+    store kept its connection (descriptors and page cache) until the store closed, and granian
+    starts new threads under load and ends them when idle."""
+
+    __slots__ = ("conn", "pid", "opened")
+
+    def __init__(self, conn: sqlite3.Connection, opened: dict[int, tuple[int, sqlite3.Connection]]):
+        self.conn, self.pid, self.opened = conn, os.getpid(), opened
+        opened[id(self)] = (self.pid, conn)
+
+    def __del__(self) -> None:
+        # Only in the process that opened it: a forked child must not close its parent's.
+        if self.opened.pop(id(self), None) is not None and self.pid == os.getpid():
+            try:
+                self.conn.close()
+            except Exception:  # noqa: BLE001 - nothing to do about it as the thread ends
+                pass
+
+
 class Store:
     """A mockspice database file and the connections to it."""
 
@@ -44,7 +65,7 @@ class Store:
         self._write_lock = threading.Lock()
         self._write_owner: int | None = None  # the thread holding it
         self._lock_file: tuple[int, int] | None = None  # (pid, fd)
-        self._opened: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread
+        self._opened: dict[int, tuple[int, sqlite3.Connection]] = {}  # (pid, connection) of each live thread
         self._epoch = 0  # bumped by close(): a thread's connection from before is closed
         # Journal ids and the generation, shared by the processes using the file (store/behind.py).
         self.counters = Counters(self.path)  # files <db>-ids and <db>-generation
@@ -159,7 +180,7 @@ class Store:
         self._local.conn = conn
         self._local.pid = os.getpid()
         self._local.epoch = self._epoch
-        self._opened.append((os.getpid(), conn))
+        self._local.owner = _Owned(conn, self._opened)  # the one it replaces was closed by close()
         return conn
 
     def read(self) -> sqlite3.Connection:
@@ -269,10 +290,9 @@ class Store:
         if not all(finished):
             return  # a helper still writes through this process's connection and lock: leave them
         self.counters.close()
-        for owner, conn in self._opened:
-            if owner == pid:
+        for key, (owner, conn) in list(self._opened.items()):
+            if owner == pid and self._opened.pop(key, None) is not None:
                 conn.close()  # sqlite3 lets another thread close it (check_same_thread=False)
-        self._opened = [(owner, conn) for owner, conn in self._opened if owner != pid]
         self._epoch += 1
         if self._lock_file is not None and self._lock_file[0] == os.getpid():
             os.close(self._lock_file[1])
