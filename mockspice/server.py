@@ -2,7 +2,9 @@
 
 The store is prepared once in the main process, before the workers are forked; each worker
 opens its own SQLite connections (WAL mode lets them share the file). SIGTERM and SIGINT stop
-the server gracefully, and a temporary store is removed on the way out.
+the server gracefully, and a temporary store is removed on the way out. Workers follow their
+main process: if it dies (even by SIGKILL) they stop within a second or two, writing what they
+hold, and the last one out removes a temporary store.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server as Granian
 
-from mockspice import __version__
+from mockspice import __version__, workers
 from mockspice.app import create_app
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
@@ -102,6 +104,25 @@ def when_listening(host: str, port: int, then: Callable[[], None]) -> threading.
     return thread
 
 
+def announce(text: str) -> None:
+    """Print ``text`` (the banner) from a thread of the main process without taking a lock a
+    worker forked at that moment would inherit held: ``print`` holds ``sys.stdout``'s buffer
+    lock while it writes, and a worker forked then would hang on its first line of access log.
+    One ``os.write`` of the descriptor takes no lock in Python (the main process writes nothing
+    else to stdout, so nothing is buffered ahead of it)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture): no fork races it
+        print(text, flush=True)
+        return
+    data = (text + "\n").encode()
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:  # stdout closed: nobody to greet
+        pass
+
+
 def banner(settings: Settings, port: int, prepared: Prepared) -> str:
     """The lines printed once the server listens: its URLs and its store."""
     root = f"http://{_url_host(settings.host)}:{port}"
@@ -155,14 +176,23 @@ def serve(settings: Settings) -> None:
         prepared.store.close()
 
         def worker_app() -> Any:
-            # granian's workers end by os._exit, past atexit: write what the worker still holds.
-            multiprocessing.util.Finalize(None, prepared.store.close, exitpriority=100)
+            # granian's workers end by os._exit, past atexit: write what the worker still holds,
+            # then (a temporary store, its main process gone) leave the store's folder.
+            close = workers.CloseOnce(prepared.store)
+            multiprocessing.util.Finalize(None, close, exitpriority=100)
+            temp = None
+            if prepared.temp_dir is not None:
+                temp = workers.TempStore(prepared.temp_dir, main)
+                multiprocessing.util.Finalize(None, temp.leave, exitpriority=50)
+            workers.follow_master(main, server, close, temp)
             return app
 
         server = granian_server(settings, port)
+        workers.hold_stop_signals_across_forks(main)
         # If another process took the port after the check, this may greet its listener, just
-        # before serve() fails below with a one-line error.
-        when_listening(settings.host, port, lambda: print(banner(settings, port, prepared), flush=True))
+        # before serve() fails below with a one-line error. The probe connects to the address
+        # itself: no name look-up (and its locks) in a thread while granian forks.
+        when_listening(address_of(settings.host), port, lambda: announce(banner(settings, port, prepared)))
         try:
             server.serve(target_loader=worker_app, wrap_loader=False)
         except (OSError, RuntimeError) as exc:  # granian binds in serve(): a port taken meanwhile
