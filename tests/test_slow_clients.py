@@ -328,7 +328,7 @@ def test_past_the_cap_a_body_is_refused_unread(monkeypatch):
         assert _call(app, streams[0], CONTENT_LENGTH="10")[0].startswith("408")
         assert _call(app, streams[1], CONTENT_LENGTH="10")[0].startswith("408")
         status, body = _call(app, streams[2], CONTENT_LENGTH="10")  # two helpers still stuck
-        assert status.startswith("503") and b"2 request bodies are arriving already" in body
+        assert status.startswith("503") and b"2 request bodies (or 256 MiB of them) are arriving already" in body
     finally:
         for stream in streams:
             stream.go.set()
@@ -340,6 +340,20 @@ def test_past_the_cap_a_body_is_refused_unread(monkeypatch):
             break
         time.sleep(0.05)
     assert _call(app, whole, CONTENT_LENGTH="10")[0] == "200 OK"
+
+
+def test_past_the_bytes_cap_a_body_is_refused_unread_but_one_is_always_taken(monkeypatch):
+    monkeypatch.setattr(bodies, "MAX_PENDING_BYTES", 1500)
+    app, _ = _app(timeout_s=0.2)
+    streams = [SlowStream(b"") for _ in range(3)]
+    try:
+        assert _call(app, streams[0], CONTENT_LENGTH="1000")[0].startswith("408")  # stuck, 1000 bytes declared
+        status, body = _call(app, streams[1], CONTENT_LENGTH="600")  # 1600 in all: over
+        assert status.startswith("503") and b"(or 1500 bytes of them) are arriving already" in body
+        assert _call(app, streams[2], CONTENT_LENGTH="400")[0].startswith("408")  # 1400: taken
+    finally:
+        for stream in streams:
+            stream.go.set()
 
 
 class Proto:

@@ -36,6 +36,11 @@ import weakref
 from typing import Any, Callable, Iterable
 
 MAX_PENDING = 256  # bodies being read at once, per process; granian gets this many threads more
+# Bytes those bodies may hold in all, per process: 256 clients sending 64 MiB each would hold
+# 16 GiB. A sized body counts as its Content-Length, a chunked one as what has come of it (read in
+# pieces of PIECE). One body is always taken, whatever its size.
+MAX_PENDING_BYTES = 256 * 1024 * 1024
+PIECE = 1024 * 1024
 TICK_S = 0.25  # how often the watchdog looks for bodies past their deadline
 IDLE_S = 60  # a helper thread (the fallback) that had no body to read for this long ends
 
@@ -63,6 +68,7 @@ class _Pending:
         self._refuse, self._late = refuse, late
         self._lock = _thread.allocate_lock()
         self._count = 0  # bodies being read, by their request's thread or by a helper
+        self._bytes = 0  # the sizes they declared
         self._watched: dict[int, _Watched] = {}
         self._running = False  # the watchdog thread; none survives a fork
         _ALL.add(self)
@@ -70,14 +76,16 @@ class _Pending:
     def forked(self) -> None:
         """In a child just forked: no thread of the parent's came along."""
         self._lock = _thread.allocate_lock()
-        self._count, self._watched, self._running = 0, {}, False
+        self._count, self._bytes, self._watched, self._running = 0, 0, {}, False
 
-    def take(self, entry: _Watched | None) -> bool:
-        """Count a body about to be read (``entry``: to watch); False if MAX_PENDING are already."""
+    def take(self, entry: _Watched | None, size: int) -> bool:
+        """Count a body of ``size`` bytes about to be read (``entry``: to watch); False if
+        MAX_PENDING are already, or they and this one would declare more than MAX_PENDING_BYTES."""
         with self._lock:
-            if self._count >= MAX_PENDING:
+            if self._count >= MAX_PENDING or (self._count and self._bytes + size > MAX_PENDING_BYTES):
                 return False
             self._count += 1
+            self._bytes += size
             if entry is not None:
                 if not self._running:
                     self._running = True
@@ -85,10 +93,19 @@ class _Pending:
                 self._watched[id(entry)] = entry
             return True
 
-    def done(self, entry: _Watched | None) -> bool:
-        """A body's read returned; True if the watchdog has answered its request already."""
+    def grow(self, size: int) -> bool:
+        """Count ``size`` more bytes of a body being read; False if that is past MAX_PENDING_BYTES."""
+        with self._lock:
+            if self._bytes + size > MAX_PENDING_BYTES:
+                return False
+            self._bytes += size
+            return True
+
+    def done(self, entry: _Watched | None, size: int) -> bool:
+        """A body's read of ``size`` bytes returned; True if the watchdog has answered its request already."""
         with self._lock:
             self._count -= 1
+            self._bytes -= size
             if entry is None:
                 return False
             del self._watched[id(entry)]  # the watchdog leaves an entry it answered
@@ -159,8 +176,12 @@ class _Helper:
             except Exception as exc:  # noqa: BLE001 - handed to the request thread
                 job.error = exc
             self._job = None  # before done: the request thread may give the next job at once
-            self._pending.done(None)
+            self._pending.done(None, job.size)
             job.done.release()
+
+
+def _size(count: int) -> str:
+    return f"{count >> 20} MiB" if count >= 1 << 20 else f"{count} bytes"
 
 
 def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_bytes: int) -> Callable:
@@ -174,7 +195,8 @@ def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_
     late: Refusal = (408, "request-timeout",
                      f"the request body did not arrive whole within {timeout_s:g} s (setting body_timeout_s)")
     busy: Refusal = (503, "service-unavailable",
-                     f"{MAX_PENDING} request bodies are arriving already; send this one again later")
+                     f"{MAX_PENDING} request bodies (or {_size(MAX_PENDING_BYTES)} of them) are arriving "
+                     "already; send this one again later")
     pending = _Pending(refuse, late)
     local = threading.local()
     warned: list[bool] = []
@@ -199,7 +221,7 @@ def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_
             return None  # already in memory (a test client)
         chunked = "HTTP_TRANSFER_ENCODING" in environ
         if chunked:
-            size = max_bytes + 1
+            size = max_bytes + 1  # read up to one byte past the largest: the app answers 413
         else:
             try:
                 size = int(length)
@@ -219,16 +241,22 @@ def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_
             frame = frame.f_back
         if hasattr(proto, "response_bytes"):
             entry = _Watched(proto, environ, time.monotonic() + timeout_s)
-            if not pending.take(entry):
+            charged = min(size, PIECE) if chunked else size
+            if not pending.take(entry, charged):
                 return busy
             try:
-                data = stream.read(size)
+                if chunked:
+                    data, charged = read_pieces(stream, size, charged)
+                else:
+                    data = stream.read(size)
             finally:
-                expired = pending.done(entry)
+                expired = pending.done(entry, charged)
             if expired:
                 return late  # answered already; granian ignores this second answer
+            if data is None:
+                return busy
         else:
-            if not pending.take(None):
+            if not pending.take(None, size):
                 return busy
             if not warned:
                 warned.append(True)
@@ -241,6 +269,22 @@ def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_
             return 400, "bad-request", f"the request body ended after {len(data)} of its {size} bytes"
         environ["wsgi.input"] = io.BytesIO(data)
         return None
+
+    def read_pieces(stream: Any, size: int, charged: int) -> tuple[bytes | None, int]:
+        """A chunked body, up to ``size`` bytes, charged to the pending bytes as it comes (None when
+        that would pass MAX_PENDING_BYTES); and the bytes charged for it."""
+        pieces, total = [], 0
+        while total < size:
+            piece = stream.read(min(PIECE, size - total))
+            if not piece:
+                break
+            pieces.append(piece)
+            total += len(piece)
+            if total > charged:
+                if not pending.grow(total - charged):
+                    return None, charged
+                charged = total
+        return b"".join(pieces), charged
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
         length = environ.get("CONTENT_LENGTH")
