@@ -6,10 +6,11 @@ quoted outside string literals before the statement runs. Only reading is allowe
 an SQLite authorizer (not by looking at the text). Rows come back as PHP's MySQL functions give
 them: lower-case column names, values as strings (NULL as null).
 
-Each statement runs in a process of its own (:mod:`mockspice.store.query_child`, one per server
-thread that runs queries, started on first use and again after it is killed), so that its time,
-its memory and the size of its answer are bounded whatever it asks SQLite to do: the server
-waits for the answer until shortly after the time limit, then kills that process.
+Each statement runs in a process of its own (:mod:`mockspice.store.query_child`; at most
+``threads`` of them per server process, started on first use, kept for the next statement and
+started again after one is killed), so that its time, its memory and the size of its answer are
+bounded whatever it asks SQLite to do: the server waits for the answer until shortly after the
+time limit, then kills that process.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def quote_names(sql: str) -> str:
 
 
 class QueryProcesses:
-    """A process's query processes, one per thread (a :meth:`Store.helper`, closed with the store)."""
+    """A server process's query processes: at most ``threads`` at once, each running one statement
+    at a time and kept for the next (a :meth:`Store.helper`, closed with the store)."""
 
     def __init__(self, store: Store, settings: Any):
         self.config = json.dumps({
@@ -75,30 +77,52 @@ class QueryProcesses:
         self.limit_s = settings.query_time_limit_ms / 1000
         self.grace_s = self.limit_s * 0.04 + 0.02
         self.max_answer = settings.query_max_bytes + 64 * 1024
-        self._local = threading.local()
+        # At most `threads` statements at once per server process, each in its own child: granian
+        # may run many more requests at once than `threads` (surfaces/bodies.py), and each child
+        # may use query_memory_mb. A statement waits for one, within its time limit.
+        self.most = settings.threads
+        self._slots = threading.BoundedSemaphore(self.most)
+        self._idle: list[subprocess.Popen] = []
         self._all: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
 
     def run(self, sql: str) -> dict[str, Any]:
         """The child's answer to one statement; :class:`QueryFailed` if it had to be killed."""
-        deadline = time.monotonic() + self.limit_s  # a start of the process counts in the time
-        proc = getattr(self._local, "proc", None)
-        if proc is None or proc.poll() is not None:
-            proc = self._start()
+        deadline = time.monotonic() + self.limit_s  # the wait and a start of the process count in the time
+        if not self._slots.acquire(timeout=self.limit_s):
+            raise QueryFailed(f"query failed: {self.most} statements were running in this server process for "
+                              f"{self.limit_s:g} s (as many as the threads setting; the query_time_limit_ms limit)")
         try:
-            budget = max(deadline - time.monotonic(), 0.001)
-            os.write(proc.stdin.fileno(), json.dumps({"sql": sql, "time_s": budget}).encode() + b"\n")
-            line = self._answer(proc, deadline + self.grace_s)
-        except OSError:
-            line = None
-        if line is None:
-            code = proc.poll()
-            self._stop(proc)
-            if code is None:
-                raise QueryFailed(f"query failed: stopped after {self.limit_s:g} s (the query_time_limit_ms limit)")
-            raise QueryFailed(f"query failed: the statement's process ended (exit code {code}), most likely "
-                              "past the query_memory_mb limit")
-        return json.loads(line)
+            proc = self._take()
+            try:
+                budget = max(deadline - time.monotonic(), 0.001)
+                os.write(proc.stdin.fileno(), json.dumps({"sql": sql, "time_s": budget}).encode() + b"\n")
+                line = self._answer(proc, deadline + self.grace_s)
+            except OSError:
+                line = None
+            if line is None:
+                code = proc.poll()
+                self._stop(proc)
+                if code is None:
+                    raise QueryFailed(f"query failed: stopped after {self.limit_s:g} s (the query_time_limit_ms limit)")
+                raise QueryFailed(f"query failed: the statement's process ended (exit code {code}), most likely "
+                                  "past the query_memory_mb limit")
+            with self._lock:
+                self._idle.append(proc)
+            return json.loads(line)
+        finally:
+            self._slots.release()
+
+    def _take(self) -> subprocess.Popen:
+        """An idle child that is still alive, or a new one."""
+        while True:
+            with self._lock:
+                proc = self._idle.pop() if self._idle else None
+            if proc is None:
+                return self._start()
+            if proc.poll() is None:
+                return proc
+            self._stop(proc)  # died with the thread that started it (PR_SET_PDEATHSIG): reaped
 
     def _answer(self, proc: subprocess.Popen, deadline: float) -> bytes | None:
         """One line from the child, or None when it does not come in time (or the child died)."""
@@ -120,14 +144,9 @@ class QueryProcesses:
                 return None
 
     def _start(self) -> subprocess.Popen:
-        with self._lock:  # a process whose thread ended died with it (PR_SET_PDEATHSIG): reap it
-            ended = [proc for proc in self._all if proc.poll() is not None]
-        for proc in ended:
-            self._stop(proc)
         proc = subprocess.Popen([sys.executable, "-I", "-S", CHILD], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
         proc.stdin.write(self.config.encode() + b"\n")
-        self._local.proc = proc
         with self._lock:
             self._all.add(proc)
         return proc
@@ -135,8 +154,8 @@ class QueryProcesses:
     def _stop(self, proc: subprocess.Popen) -> None:
         with self._lock:
             self._all.discard(proc)
-        if getattr(self._local, "proc", None) is proc:
-            self._local.proc = None
+            if proc in self._idle:
+                self._idle.remove(proc)
         proc.kill()
         proc.wait()
         proc.stdin.close()

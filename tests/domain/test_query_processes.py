@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from mockspice.domain import sql
 from mockspice.domain.state import prepare
 from mockspice.settings import Settings
@@ -30,3 +32,40 @@ def test_a_threads_process_ends_with_its_thread_and_is_reaped(tmp_path):
         processes.close()
         prepared.cleanup()
     assert mine.returncode is not None and not processes._all
+
+
+def test_at_most_threads_statements_run_at_once_and_a_waiting_one_keeps_to_the_time_limit(tmp_path):
+    settings = Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db"), "threads": 1,
+                                                    "query_time_limit_ms": 600})
+    prepared = prepare(settings)
+    processes = sql.QueryProcesses(prepared.store, settings)
+    counting = "with recursive r(x) as (select 1 union all select x+1 from r) select count(*) from r"
+    answers: list[tuple[str, float]] = []
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            answer = processes.run(counting)
+            message = f"query failed: {answer['message']}"  # as sql.query raises it
+        except sql.QueryFailed as exc:
+            message = str(exc)
+        answers.append((message, time.monotonic() - started))
+
+    try:
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        most = 0
+        while any(thread.is_alive() for thread in threads):
+            most = max(most, sum(1 for proc in list(processes._all) if proc.poll() is None))
+            time.sleep(0.005)
+        assert most == 1  # one statement at a time: the others waited
+        # Each within its own time limit (the wait counts in it), answered with the limit's error.
+        assert len(answers) == 3
+        for message, elapsed in answers:
+            assert message.startswith("query failed: ") and "query_time_limit_ms" in message
+            assert elapsed < 0.6 * 1.1 + 0.1
+        assert processes.run("select 1 as one") == {"names": ["one"], "rows": [["1"]]}
+    finally:
+        processes.close()
+        prepared.cleanup()
