@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     app.json.sort_keys = False
     transport = Transport(max_reply_bytes=settings.webcall_max_bytes, verify_tls=settings.webcall_verify_tls,
                           pool_size=max(4, settings.threads * 2))
-    engine = Engine(transport, corrected_names=settings.webcall_corrected_names, max_depth=settings.xml_max_depth)
+    engine = Engine(transport, corrected_names=settings.webcall_corrected_names, max_depth=settings.xml_max_depth,
+                    most=settings.threads)
     app.extensions["mockspice"] = {"settings": settings, "store": prepared.store, "prepared": prepared,
                                    "version": __version__,
                                    "outbound": Outbound(prepared.store, engine, settings.journal_limit),

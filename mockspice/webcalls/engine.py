@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -98,11 +100,15 @@ class Engine:
     """Sends the four web calls; optionally hands every exchange to ``record`` (the journal)."""
 
     def __init__(self, transport: Transport, *, corrected_names: bool = False, max_depth: int = 32,
-                 record: Callable[[Exchange], int | None] | None = None):
+                 record: Callable[[Exchange], int | None] | None = None, most: int | None = None):
+        """:param most: calls sent and judged at once (each may hold a reply of webcall_max_bytes and
+            its tree); another waits for one, within its own timeout. None: no limit."""
         self.transport = transport
         self.corrected_names = corrected_names
         self.max_depth = max_depth
         self.record = record
+        self.most = most
+        self._slots = threading.BoundedSemaphore(most) if most else None
 
     def search(self, endpoint: Endpoint, criteria: dict[str, Any], brand: dict | None = None) -> Exchange:
         """Account search: the criteria as the page's POST variables (only those with data)."""
@@ -129,12 +135,23 @@ class Engine:
     def _call(self, kind: str, endpoint: Endpoint, form: list[tuple[str, str]], brand: dict | None,
               expected_userkey: str | None = None) -> Exchange:
         exchange = Exchange(kind, endpoint.url, form, brand=brand)
-        try:
-            reply = self.transport.post(endpoint.url, form, endpoint.timeout_s)
-            judge(exchange, reply, expected_userkey, self.max_depth)
-        except Exception as exc:  # noqa: BLE001 - the contract: an exchange, never an exception
-            exchange.outcome = "error"
-            exchange.findings.append(Finding.of("internal-error", f"mockspice failed: {type(exc).__name__}: {exc}"))
+        started = time.monotonic()
+        if self._slots is not None and not self._slots.acquire(timeout=endpoint.timeout_s):
+            exchange.outcome, exchange.elapsed_ms = "timeout", (time.monotonic() - started) * 1000
+            exchange.findings.append(Finding.of("timeout", (
+                f"{endpoint.url}: not sent: {self.most} web calls were running in this server process for the "
+                f"call's whole timeout ({endpoint.timeout_s:g} s; as many as the threads setting)")))
+        else:
+            try:
+                reply = self.transport.post(endpoint.url, form, max(endpoint.timeout_s - (time.monotonic() - started),
+                                                                    0.001))
+                judge(exchange, reply, expected_userkey, self.max_depth)
+            except Exception as exc:  # noqa: BLE001 - the contract: an exchange, never an exception
+                exchange.outcome = "error"
+                exchange.findings.append(Finding.of("internal-error", f"mockspice failed: {type(exc).__name__}: {exc}"))
+            finally:
+                if self._slots is not None:
+                    self._slots.release()
         if self.record is not None:
             exchange.id = self.record(exchange)
         return exchange

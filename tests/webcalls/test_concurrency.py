@@ -48,3 +48,31 @@ def test_200_concurrent_web_calls_are_each_journaled_exactly_once(live):
     by_id = {a["id"]: a for _, a in answers}
     assert all(e["exchange"]["request"] == by_id[e["id"]]["request"] for e in entries)
     assert live.get("/_mockspice/health").status_code == 200
+
+
+def test_at_most_the_engines_calls_run_at_once_and_a_waiting_one_keeps_to_its_timeout():
+    import threading
+    import time as clock
+
+    from partner_servers import RawPartner, drip, http_reply, search_reply
+    from mockspice.webcalls.engine import Endpoint, Engine
+    from mockspice.webcalls.transport import Transport
+
+    slow = drip(http_reply("200 OK", search_reply(), {"Content-Type": "text/xml"}), head_at_once=True, every_s=0.02)
+    with RawPartner(slow) as partner:
+        engine = Engine(Transport(), most=1)
+        first: list = []
+        running = threading.Thread(target=lambda: first.append(engine.search(Endpoint(partner.url, timeout_s=5), {})))
+        running.start()
+        clock.sleep(0.2)  # the first is being dripped its reply
+        started = clock.monotonic()
+        waited = engine.search(Endpoint(partner.url, timeout_s=0.5), {})
+        assert clock.monotonic() - started < 1.0
+        assert waited.outcome == "timeout" and waited.findings[0].code == "timeout"
+        assert waited.findings[0].message == (
+            f"{partner.url}: not sent: 1 web calls were running in this server process for the call's whole "
+            "timeout (0.5 s; as many as the threads setting)")
+        running.join(timeout=30)
+        assert first[0].outcome == "ok"
+        assert len(partner.requests) == 1  # the waiting call was never sent
+        assert engine.search(Endpoint(partner.url, timeout_s=30), {}).outcome == "ok"  # its slot is back
