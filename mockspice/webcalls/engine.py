@@ -143,8 +143,9 @@ class Engine:
                 f"call's whole timeout ({endpoint.timeout_s:g} s; as many as the threads setting)")))
         else:
             try:
-                reply = self.transport.post(endpoint.url, form, max(endpoint.timeout_s - (time.monotonic() - started),
-                                                                    0.001))
+                # The wait for a slot counts in the call's timeout (in whole milliseconds, as said).
+                left = round(max(endpoint.timeout_s - (time.monotonic() - started), 0.001), 3)
+                reply = self.transport.post(endpoint.url, form, left)
                 judge(exchange, reply, expected_userkey, self.max_depth)
             except Exception as exc:  # noqa: BLE001 - the contract: an exchange, never an exception
                 exchange.outcome = "error"
