@@ -169,6 +169,11 @@ def test_empty_web_call_settings_are_refused(live):
     ("request=%7B%22method%22%3A%22connect%22%2C%22params%22%3A%5B%22admin%22%2C%22S3cretPW-2%22%5D%7D", FORM),
     ('request={"method":"agentList","params":[],"id":1}&password=S3cretPW-2', FORM),
     ("connect admin S3cretPW-2", "text/plain"),
+    # A key given twice: the parsed call keeps the last, the journal would keep the text.
+    ('{"jsonrpc": "2.0", "method": "agentList", "params": [{"x": {"password": "S3cretPW-2"}, "x": 1}], "id": 1}',
+     "application/json"),
+    ('request={"method":"connect","params":["admin","S3cretPW-2"]}&request={"method":"agentList","params":[],"id":1}',
+     FORM),
 ])
 def test_no_journaled_request_holds_a_password(live, body, content_type):
     live.request("DELETE", "/_mockspice/journal")

@@ -48,6 +48,10 @@ def prepare(settings: Settings) -> Prepared:
     :raises StoreError: the database file cannot be used.
     """
     data = dataset.load_file(settings.fixtures or DEMO_DATASET)
+    masked = [place for place, holder, key in secrets_of(data) if holder[key] == MASK]
+    if masked:  # an export of GET /_mockspice/state: there is no store to keep the secrets from
+        raise DatasetError(str(settings.fixtures), "", f"{_place_name(masked[0])}: is the mask {MASK!r} (as "
+                           "GET /_mockspice/state shows secrets); a fixtures file needs the real value")
     if settings.partner:
         data = outbound.wire_to_partner(data, outbound.PARTNER_INT_USER, outbound.PARTNER_INT_PASS)
     temp_dir = None

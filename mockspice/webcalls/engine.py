@@ -15,6 +15,7 @@ The integration page documents the replies of search and load only; for update a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import threading
@@ -88,6 +89,23 @@ class Exchange:
 _PASSWORD_ATTRIBUTE = re.compile(r"""(\bpassword\s*=\s*(["']))(.*?)(\2)""", re.DOTALL)
 
 
+def _without_passwords(findings: list[Finding], body: bytes, records: list[dict[str, Any]]) -> list[Finding]:
+    """The findings with no account password in their messages: a finding about the password
+    attribute says what is wrong without the value; any other has the value masked where it quotes it."""
+    values = {m[3] for m in _PASSWORD_ATTRIBUTE.finditer(body.decode("utf-8", errors="replace"))}
+    values |= {r["password"] for r in records if isinstance(r.get("password"), str)}
+    values = sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
+    out = []
+    for finding in findings:
+        message = finding.message
+        if (finding.path or "").endswith("/@password"):
+            message = f"attribute 'password': {finding.code} (its value is not shown: a secret)"
+        for value in values:
+            message = message.replace(value, MASK)
+        out.append(finding if message == finding.message else dataclasses.replace(finding, message=message))
+    return out
+
+
 def _masked_field(name: str, value: str) -> str:
     if name == "intPass":
         return MASK if value else value
@@ -147,6 +165,7 @@ class Engine:
                 left = round(max(endpoint.timeout_s - (time.monotonic() - started), 0.001), 3)
                 reply = self.transport.post(endpoint.url, form, left)
                 judge(exchange, reply, expected_userkey, self.max_depth)
+                exchange.findings = _without_passwords(exchange.findings, exchange.body, exchange.records)
             except Exception as exc:  # noqa: BLE001 - the contract: an exchange, never an exception
                 exchange.outcome = "error"
                 exchange.findings.append(Finding.of("internal-error", f"mockspice failed: {type(exc).__name__}: {exc}"))

@@ -251,3 +251,18 @@ def test_issue_parent_may_come_after_child(store):
     load(store, data)
     assert state.export_state(store)["companies"][0]["issues"] == [
         {"id": 2, "label": "Refund", "parent": 5}, {"id": 5, "label": "Billing", "parent": None}]
+
+
+def test_a_fixtures_file_with_a_masked_secret_is_refused(tmp_path):
+    from mockspice.domain.state import prepare
+    from mockspice.settings import Settings
+
+    data = dataset.load_file(DEMO_DATASET)
+    data["agents"][0]["password_md5"] = "********"
+    path = tmp_path / "exported.yaml"
+    path.write_text(dataset.dump_yaml(data))
+    settings = Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db"), "fixtures": str(path)})
+    with pytest.raises(DatasetError) as info:
+        prepare(settings)
+    assert str(info.value) == (f"{path}: agent {data['agents'][0]['id']}: password_md5: is the mask '********' (as "
+                               "GET /_mockspice/state shows secrets); a fixtures file needs the real value")

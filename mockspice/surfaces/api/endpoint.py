@@ -44,6 +44,8 @@ REPLAY_MAX_ANSWER = 64 * 1024
 # or not; nor is a request with a key that names one, or one that cannot be read (it may hold one).
 SECRET_METHODS = {"connect", "changepass", "createagent", "agentauth", "setincontactcredentials"}
 _SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+# Calls whose answer is a secret (the credentials themselves): their answer is not journaled.
+SECRET_ANSWERS = {"incontactcredentials"}
 
 
 @dataclass(frozen=True)
@@ -378,13 +380,21 @@ def _journaled_request(body: phpform.Body, raw: bytes) -> str:
     if body.text is None or body.error is not None:
         return f"[not kept: {len(raw)} bytes that are not a readable call; they may hold a password]"
     try:
-        data = json.loads(body.text)
+        data = json.loads(body.text, object_pairs_hook=_Members)  # every member, a key given twice too
     except (ValueError, RecursionError):
         return f"[not kept: {len(raw)} bytes that are not JSON; they may hold a password]"
-    if _holds_secret(data) or (body.transport == "form" and any(
-            _SECRET_KEY.search(name.decode("utf-8", "replace")) for name in phpform.php_fields(raw))):
+    if body.transport == "form":
+        names = [phpform.php_fields(part) for part in raw.split(b"&")]  # each field, repeated ones too
+        if sum(b"request" in field for field in names) > 1 or any(
+                _SECRET_KEY.search(name.decode("utf-8", "replace")) for field in names for name in field):
+            return "[not kept: it holds a password]"
+    if _holds_secret(data):
         return "[not kept: it holds a password]"
     return _request_text(raw)
+
+
+class _Members(list):
+    """A JSON object as its (key, value) members, all of them (a key given twice is there twice)."""
 
 
 def _holds_secret(data: Any) -> bool:
@@ -397,10 +407,10 @@ def _holds_secret(data: Any) -> bool:
         if isinstance(item, str):
             if item.strip().lower() in SECRET_METHODS:
                 return True
-        elif isinstance(item, dict):
-            if any(_SECRET_KEY.search(key) for key in item):
+        elif isinstance(item, _Members):
+            if any(_SECRET_KEY.search(key) for key, _ in item):
                 return True
-            stack.extend(item.values())
+            stack.extend(value for _, value in item)
         elif isinstance(item, list):
             stack.extend(item)
     return False
@@ -414,6 +424,8 @@ def _entry(body: phpform.Body, style: str, call: Call, status: int, raw: bytes, 
     entry = {
         "transport": body.transport, "style": style, "status": status, "calls": call.trace,
         "request": _journaled_request(body, raw),
-        "response": text[:MAX_JOURNALED], "findings": findings, "webcalls": call.webcalls, "fault": fault,
+        "response": ("[not kept: it holds a secret]" if any(str(c["method"]).lower() in SECRET_ANSWERS
+                                                              for c in call.trace) else text[:MAX_JOURNALED]),
+        "findings": findings, "webcalls": call.webcalls, "fault": fault,
     }
     return entry
