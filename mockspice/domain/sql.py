@@ -122,7 +122,7 @@ class QueryProcesses:
                 return self._start()
             if proc.poll() is None:
                 return proc
-            self._stop(proc)  # died with the thread that started it (PR_SET_PDEATHSIG): reaped
+            self._stop(proc)  # it ended while idle (killed from outside): reaped, and another started
 
     def _answer(self, proc: subprocess.Popen, deadline: float) -> bytes | None:
         """One line from the child, or None when it does not come in time (or the child died)."""

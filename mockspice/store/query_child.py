@@ -19,9 +19,7 @@ has left); each answer is one JSON line:
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
 import resource
 import signal
 import sqlite3
@@ -39,7 +37,6 @@ _ACTION_NAMES = dict(enumerate((
     "DROP VIEW", "INSERT", "PRAGMA", "READ", "SELECT", "TRANSACTION", "UPDATE", "ATTACH", "DETACH",
     "ALTER TABLE", "REINDEX", "ANALYZE", "CREATE VTABLE", "DROP VTABLE", "FUNCTION", "SAVEPOINT",
     "RECURSIVE"), start=1))
-_PR_SET_PDEATHSIG = 1
 
 
 class _Over(Exception):
@@ -48,16 +45,6 @@ class _Over(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
-
-
-def _follow_parent() -> None:
-    """Die with the thread that started this process (Linux), or when it is already gone."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: the end of stdin still ends this process between statements
-    if os.getppid() == 1:
-        sys.exit(0)
 
 
 def _address_space() -> int:
@@ -173,8 +160,11 @@ def _php(value: Any) -> Any:
 
 
 def main() -> None:
-    """Answer statements from stdin until it ends."""
-    _follow_parent()
+    """Answer statements from stdin until it ends (the server closed it, or died): a statement
+    under way when the server dies ends at its own time limit, and its answer finds no reader.
+
+    No parent-death signal: it would follow the server *thread* that started this process, and
+    the server's threads share these processes and come and go."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the server is the server's to handle
     stdin, out = sys.stdin.buffer, sys.stdout.buffer  # UTF-8 whatever the locale
     runner = Runner(json.loads(stdin.readline()))

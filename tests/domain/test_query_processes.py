@@ -1,4 +1,4 @@
-"""The API query's child processes: one per thread, gone with their thread, reaped, closed with the store."""
+"""The API query's child processes: a pool shared by the threads, at most `threads`, reaped, closed with the store."""
 
 from __future__ import annotations
 
@@ -12,21 +12,24 @@ from mockspice.domain.state import prepare
 from mockspice.settings import Settings
 
 
-def test_a_threads_process_ends_with_its_thread_and_is_reaped(tmp_path):
+def test_a_child_outlives_the_thread_that_started_it_and_ends_with_its_stdin(tmp_path):
     settings = Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db")})
     prepared = prepare(settings)
     processes = sql.QueryProcesses(prepared.store, settings)
     try:
-        worker = threading.Thread(target=processes.run, args=("select 1",))
-        worker.start()
-        worker.join()
+        for _ in range(3):  # the threads that start and use the child come and go
+            worker = threading.Thread(target=processes.run, args=("select 1",))
+            worker.start()
+            worker.join()
         [child] = processes._all
-        deadline = time.monotonic() + 5
-        while child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert child.returncode == -9  # PR_SET_PDEATHSIG: it died with the thread that started it
+        time.sleep(0.2)
+        assert child.poll() is None  # still there, for the next statement of any thread
         assert processes.run("select 2 as two") == {"names": ["two"], "rows": [["2"]]}
-        assert child not in processes._all and len(processes._all) == 1  # the dead one was reaped
+        assert processes._all == {child}
+        child.stdin.close()  # as when the worker dies
+        assert child.wait(timeout=5) == 0
+        assert processes.run("select 3 as three") == {"names": ["three"], "rows": [["3"]]}  # a new one
+        assert child not in processes._all and len(processes._all) == 1  # the ended one was reaped
         [mine] = processes._all
     finally:
         processes.close()
