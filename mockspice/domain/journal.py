@@ -191,18 +191,18 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limi
         conn.execute(_INSERT + ", ".join(["(?, ?, ?, ?, ?)"] * count), values[done:done + count * 5])
         done += count * 5
     dropped, size = _drop(conn, "JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ?", (limit,), size, cleared)
-    while size > max_bytes:
-        # Down to 90% of the cap, so that a full journal is not trimmed on every batch: the
-        # oldest rows whose entries add up to what is over (their shared texts go with the last).
-        over = size - max_bytes * 9 // 10
-        last = conn.execute(
-            "SELECT JournalID FROM (SELECT JournalID, SUM(length(CAST(Entry AS BLOB))) OVER (ORDER BY JournalID) "
-            "AS Upto FROM tblJournal) WHERE Upto >= ? ORDER BY JournalID LIMIT 1", (over,)).fetchone()
-        last = last[0] if last is not None else _newest(conn)
-        more, size = _drop(conn, "JournalID <= ?", (last,), size, cleared)
-        dropped += more
-        if not more:
-            break
+    if size > max_bytes:
+        # Down to 90% of the cap, so that a full journal is not trimmed on every batch: the oldest
+        # tenth of the rows at a time (a shared entry's text counts when its last row goes), so
+        # that no more goes than what is over.
+        while size > max_bytes * 9 // 10:
+            rows = conn.execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0]
+            if not rows:
+                break
+            last = conn.execute("SELECT JournalID FROM tblJournal ORDER BY JournalID LIMIT 1 OFFSET ?",
+                                (max(rows // 10, 1) - 1,)).fetchone()[0]
+            more, size = _drop(conn, "JournalID <= ?", (last,), size, cleared)
+            dropped += more
     conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (BYTES_KEY, size))
     if dropped:
         conn.execute(

@@ -247,3 +247,25 @@ def test_a_cut_entry_is_stored_once_and_each_row_holds_only_what_goes_between_it
     assert _texts(store) == [cut.text]
     rows = [json.loads(r[0]) for r in store.read().execute("SELECT Entry FROM tblJournal ORDER BY JournalID")]
     assert rows == [[f'call {n} \\"quoted\\"', str(n)] for n in range(3)]
+
+
+def _bytes(conn) -> tuple[int, int]:
+    """The journal's size as kept, and as the tables hold it."""
+    kept = int(conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (journal.BYTES_KEY,)).fetchone()[0])
+    real = conn.execute("SELECT (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournal)"
+                        " + (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournalText)").fetchone()[0]
+    return kept, real
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_past_its_bytes_the_journal_drops_only_its_oldest_and_keeps_its_size_right(store, shared):
+    cap = 100_000
+    with store.write(history=True) as conn:
+        for entry_id in range(1, 61):  # ~5 KB each: ~300 KB written in all, three times the cap
+            text = json.dumps({"n": entry_id, "pad": "a" * 5000})
+            journal._write(conn, [(entry_id, "api", "t", journal.Shared(text) if shared else text)], CAP, cap)
+            kept, real = _bytes(conn)
+            assert kept == real <= cap
+            ids = [r[0] for r in conn.execute("SELECT JournalID FROM tblJournal ORDER BY JournalID")]
+            assert ids[-1] == entry_id and ids == list(range(ids[0], entry_id + 1))  # the newest, in a row
+            assert len(ids) >= min(entry_id, 15)  # trimmed to 90% of the cap, never to nothing
