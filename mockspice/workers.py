@@ -174,12 +174,18 @@ def follow_master(master: int, granian: Granian, close: Callable[[], None], temp
         # the signals not blocked) set its flag in this process's copy of the server.
         if not getattr(granian, "interrupt_signal", False):
             signal.sigwait(STOP_SIGNALS)
-        try:
-            handler(signal.SIGTERM, None)  # granian's: the worker stops gracefully
-        except Exception as exc:  # noqa: BLE001 - the worker must stop all the same
-            _say(f"mockspice: error: worker {os.getpid()} cannot stop gracefully ({exc})")
-            _exit_now(close, temp)
+        # The cut counts from the stop, whatever granian's handler does meanwhile (in a thread
+        # of its own: should it wait, it must not hold up the cut).
         deadline = time.monotonic() + STOP_GRACE_S
+
+        def stop() -> None:
+            try:
+                handler(signal.SIGTERM, None)  # granian's: the worker stops gracefully
+            except Exception as exc:  # noqa: BLE001 - the worker must stop all the same
+                _say(f"mockspice: error: worker {os.getpid()} cannot stop gracefully ({exc})")
+                _exit_now(close, temp)
+
+        threading.Thread(target=stop, name="mockspice-stop", daemon=True).start()
         while (left := deadline - time.monotonic()) > 0:  # later ones are dropped: the stop is under way
             if hasattr(signal, "sigtimedwait"):
                 signal.sigtimedwait(STOP_SIGNALS, left)
