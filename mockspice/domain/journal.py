@@ -43,11 +43,11 @@ def now_iso() -> str:
     return f"{_second[1]}.{int((now - second) * 1000):03d}Z"
 
 
-def clip(value: str) -> str:
-    """A reflected value, cut to ``MAX_REFLECTED`` characters with a note of the full length."""
-    if len(value) <= MAX_REFLECTED:
+def clip(value: str, most: int = MAX_REFLECTED) -> str:
+    """A reflected value, cut to ``most`` characters with a note of the full length."""
+    if len(value) <= most:
         return value
-    return value[:MAX_REFLECTED] + f"...[{len(value)} characters]"
+    return value[:most] + f"...[{len(value)} characters]"
 
 
 class _Recorder:
@@ -106,7 +106,7 @@ def entry_text(entry: dict[str, Any]) -> str:
 def _cut(value: Any, items: int, chars: int) -> Any:
     """``value`` with every list cut to ``items`` and every text to ``chars`` (a copy)."""
     if isinstance(value, str):
-        return value if len(value) <= chars else value[:chars] + f"...[{len(value)} characters]"
+        return clip(value, chars)
     if isinstance(value, list):
         return [_cut(item, items, chars) for item in value[:items]]
     if not isinstance(value, dict):
@@ -196,11 +196,11 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limi
         # tenth of the rows at a time (a shared entry's text counts when its last row goes), so
         # that no more goes than what is over.
         while size > max_bytes * 9 // 10:
-            rows = conn.execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0]
-            if not rows:
+            count = conn.execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0]
+            if not count:
                 break
             last = conn.execute("SELECT JournalID FROM tblJournal ORDER BY JournalID LIMIT 1 OFFSET ?",
-                                (max(rows // 10, 1) - 1,)).fetchone()[0]
+                                (max(count // 10, 1) - 1,)).fetchone()[0]
             more, size = _drop(conn, "JournalID <= ?", (last,), size, cleared)
             dropped += more
     conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (BYTES_KEY, size))
