@@ -92,6 +92,8 @@ _PASSWORD_ATTRIBUTE = re.compile(r"""(\bpassword\s*=\s*(["']))(.*?)(\2)""", re.D
 def _without_passwords(findings: list[Finding], body: bytes, records: list[dict[str, Any]]) -> list[Finding]:
     """The findings with no account password in their messages: a finding about the password
     attribute says what is wrong without the value; any other has the value masked where it quotes it."""
+    if not findings:  # a valid reply (most of them): nothing to read the body again for
+        return findings
     values = {m[3] for m in _PASSWORD_ATTRIBUTE.finditer(body.decode("utf-8", errors="replace"))}
     values |= {r["password"] for r in records if isinstance(r.get("password"), str)}
     values = sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
