@@ -162,7 +162,7 @@ class QueryProcesses:
         proc.stdout.close()
 
     def close(self) -> None:
-        """End every thread's query process."""
+        """End every query process of this server process."""
         with self._lock:
             procs = list(self._all)
         for proc in procs:
@@ -178,7 +178,4 @@ def query(store: Store, sql: str, settings: Any) -> list[dict[str, Any]] | dict[
         raise QueryRefused(f"query refused: only reading is allowed (the statement would {answer['message']})")
     if error is not None:
         raise QueryFailed(f"query failed: {answer['message']}")
-    names, rows = answer["names"], answer["rows"]
-    if not rows:
-        return {"msg": "no results"}
-    return [dict(zip(names, row)) for row in rows]
+    return answer["rows"] or {"msg": "no results"}

@@ -13,8 +13,8 @@ so every statement runs here, in a process of its own, where the limits hold for
 
 Only the standard library is imported (it starts with ``python -I -S``). One JSON line of
 settings comes first on stdin, then one line per statement (``{"sql", "time_s"}``: the time it
-has left); each answer is one JSON line:
-``{"names": [...], "rows": [[...]]}`` or ``{"error": KIND, "message": ...}``.
+has left); each answer is one JSON line: ``{"rows": [{name: value, ...}, ...]}``, the rows as the
+API answers them, or ``{"error": KIND, "message": ...}``.
 """
 
 from __future__ import annotations
@@ -93,31 +93,32 @@ class Runner:
             return sqlite3.SQLITE_IGNORE  # the column reads as NULL
         return sqlite3.SQLITE_OK
 
-    def run(self, sql: str, time_s: float) -> dict[str, Any]:
-        """The answer to one statement (rows, or the error), stopped after ``time_s``."""
+    def run(self, sql: str, time_s: float) -> str:
+        """The answer to one statement as its JSON line (rows, or the error), stopped after ``time_s``."""
         self.refused = []
         self.deadline = time.monotonic() + time_s
         self.conn.set_progress_handler(lambda: int(time.monotonic() > self.deadline), 1000)
         try:
             return self._rows(sql)
         except _Over as over:
-            return {"error": over.kind, "message": str(over)}
+            error = {"error": over.kind, "message": str(over)}
         except MemoryError:
-            return self._memory()
+            error = self._memory()
         except sqlite3.DatabaseError as exc:
             text = str(exc)
             if self.refused:
-                return {"error": "refused", "message": self.refused[0]}
-            if time.monotonic() > self.deadline or text == "interrupted":
-                return self._time()
-            if "too big" in text:
-                return {"error": "size", "message": f"a value is longer than {self.max_bytes} bytes "
-                        "(the query_max_bytes limit)"}
-            if "out of memory" in text:
-                return self._memory()
-            return {"error": "failed", "message": text}
+                error = {"error": "refused", "message": self.refused[0]}
+            elif time.monotonic() > self.deadline or text == "interrupted":
+                error = self._time()
+            elif "too big" in text:
+                error = {"error": "size", "message": f"a value is longer than {self.max_bytes} bytes "
+                         "(the query_max_bytes limit)"}
+            elif "out of memory" in text:
+                error = self._memory()
+            else:
+                error = {"error": "failed", "message": text}
         except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
-            return {"error": "failed", "message": str(exc)}
+            error = {"error": "failed", "message": str(exc)}
         finally:
             self.conn.set_progress_handler(None, 0)
             try:
@@ -125,22 +126,24 @@ class Runner:
                     self.conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+        return json.dumps(error, ensure_ascii=False)
 
-    def _rows(self, sql: str) -> dict[str, Any]:
+    def _rows(self, sql: str) -> str:
         cursor = self.conn.execute(sql)
         names = [d[0].lower() for d in cursor.description or ()]
         rows, size = [], 2
         for row in cursor:
             if len(rows) == self.max_rows:
                 raise _Over("rows", f"more than {self.max_rows} rows; narrow it down")
-            values = [_php(value) for value in row]
-            # The row as the API answers it: an object of the names (the last of a name wins).
-            size += len(json.dumps(dict(zip(names, values)), ensure_ascii=False).encode("utf-8")) + 1
+            # The row as the API answers it, an object of the names (the last of a name wins),
+            # counted as it is sent.
+            text = json.dumps(dict(zip(names, map(_php, row))), ensure_ascii=False)
+            size += len(text.encode("utf-8")) + 1
             if size > self.max_bytes:
                 raise _Over("size", f"the answer is longer than {self.max_bytes} bytes "
                             "(the query_max_bytes limit); narrow it down")
-            rows.append(values)
-        return {"names": names, "rows": rows}
+            rows.append(text)
+        return '{"rows": [' + ", ".join(rows) + "]}"
 
     def _time(self) -> dict[str, Any]:
         return {"error": "time", "message": f"stopped after {self.time_s:g} s (the query_time_limit_ms limit)"}
@@ -171,7 +174,7 @@ def main() -> None:
     for line in stdin:
         try:
             statement = json.loads(line)
-            answer = json.dumps(runner.run(statement["sql"], statement["time_s"]), ensure_ascii=False).encode("utf-8")
+            answer = runner.run(statement["sql"], statement["time_s"]).encode("utf-8")
         except MemoryError:
             answer = json.dumps(runner._memory()).encode("utf-8")
         out.write(answer + b"\n")

@@ -24,11 +24,11 @@ def test_a_child_outlives_the_thread_that_started_it_and_ends_with_its_stdin(tmp
         [child] = processes._all
         time.sleep(0.2)
         assert child.poll() is None  # still there, for the next statement of any thread
-        assert processes.run("select 2 as two") == {"names": ["two"], "rows": [["2"]]}
+        assert processes.run("select 2 as two") == {"rows": [{"two": "2"}]}
         assert processes._all == {child}
         child.stdin.close()  # as when the worker dies
         assert child.wait(timeout=5) == 0
-        assert processes.run("select 3 as three") == {"names": ["three"], "rows": [["3"]]}  # a new one
+        assert processes.run("select 3 as three") == {"rows": [{"three": "3"}]}  # a new one
         assert child not in processes._all and len(processes._all) == 1  # the ended one was reaped
         [mine] = processes._all
     finally:
@@ -68,7 +68,7 @@ def test_at_most_threads_statements_run_at_once_and_a_waiting_one_keeps_to_the_t
         for message, elapsed in answers:
             assert message.startswith("query failed: ") and "query_time_limit_ms" in message
             assert elapsed < 0.6 * 1.1 + 0.1
-        assert processes.run("select 1 as one") == {"names": ["one"], "rows": [["1"]]}
+        assert processes.run("select 1 as one") == {"rows": [{"one": "1"}]}
     finally:
         processes.close()
         prepared.cleanup()
