@@ -13,12 +13,13 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from mockspice import __version__
+from mockspice.domain import journal
 from mockspice.domain.cache import GenerationCache
 from mockspice.domain.errors import DomainError
 from mockspice.domain.outbound import Outbound
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
-from mockspice.domain.stubs import Stubs
+from mockspice.domain.stubs import Stubs, StubsError
 from mockspice.surfaces import control, telephony
 from mockspice.surfaces.bodies import reading_bodies
 from mockspice.surfaces.api import docs_page as api_docs, endpoint as api_endpoint
@@ -37,7 +38,16 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     :param prepared: a store already opened and seeded by :func:`mockspice.domain.state.prepare`.
     """
     settings = settings or Settings.load()
+    own = prepared is None
     prepared = prepared or prepare(settings)
+    registry = build_api()
+    stubs = Stubs(prepared.store, [name for name, method in registry.methods.items() if method.rows])
+    try:
+        stubs.check_files()  # the files' pass-through stubs against the method table
+    except StubsError:
+        if own:
+            prepared.cleanup()
+        raise
     app = Flask(__name__, template_folder="surfaces/templates")
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
@@ -51,7 +61,7 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
                                    # Per process, valid for one dataset generation (domain/cache.py).
                                    "pop_cache": GenerationCache(), "pop_pages": GenerationCache(),
                                    "api_replies": GenerationCache(256), "api_seen": api_endpoint.Seen(),
-                                   "rpc_registry": build_api(), "rpc_stubs": Stubs(prepared.store)}
+                                   "rpc_registry": registry, "rpc_stubs": stubs}
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_endpoint.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_docs.blueprint, url_prefix=settings.base_path or None)
@@ -73,6 +83,19 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):
+        # A bug: logged, and journaled (kind error) so that a test harness fails the test that
+        # caused it with this traceback, as pytest-httpserver re-raises its handlers' errors.
+        app.logger.error("%s %s failed", request.method, request.path, exc_info=exc)
+        try:
+            journal.append(prepared.store, settings.journal_limit, "error", journal.error_entry(
+                exc, method=request.method, path=request.path, status=500))
+        except Exception:  # noqa: BLE001 - the store failing too must not hide the answer
+            app.logger.exception("the error could not be journaled")
+        return error_response(500, "internal-error", f"mockspice failed: {type(exc).__name__}; "
+                              "see GET /_mockspice/journal?kind=error for the traceback")
 
     app.wsgi_app = api_endpoint.replaying(app.wsgi_app, app.extensions["mockspice"],
                                           (settings.base_path or "") + API_PATH)

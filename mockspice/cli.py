@@ -56,6 +56,7 @@ def cli() -> None:
 @settings_options
 def serve(config: str | None, **overrides: Any) -> None:
     """Serve SpiceCSM's URLs and the control API on the embedded store."""
+    from mockspice.domain.stubs import StubsError
     from mockspice.server import ServeError, serve as run
     from mockspice.store.dataset import DatasetError
     from mockspice.store.db import StoreError
@@ -63,7 +64,7 @@ def serve(config: str | None, **overrides: Any) -> None:
     settings = load_settings(config, overrides)
     try:
         run(settings)
-    except (ServeError, StoreError, DatasetError) as exc:
+    except (ServeError, StoreError, DatasetError, StubsError) as exc:
         raise UsageError(str(exc)) from None
 
 

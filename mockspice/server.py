@@ -161,7 +161,7 @@ def granian_server(settings: Settings, port: int) -> Granian:
 def serve(settings: Settings) -> None:
     """Prepare the store and serve until SIGTERM or SIGINT.
 
-    :raises ServeError, StoreError, DatasetError: the server cannot start (nothing is left behind).
+    :raises ServeError, StoreError, DatasetError, StubsError: the server cannot start (nothing is left behind).
     """
     check_bind(settings.host, settings.port)
     if settings.host not in LOOPBACK and not settings.control_token:

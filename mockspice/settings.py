@@ -75,6 +75,8 @@ class Settings:
     base_path: str = _setting("/spiceinstall", "URL prefix of SpiceCSM's own pages", _base_path)
     db: str = _setting("", "SQLite file of the store; empty: a new file in a temporary folder")
     fixtures: str = _setting("", "dataset file (YAML) to load; empty: the bundled demo dataset")
+    stubs: str = _setting(
+        "", "API stubs to load at start: a YAML or JSON file, or a folder of them; a reset restores them")
     edition: str = _setting("enterprise", "enterprise or community", _one_of(EDITIONS))
     workers: int = _setting(2, "server worker processes sharing the store", _workers)
     threads: int = _setting(4, "threads per worker process", _workers)

@@ -44,3 +44,19 @@ def live(live_server: LiveServer) -> LiveServer:
     """The session's real server, reset to the demo dataset before the test."""
     assert live_server.request("POST", "/_mockspice/reset").status_code == 200
     return live_server
+
+
+@pytest.fixture(scope="session")
+def partnered_server():
+    """One real server for the session whose demo brands call its own reference partner
+    (``--partner``: ``/_partner/...``, with the partner's intUser and intPass)."""
+    server = LiveServer("--workers", "2", "--partner")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def partner_live(partnered_server: LiveServer) -> LiveServer:
+    """The session's partnered server, reset to the demo dataset before the test."""
+    assert partnered_server.request("POST", "/_mockspice/reset").status_code == 200
+    return partnered_server

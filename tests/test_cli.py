@@ -127,3 +127,26 @@ def test_call_to_an_unreachable_partner_is_a_contract_failure():
     assert "  PrimaryPhone=(555) 555-5555" in result.stdout
     assert "error unreachable: " in result.stdout and "connection refused" in result.stdout
     assert result.stdout.rstrip().endswith("outcome: unreachable")
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("missing.yaml", None, "mockspice: error: {path}: no such file or folder"),
+    ("syntax.yaml", "- method: a\n  result: [1,\n", "mockspice: error: {path} line 3: not valid YAML, column 1: "
+                                                    "did not find expected node content"),
+    ("syntax.json", '{"method": "a",\n  "result": }', "mockspice: error: {path} line 2: not valid JSON, column 13: "
+                                                      "Expecting value"),
+    ("bad.yaml", "- {method: a, result: 1}\n- method: b\n  answers:\n    - result: 1\n    - {result: 2, fault: drop}\n",
+     "mockspice: error: {path} line 5: stub[1].answers[1]: 'answers'[1] must have exactly one of 'result', "
+     "'error' or 'fault', not 'result' and 'fault'"),
+    ("rows.yaml", "method: load\nsingle_row_object: true\n",
+     "mockspice: error: {path} line 1: stub.method: 'method': a pass-through stub answers through the real method, "
+     "and 'load' is none of the API's methods that answer rows"),
+])
+def test_serve_refuses_a_bad_stubs_file_in_one_line(tmp_path, name, text, message):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    result = run("serve", "--port", "0", "--db", str(tmp_path / "s.db"), "--stubs", str(path))
+    assert result.returncode == 2
+    assert result.stderr.startswith(message.format(path=path)), result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""

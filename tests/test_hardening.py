@@ -25,20 +25,6 @@ def _session(server: LiveServer, login: str = "jdoe.agent", password: str = "spi
     return _rpc(server, "connect", login, password)["result"]["session"]
 
 
-@pytest.fixture(scope="module")
-def partnered():
-    """A server with the reference partner wired in (its brands carry the partner's intPass)."""
-    server = LiveServer("--workers", "2", "--partner")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def partner_live(partnered: LiveServer) -> LiveServer:
-    assert partnered.request("POST", "/_mockspice/reset").status_code == 200
-    return partnered
-
-
 # --- 3. secrets ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sql", [

@@ -1,4 +1,5 @@
-"""The journal: every screen pop, API call and web call, newest last, capped in size.
+"""The journal: every screen pop, API call and web call, and every server error, newest last,
+capped in size.
 
 Entries live in the store (``tblJournal``) so every worker writes to and reads from the same
 journal. When the cap is reached the oldest entries are dropped and counted.
@@ -10,11 +11,14 @@ import hashlib
 import json
 import sqlite3
 import time
+import traceback
 from typing import Any, Sequence
 
 from mockspice.store.behind import WriteBehind
 from mockspice.store.db import Store
 
+# The kinds of entries: a screen pop, an API request, a web call, an unhandled server error.
+KINDS = ("pop", "api", "webcall", "error")
 DROPPED_KEY = "journal_dropped"
 BYTES_KEY = "journal_bytes"  # the journal's size: UTF-8 bytes of its rows' entries and shared texts
 # The journal's cap in bytes (setting journal_max_bytes), kept in the store when the server starts
@@ -48,6 +52,14 @@ def clip(value: str, most: int = MAX_REFLECTED) -> str:
     if len(value) <= most:
         return value
     return value[:most] + f"...[{len(value)} characters]"
+
+
+def error_entry(exc: BaseException, **where: Any) -> dict[str, Any]:
+    """The entry (kind ``error``) of an unhandled exception: ``where`` it happened (``method``,
+    ``path``, ``status``, ...), then ``error`` (``"<ExcType>: <message>"``) and the ``traceback``,
+    so that a test harness can fail the test that caused it with the server's own traceback."""
+    return {**where, "error": clip(f"{type(exc).__name__}: {exc}"),
+            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
 
 
 class _Recorder:
@@ -285,7 +297,7 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
             limit: int | None = None, *, cap: int | None = None) -> dict[str, Any]:
     """The journal, oldest first: ``{"entries", "count", "dropped"}``.
 
-    :param kind: only entries of this kind (``pop``, ``api``, ``webcall``).
+    :param kind: only entries of this kind (one of :data:`KINDS`).
     :param since: an entry id (entries after it) or an ISO time (entries at or after it).
     :param limit: only the newest ``limit`` of the entries that pass the filters.
     :param cap: the journal's cap (setting ``journal_limit``): with it, entries other processes

@@ -2,19 +2,21 @@
 
 A session id is 32 lower-case hex digits, like a PHP session id. Sessions live in the store, so
 every worker knows them; each use moves the expiry ``session_ttl_s`` into the future. They are
-runtime state: not part of the dataset, emptied by a reset.
+runtime state: not part of the dataset, emptied by a reset. The control API may set a session's
+own single-row quirk (``PUT /_mockspice/rpc/sessions/<id>``), which its calls then follow.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from mockspice.domain import journal
-from mockspice.domain.errors import DomainError
+from mockspice.domain.errors import BadParameter, DomainError, NotFound, json_type
 from mockspice.store.db import Store
 from mockspice.store.schema import table
 
@@ -56,6 +58,7 @@ class Session:
     userkey: str | None
     security_level: int
     expires_at: float = float("inf")  # seconds since the epoch; the check may move it on
+    single_row_object: bool | None = None  # the quirk for its calls (None: the server's setting)
 
 
 def _password_matches(stored_md5: str, given: str) -> bool:
@@ -91,7 +94,8 @@ def _open(store: Store, kind: str, agent_id: int | None, company_id: int | None,
     session_id = secrets.token_hex(16)
     with store.write(history=True) as conn:
         conn.execute("DELETE FROM tblSession WHERE ExpiresAt < ?", (time.time(),))
-        conn.execute("INSERT INTO tblSession VALUES (?,?,?,?,?,?,?,?)",
+        conn.execute("INSERT INTO tblSession(SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, Created,"
+                     " ExpiresAt) VALUES (?,?,?,?,?,?,?,?)",
                      (session_id, kind, agent_id, company_id, userkey, level, journal.now_iso(), time.time() + ttl_s))
         # A client that connects in a loop must not fill the disk: past the cap, the sessions that
         # would expire first end (as the oldest entries of the journal are dropped).
@@ -107,8 +111,8 @@ def check(store: Store, session_id: Any, ttl_s: float) -> Session:
     if not isinstance(session_id, str):
         raise InvalidSession(f"the session id must be text, not {type(session_id).__name__}")
     row = store.read().execute(
-        "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt FROM tblSession"
-        " WHERE SessionID = ?", (session_id,)).fetchone()
+        "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, SingleRowObject"
+        " FROM tblSession WHERE SessionID = ?", (session_id,)).fetchone()
     if row is None:
         raise InvalidSession(f"unknown session {journal.clip(session_id)!r}")
     now = time.time()
@@ -119,7 +123,68 @@ def check(store: Store, session_id: Any, ttl_s: float) -> Session:
         expires_at = now + ttl_s
         with store.write(history=True) as conn:
             conn.execute("UPDATE tblSession SET ExpiresAt = ? WHERE SessionID = ?", (expires_at, session_id))
-    return Session(row[0], row[1], row[2], row[3], row[4], row[5], expires_at)
+    return Session(row[0], row[1], row[2], row[3], row[4], row[5], expires_at, _quirk(row[7]))
+
+
+def get_settings(store: Store, session_id: str) -> dict[str, Any]:
+    """A live session as the control API shows it, with its settings (``single_row_object``)."""
+    _check_id(session_id)
+    row = store.read().execute(
+        "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, SingleRowObject"
+        " FROM tblSession WHERE SessionID = ? AND ExpiresAt >= ?", (session_id, time.time())).fetchone()
+    if row is None:
+        raise _not_found(session_id)
+    return _shown(row)
+
+
+def put_settings(store: Store, session_id: str, raw: Any) -> dict[str, Any]:
+    """Set a live session's settings (a key left out takes its default: the server's setting).
+
+    A plain write, which moves the generation: an API answer a worker kept in the old shape is
+    not given again.
+    """
+    _check_id(session_id)
+    if not isinstance(raw, dict):
+        raise BadParameter(f"the body must be a JSON object: {{\"single_row_object\": true, false or null}}, "
+                           f"not {json_type(raw)}")
+    unknown = sorted(set(raw) - set(SETTINGS))
+    if unknown:
+        raise BadParameter(f"unknown session setting {unknown[0]!r} (known: {', '.join(SETTINGS)})")
+    single = raw.get("single_row_object")
+    if single is not None and not isinstance(single, bool):
+        raise BadParameter(f"'single_row_object' must be true, false or null (null: the server's setting), "
+                           f"not {json_type(single)}")
+    with store.write() as conn:
+        row = conn.execute(
+            "UPDATE tblSession SET SingleRowObject = ? WHERE SessionID = ? AND ExpiresAt >= ? RETURNING SessionID,"
+            " Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, SingleRowObject",
+            (None if single is None else int(single), session_id, time.time())).fetchone()
+        if row is None:
+            raise _not_found(session_id)  # rolled back: the generation stays
+    return _shown(row)
+
+
+SETTINGS = ("single_row_object",)
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _check_id(session_id: str) -> None:
+    if not _ID.fullmatch(session_id):
+        raise BadParameter(f"the session id must be 32 lower-case hex digits, as connect and portalconnect "
+                           f"answer it, not {journal.clip(session_id)!r}")
+
+
+def _not_found(session_id: str) -> NotFound:
+    return NotFound(f"no live session {session_id!r} (it never was, it expired, or a reset ended it)")
+
+
+def _quirk(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _shown(row: Any) -> dict[str, Any]:
+    return {"session": row[0], "kind": row[1], "agent": row[2], "company": row[3], "userkey": row[4],
+            "security_level": row[5], "single_row_object": _quirk(row[7])}
 
 
 def close_all(conn) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from mockspice.domain import journal, outbound, sessions
+from mockspice.domain import journal, outbound, sessions, stubs
 from mockspice.domain.errors import BadDataset
 from mockspice.resources import DEMO_DATASET
 from mockspice.settings import Settings
@@ -44,10 +44,14 @@ def prepare(settings: Settings) -> Prepared:
 
     A new store is loaded with the fixtures; an existing mockspice store (``--db`` of an earlier
     run) keeps its data, and only its seed (what a reset returns to) is set from the fixtures.
+    The stubs of the ``stubs`` files are put in place of any the store has from files (those
+    added by the API in an earlier run are kept), and kept for a reset to restore.
     :raises DatasetError: the fixtures cannot be loaded.
+    :raises StubsError: the stubs files cannot be loaded.
     :raises StoreError: the database file cannot be used.
     """
     data = dataset.load_file(settings.fixtures or DEMO_DATASET)
+    file_stubs = stubs.load_path(settings.stubs) if settings.stubs else []
     masked = [place for place, holder, key in secrets_of(data) if holder[key] == MASK]
     if masked:  # an export of GET /_mockspice/state: there is no store to keep the secrets from
         raise DatasetError(str(settings.fixtures), "", f"{_place_name(masked[0])}: is the mask {MASK!r} (as "
@@ -65,6 +69,7 @@ def prepare(settings: Settings) -> Prepared:
         with store.write() as conn:
             Store.set_meta(conn, SEED_KEY, dataset.to_json(data))
             Store.set_meta(conn, journal.MAX_BYTES_KEY, str(settings.journal_max_bytes))
+            stubs.seed(conn, file_stubs)
             if not existed:
                 dataset.replace(conn, data)
         if existed:
@@ -77,13 +82,14 @@ def prepare(settings: Settings) -> Prepared:
 
 
 def reset(store: Store) -> None:
-    """Back to the seed dataset; the journal, the API sessions and the API stubs are emptied."""
+    """Back to the seed dataset; the journal and the API sessions are emptied, and the API stubs
+    are those loaded from files, as loaded (the API's are removed)."""
     seed = json.loads(store.meta(SEED_KEY) or "null")
     with store.write() as conn:
         dataset.replace(conn, seed)
         journal.clear(conn, store)
         sessions.close_all(conn)
-        conn.execute("DELETE FROM tblRpcStub")
+        stubs.restore(conn)
 
 
 def export_state(store: Store) -> dict[str, Any]:

@@ -485,11 +485,11 @@ def check(raw: Any, source: str = "dataset", text: str | None = None) -> dict[st
             raise _Invalid((), "a dataset needs 'companies' (a list; {\"companies\": []} for an empty one)")
         _check_references(data)
     except _Invalid as exc:
-        raise DatasetError(source, _place(exc.path), exc.reason, _line_of(text, exc.path)) from None
+        raise DatasetError(source, _place(exc.path), exc.reason, line_of(text, exc.path)) from None
     return data
 
 
-class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
     def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML's hook
@@ -503,17 +503,21 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
         return super().construct_mapping(node, deep)
 
 
-def parse_yaml(text: str, source: str) -> dict[str, Any]:
-    """Parse and check a dataset written as YAML."""
+def read_yaml(text: str, source: str, error: type[DatasetError] = DatasetError) -> Any:
+    """YAML text as data (duplicate keys refused); ``error`` naming the line and column otherwise."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+        return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         line = mark.line + 1 if mark is not None else None
         col = f", column {mark.column + 1}" if mark is not None else ""
-        raise DatasetError(source, "", f"not valid YAML{col}: {problem}", line) from None
-    return check(raw, source, text)
+        raise error(source, "", f"not valid YAML{col}: {problem}", line) from None
+
+
+def parse_yaml(text: str, source: str) -> dict[str, Any]:
+    """Parse and check a dataset written as YAML."""
+    return check(read_yaml(text, source), source, text)
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
@@ -528,7 +532,7 @@ def load_file(path: str | Path) -> dict[str, Any]:
     return parse_yaml(text, str(path))
 
 
-def _line_of(text: str | None, path: tuple) -> int | None:
+def line_of(text: str | None, path: tuple) -> int | None:
     """The line of the YAML node at ``path`` (or of its nearest ancestor that exists)."""
     if text is None:
         return None

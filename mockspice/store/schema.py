@@ -18,7 +18,9 @@ MAX_ID = 2**31 - 1
 # 3: journal entries stored once and listed many times (tblJournalText); MIGRATIONS[2] adds it.
 # 4: brands' secrets (intPass, inContact credentials) in "<c>_tblBrandSecret", which the API's
 #    query cannot read, instead of "<c>_tblBrandData"; MIGRATIONS[3] moves them.
-SCHEMA_VERSION = 4
+# 5: a stub's hits and origin (tblRpcStub.Hits, .Origin) and a session's single-row quirk
+#    (tblSession.SingleRowObject); MIGRATIONS[4] adds the columns.
+SCHEMA_VERSION = 5
 
 # The journal's shared texts (schema 3).
 _JOURNAL_TEXT_DDL = """
@@ -68,14 +70,17 @@ CREATE TABLE tblSession (
     Userkey TEXT,
     SecurityLevelID INTEGER NOT NULL,
     Created TEXT NOT NULL,
-    ExpiresAt REAL NOT NULL
+    ExpiresAt REAL NOT NULL,
+    SingleRowObject INTEGER  -- the single-row quirk for this session's calls; NULL: the server's setting
 );
 -- Canned API answers for client testing (POST /_mockspice/rpc/stubs): runtime state.
 CREATE TABLE tblRpcStub (
     StubID INTEGER PRIMARY KEY,
     Method TEXT NOT NULL,
     Stub TEXT NOT NULL,
-    TimesLeft INTEGER
+    TimesLeft INTEGER,
+    Hits INTEGER NOT NULL DEFAULT 0,
+    Origin TEXT  -- the file it was loaded from (--stubs); NULL: added by the API
 );
 CREATE INDEX tblRpcStub_Method ON tblRpcStub(Method, StubID);
 -- No AUTOINCREMENT and no index on Kind: each costs another page written per entry, and the
@@ -121,7 +126,10 @@ def _move_secrets(company_ids: list[int]) -> str:
 
 # What brings a store of version N to N + 1 (Store.open runs them in turn): DDL, or a function
 # of the store's company ids that gives it.
-MIGRATIONS = {2: "ALTER TABLE tblJournal ADD COLUMN TextKey INTEGER;" + _JOURNAL_TEXT_DDL, 3: _move_secrets}
+MIGRATIONS = {2: "ALTER TABLE tblJournal ADD COLUMN TextKey INTEGER;" + _JOURNAL_TEXT_DDL, 3: _move_secrets,
+              4: "ALTER TABLE tblRpcStub ADD COLUMN Hits INTEGER NOT NULL DEFAULT 0;"
+                 "ALTER TABLE tblRpcStub ADD COLUMN Origin TEXT;"
+                 "ALTER TABLE tblSession ADD COLUMN SingleRowObject INTEGER;"}
 
 # Global tables that hold dataset rows (replaced with the dataset); the others are fixed
 # (levels, tiers), the mock's own (meta) or history (the journal, which a reset empties).

@@ -1,11 +1,10 @@
-"""The control API under ``/_mockspice/``: health, reset, state, journal (mock only).
+"""The control API under ``/_mockspice/``: health, reset, state, journal and its verification (mock only).
 
 Routing and request shaping only; the operations live in :mod:`mockspice.domain`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import json
 import re
@@ -13,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template_string, request, send_file
 
-from mockspice.domain import journal, outbound, state
+from mockspice.domain import journal, matching, outbound, sessions, state
 from mockspice.domain.errors import BadParameter, DomainError, NotFound
 from mockspice.resources import SCHEMAS_DIR
 from mockspice.surfaces.errors import self_url
@@ -22,7 +21,7 @@ from mockspice.store.schema import MAX_ID
 
 blueprint = Blueprint("control", __name__)
 
-JOURNAL_KINDS = ("pop", "api", "webcall")
+JOURNAL_KINDS = journal.KINDS  # pop, api, webcall, error
 
 
 class Unauthorized(DomainError):
@@ -81,21 +80,39 @@ def put_state() -> Response:
 
 @blueprint.get("/journal")
 def get_journal() -> Response:
-    """The journal, oldest first; filters ``kind``, ``since`` (entry id or ISO time), ``limit``."""
-    kind = request.args.get("kind")
-    if kind is not None and kind not in JOURNAL_KINDS:
-        raise BadParameter(f"parameter 'kind' must be one of {', '.join(JOURNAL_KINDS)}")
-    since: int | str | None = request.args.get("since")
-    if since is not None:
-        since = _since(since)
-    limit = request.args.get("limit")
-    if limit is not None:
-        if not limit.isascii() or not limit.isdigit() or len(limit) > 9:
-            raise BadParameter("parameter 'limit' must be a whole number of entries (0 or more)")
-        limit = int(limit)
+    """The journal, oldest first; filters ``kind``, ``since`` (entry id or ISO time), ``limit`` and
+    the matcher's (domain/matching.py: ``method``, ``url``, ``outcome``, ``company``, ...)."""
+    matcher = matching.from_query(request.args.to_dict())
     ext = _ext()
-    return jsonify(journal.entries(ext["store"], kind=kind, since=since, limit=limit,
-                                   cap=ext["settings"].journal_limit))
+    return jsonify(matching.select(ext["store"], matcher, matcher.limit, cap=ext["settings"].journal_limit))
+
+
+@blueprint.post("/journal/find")
+def find_in_journal() -> Response:
+    """The entries that match the body's matcher (and its optional ``limit``), oldest first."""
+    matcher = matching.check(_json_body(), with_limit=True)
+    ext = _ext()
+    found = matching.select(ext["store"], matcher, matcher.limit, cap=ext["settings"].journal_limit)
+    return jsonify({"entries": found["entries"], "count": found["count"]})
+
+
+@blueprint.post("/journal/count")
+def count_in_journal() -> Response:
+    """How many entries match the body's matcher."""
+    ext = _ext()
+    found = matching.select(ext["store"], matching.check(_json_body()), cap=ext["settings"].journal_limit)
+    return jsonify({"count": found["count"]})
+
+
+@blueprint.post("/journal/near-misses")
+def journal_near_misses() -> Response:
+    """The entries closest to the body's matcher that do not match it, and what differs
+    (its optional ``limit``: how many, 5 unless told)."""
+    matcher = matching.check(_json_body(), with_limit=True)
+    ext = _ext()
+    limit = 5 if matcher.limit is None else matcher.limit
+    return jsonify({"near_misses": matching.near_misses(ext["store"], matcher, limit,
+                                                        cap=ext["settings"].journal_limit)})
 
 
 @blueprint.delete("/journal")
@@ -151,15 +168,27 @@ def add_rpc_stub() -> Response:
 
 @blueprint.get("/rpc/stubs")
 def list_rpc_stubs() -> Response:
-    """Every stub, oldest (first to match) first, with the answers it has left."""
+    """Every stub in the order they match, with its hits and the calls it has left."""
     stubs = _ext()["rpc_stubs"].all()
     return jsonify({"stubs": stubs, "count": len(stubs)})
 
 
 @blueprint.delete("/rpc/stubs")
 def clear_rpc_stubs() -> Response:
-    """Remove every stub."""
+    """Remove every stub, those loaded from files too (a reset restores them)."""
     return jsonify({"status": "cleared", "count": _ext()["rpc_stubs"].clear()})
+
+
+@blueprint.get("/rpc/sessions/<session_id>")
+def get_rpc_session(session_id: str) -> Response:
+    """An API session and its settings (the single-row quirk of its calls)."""
+    return jsonify(sessions.get_settings(_ext()["store"], session_id))
+
+
+@blueprint.put("/rpc/sessions/<session_id>")
+def put_rpc_session(session_id: str) -> Response:
+    """Set an API session's settings (keys left out take their defaults)."""
+    return jsonify(sessions.put_settings(_ext()["store"], session_id, _json_body()))
 
 
 @blueprint.get("/")
@@ -175,20 +204,6 @@ def _id_field(body: dict[str, Any], key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise BadParameter(f"'{key}' is required: a positive whole number")
     return value
-
-
-def _since(value: str) -> int | str:
-    if value.isascii() and value.isdigit() and len(value) <= 18:
-        return int(value)
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        moment = moment.astimezone(dt.timezone.utc)
-    except (ValueError, OverflowError):  # 9999-12-31T23:59-23:59 overflows in UTC
-        raise BadParameter("parameter 'since' must be an entry id or an ISO 8601 time "
-                           "like 2026-01-01T12:00:00Z") from None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")

@@ -21,7 +21,6 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Request
 
 from mockspice.domain import pop
-from mockspice.domain.errors import DomainError
 from mockspice.domain.pop import PopResult, screen_pop
 from mockspice.surfaces.errors import CSP, accepts_json, self_url
 
@@ -118,9 +117,8 @@ def popping(flask_app: Flask, wsgi_app: Callable, path: str) -> Callable:
                                         cache=ext["pop_cache"])
                 except Exception as exc:  # noqa: BLE001 - the dataset changed since the look: answer as the view
                     with flask_app.request_context(environ):
-                        handled = (flask_app.handle_user_exception(exc) if isinstance(exc, DomainError)
-                                   else flask_app.handle_exception(exc))
-                        response = flask_app.make_response(handled)
+                        # The app's handlers: a DomainError's answer, or a bug's 500 (journaled, app.py).
+                        response = flask_app.make_response(flask_app.handle_user_exception(exc))
                     return response(environ, start_response)
                 if result.cache_key == found:
                     body = _fill(plan, result, as_json)

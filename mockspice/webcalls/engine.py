@@ -28,6 +28,7 @@ from mockspice.wire import build
 from mockspice.wire.findings import Finding
 
 KINDS = ("search", "load", "update", "case")
+OUTCOMES = ("ok", "invalid", "error", "timeout", "unreachable")  # an exchange's, as the module docstring says
 MASK = "********"  # as datasets show secrets (store/dataset.py)
 JOURNAL_BODY_LIMIT = 64 * 1024
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -90,11 +91,16 @@ def test_close_ends_every_threads_connection_and_the_store_opens_again(tmp_path)
     store.close()
 
 
+# What schema 5 added (MIGRATIONS[4]), taken out of a new store to make an older one.
+_BEFORE_5 = ("ALTER TABLE tblRpcStub DROP COLUMN Hits; ALTER TABLE tblRpcStub DROP COLUMN Origin; "
+             "ALTER TABLE tblSession DROP COLUMN SingleRowObject;")
+
+
 def _schema_2_store(path):
     """A store as mockspice of schema 2 left it (no shared journal texts), with one entry."""
     Store.open(path)[0].close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP INDEX tblJournal_TextKey; DROP TABLE tblJournalText; "
+    conn.executescript(_BEFORE_5 + "DROP INDEX tblJournal_TextKey; DROP TABLE tblJournalText; "
                        "ALTER TABLE tblJournal DROP COLUMN TextKey; PRAGMA user_version = 2;"
                        "INSERT INTO tblJournal VALUES (1, 'pop', '2026-11-01T00:00:00.000Z', '{\"old\": 1}');")
     conn.close()
@@ -106,7 +112,7 @@ def test_a_store_of_schema_2_is_brought_to_this_version_keeping_its_journal(tmp_
     store, existed = Store.open(path)
     assert existed
     conn = store.read()
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 5
     assert [tuple(r) for r in conn.execute("SELECT JournalID, Entry, TextKey FROM tblJournal")] == [
         (1, '{"old": 1}', None)]
     assert conn.execute("SELECT COUNT(*) FROM tblJournalText").fetchone()[0] == 0
@@ -118,7 +124,7 @@ def test_a_store_of_schema_1_is_refused(tmp_path):
     sqlite3.connect(path).execute("PRAGMA user_version = 1").connection.close()
     with pytest.raises(StoreError) as info:
         Store.open(path)
-    assert str(info.value) == (f"db {path}: mockspice store of schema version 1, this mockspice needs 4; "
+    assert str(info.value) == (f"db {path}: mockspice store of schema version 1, this mockspice needs 5; "
                                "use a new file")
 
 
@@ -126,9 +132,9 @@ def test_a_store_brought_to_this_version_by_another_process_meanwhile_is_left_as
     path = _schema_2_store(tmp_path / "old.db")
     late = Store(path)
     assert late._check_file() == 2  # this one looked first ...
-    Store.open(path)[0].close()  # ... another brought the file to version 4 ...
+    Store.open(path)[0].close()  # ... another brought the file to version 5 ...
     late._migrate()  # ... and this one, holding the lock at last, leaves it alone
-    assert late.read().execute("PRAGMA user_version").fetchone()[0] == 4
+    assert late.read().execute("PRAGMA user_version").fetchone()[0] == 5
     late.close()
 
 
@@ -145,6 +151,7 @@ def test_a_store_of_schema_3_has_its_brands_secrets_moved_out_of_brand_data(tmp_
         dataset.replace(conn, data)
     store.close()
     conn = sqlite3.connect(path)  # as schema 3 kept them: in brand data, no secret tables
+    conn.executescript(_BEFORE_5)
     for cid in (1, 2):
         conn.execute(f'INSERT INTO "{cid}_tblBrandData" SELECT * FROM "{cid}_tblBrandSecret"')
         conn.execute(f'DROP TABLE "{cid}_tblBrandSecret"')
@@ -152,7 +159,7 @@ def test_a_store_of_schema_3_has_its_brands_secrets_moved_out_of_brand_data(tmp_
     conn.commit()
     conn.close()
     store, existed = Store.open(path)
-    assert existed and store.read().execute("PRAGMA user_version").fetchone()[0] == 4
+    assert existed and store.read().execute("PRAGMA user_version").fetchone()[0] == 5
     read = store.read()
     assert read.execute("SELECT COUNT(*) FROM \"1_tblBrandData\" WHERE DataLabel = 'IntPass' "
                         "OR DataLabel LIKE 'inContact:%'").fetchone()[0] == 0
@@ -161,4 +168,30 @@ def test_a_store_of_schema_3_has_its_brands_secrets_moved_out_of_brand_data(tmp_
     exported = dataset.export(read)
     assert exported["companies"][0]["brands"][0]["webcalls"]["int_pass"] == "old-secret"
     assert state.export_state(store)["companies"][0]["brands"][0]["data"]["inContact:password"] == "********"
+    store.close()
+
+
+def test_a_store_of_schema_4_keeps_its_stubs_and_sessions(tmp_path):
+    from mockspice.domain import sessions
+    from mockspice.domain.stubs import Stubs
+
+    path = tmp_path / "v4.db"
+    Store.open(path)[0].close()
+    conn = sqlite3.connect(path)  # as schema 4 left them: no hits, origins or session quirks
+    conn.executescript(_BEFORE_5 + "PRAGMA user_version = 4;")
+    conn.execute("INSERT INTO tblRpcStub(Method, Stub, TimesLeft) VALUES ('a', ?, 2)", (
+        '{"method": "a", "params_match": null, "result": 1, "error": null, "times": 2, "delay_ms": 0, "fault": null}',))
+    conn.execute("INSERT INTO tblSession VALUES (?, 'agent', 4, 1, NULL, 4, '2026-01-01T00:00:00.000Z', ?)",
+                 ("ab" * 16, time.time() + 600))
+    conn.commit()
+    conn.close()
+    store, existed = Store.open(path)
+    assert existed and store.read().execute("PRAGMA user_version").fetchone()[0] == 5
+    found = Stubs(store)
+    assert found.match("a", []).answer == {"result": 1, "error": None, "fault": None}
+    [stub] = found.all()
+    assert (stub["hits"], stub["times_left"], stub["origin"], stub["answers"], stub["single_row_object"]) == (
+        1, 1, "api", None, None)
+    assert sessions.check(store, "ab" * 16, 3600).single_row_object is None
+    assert sessions.get_settings(store, "ab" * 16)["single_row_object"] is None
     store.close()

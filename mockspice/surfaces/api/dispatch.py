@@ -10,7 +10,8 @@
 
 Every call goes through :func:`invoke`: canned answers (stubs) first, then the session check
 (the session id is the last positional parameter, a ``session`` named parameter, or the
-``X-Spice-Session`` header), the security level, the parameter shapes, and the handler.
+``X-Spice-Session`` header), the security level, the parameter shapes, and the handler. A
+pass-through stub answers nothing itself: the call goes on, with the stub's single-row quirk.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from typing import Any, Callable, Iterator
 
 from jsonrpcserver import Error, Success, dispatch_to_serializable
 
-from mockspice.domain import sessions
+from mockspice.domain import journal, sessions
 from mockspice.domain.errors import BadParameter, DomainError, PermissionDenied
+from mockspice.domain.stubs import Hit
 from mockspice.surfaces.api.registry import Method, Registry
+from mockspice.surfaces.errors import API_PATH
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class Call:
     webcalls: list[int] = field(default_factory=list)   # exchanges fired, for the journal
     fault: dict[str, Any] | None = None                 # a stub's fault for the HTTP answer
     delay_ms: int = 0
-    trace: list[dict[str, Any]] = field(default_factory=list)  # per call: method, outcome
+    trace: list[dict[str, Any]] = field(default_factory=list)  # per call: method, params, outcome
     registry: Any = None  # the method table, for rpc.discover
 
 
@@ -59,38 +62,68 @@ class Reply:
     style: str  # "1.0", "2.0", "batch" or "unknown"
 
 
-def invoke(call: Call, registry: Registry, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Run one method call to a jsonrpcserver result (Success or Error)."""
+def invoke(call: Call, registry: Registry, name: str, args: list[Any], kwargs: dict[str, Any],
+           passing: Hit | None = None) -> Any:
+    """Run one method call to a jsonrpcserver result (Success or Error).
+
+    :param passing: the pass-through stub the call matched (the real method answers it).
+    """
     try:
-        stub = call.stubs.match(name, kwargs if kwargs else args) if call.stubs is not None else None
-        if stub is not None:
-            call.delay_ms = max(call.delay_ms, stub.get("delay_ms") or 0)
-            if stub.get("fault"):
-                call.fault = stub
-            call.trace.append({"method": name, "outcome": "stub", "stub": stub["id"]})
-            if stub.get("error") is not None:
-                error = stub["error"]
+        hit = None
+        if passing is None and call.stubs is not None:
+            hit = call.stubs.match(name, kwargs if kwargs else args)
+        if hit is not None:
+            call.delay_ms = max(call.delay_ms, hit.delay_ms)
+            if hit.answer is None:  # a pass-through: answered as any call, its trace naming the stub
+                mark = len(call.trace)
+                answered = invoke(call, registry, name, args, kwargs, passing=hit)
+                for item in call.trace[mark:]:
+                    item["stub"] = hit.stub_id  # and so never replayed (endpoint._replayable)
+                return answered
+            answer = hit.answer
+            if answer["fault"]:
+                call.fault = answer
+            traced = {"method": name, "params": kwargs or args, "outcome": "stub", "stub": hit.stub_id}
+            call.trace.append(traced if hit.index is None else {**traced, "answer": hit.index})
+            if answer["error"] is not None:
+                error = answer["error"]
                 data = () if error.get("data") is None else (error["data"],)  # no "data" member when none
                 return Error(error.get("code", -32000), error.get("message", "error"), *data)
-            return Success(stub.get("result"))
+            return Success(answer["result"])
         method = registry.methods.get(name)
         if method is None:  # a name only stubs answer, and none of them matched these params
-            call.trace.append({"method": name, "outcome": "error", "error": {"code": "no-stub-matched"}})
+            call.trace.append({"method": name, "params": kwargs or args, "outcome": "error",
+                               "error": {"code": "no-stub-matched"}})
             return Error(METHOD_NOT_FOUND, "Method not found",
                          f"{name} is answered only by stubs, and no stub's params_match matches these params")
         checked = _prepare(call, method, list(args), dict(kwargs))
         result = method.handler(call, *checked)
-        if method.rows and call.settings.rpc_single_row_object and isinstance(result, list) and len(result) == 1:
+        if method.rows and _single_row(call, method, passing) and isinstance(result, list) and len(result) == 1:
             result = result[0]
-        call.trace.append({"method": name, "outcome": "result"})
+        call.trace.append({"method": name, "params": kwargs or args, "outcome": "result"})
         return Success(result)
     except DomainError as exc:
-        call.trace.append({"method": name, "outcome": "error", "error": exc.as_dict()})
+        call.trace.append({"method": name, "params": kwargs or args, "outcome": "error", "error": exc.as_dict()})
         return Error(exc.rpc_code, exc.message, exc.as_dict())
     except Exception as exc:  # noqa: BLE001 - a bug must still be an answer, and be logged
         log.exception("API method %s failed", name)
-        call.trace.append({"method": name, "outcome": "error", "error": {"code": "internal-error"}})
-        return Error(INTERNAL_ERROR, "Internal error", f"mockspice failed: {type(exc).__name__}")
+        call.trace.append({"method": name, "params": kwargs or args, "outcome": "error",
+                           "error": {"code": "internal-error"}})
+        # Journaled as a server error too, so that a test harness fails the test that caused it.
+        journal.append(call.store, call.settings.journal_limit, "error", journal.error_entry(
+            exc, method="POST", path=(call.settings.base_path or "") + API_PATH, status=200, api_method=name))
+        return Error(INTERNAL_ERROR, "Internal error",
+                     f"mockspice failed: {type(exc).__name__}; see GET /_mockspice/journal?kind=error")
+
+
+def _single_row(call: Call, method: Method, passing: Hit | None) -> bool:
+    """Whether a one-row answer is a bare object: the pass-through stub's choice, else the
+    session's (PUT /_mockspice/rpc/sessions/<id>), else the server's setting."""
+    if passing is not None:
+        return bool(passing.single_row_object)
+    if method.session and call.session is not None and call.session.single_row_object is not None:
+        return call.session.single_row_object
+    return call.settings.rpc_single_row_object
 
 
 def _prepare(call: Call, method: Method, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
@@ -128,6 +161,9 @@ class _Methods(Mapping):
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
         if name not in self.registry.methods and (self.call.stubs is None or not self.call.stubs.knows(name)):
+            # Journaled too, so that a test asking whether its code called this name finds it.
+            self.call.trace.append({"method": name, "params": None, "outcome": "error",
+                                    "error": {"code": "method-not-found"}})
             raise KeyError(name)  # the store is asked only about names the table does not have
         return lambda *args, **kwargs: invoke(self.call, self.registry, name, list(args), kwargs)
 

@@ -44,6 +44,8 @@ REPLAY_MAX_ANSWER = 64 * 1024
 # or not; nor is a request with a key that names one, or one that cannot be read (it may hold one).
 SECRET_METHODS = {"connect", "changepass", "createagent", "agentauth", "setincontactcredentials"}
 _SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+# How a journaled request (and its calls' params) that is not kept begins: "[not kept: <why>]".
+NOT_KEPT = "[not kept: "
 # Calls whose answer is a secret (the credentials themselves): their answer is not journaled.
 SECRET_ANSWERS = {"incontactcredentials"}
 
@@ -363,12 +365,13 @@ class Seen:
 
 
 def _replayable(call: Call, registry: Any) -> bool:
-    """Whether the request was one call of a replayable method, answered by it alone."""
+    """Whether the request was one call of a replayable method, answered by it alone (not through
+    a stub: a pass-through stub's call counts a hit, and may be its last, with no generation moved)."""
     if len(call.trace) != 1 or call.webcalls or call.fault or call.delay_ms:
         return False
     traced = call.trace[0]
     method = registry.methods.get(traced["method"])
-    return traced["outcome"] == "result" and method is not None and method.replayable
+    return traced["outcome"] == "result" and "stub" not in traced and method is not None and method.replayable
 
 
 def _journaled_request(body: phpform.Body, raw: bytes) -> str:
@@ -421,9 +424,13 @@ def _entry(body: phpform.Body, style: str, call: Call, status: int, raw: bytes, 
     """The request's journal entry."""
     findings = [{"severity": "warning", "code": "unencoded-form-body", "message": note,
                  "line": None, "column": None, "path": None} for note in body.warnings]
+    request_text = _journaled_request(body, raw)
+    calls = call.trace
+    if request_text.startswith(NOT_KEPT):  # nor are the parameters of its calls, which hold it too
+        calls = [{**c, "params": request_text} for c in calls]
     entry = {
-        "transport": body.transport, "style": style, "status": status, "calls": call.trace,
-        "request": _journaled_request(body, raw),
+        "transport": body.transport, "style": style, "status": status, "calls": calls,
+        "request": request_text,
         "response": ("[not kept: it holds a secret]" if any(str(c["method"]).lower() in SECRET_ANSWERS
                                                               for c in call.trace) else text[:MAX_JOURNALED]),
         "findings": findings, "webcalls": call.webcalls, "fault": fault,

@@ -67,7 +67,7 @@ def test_a_repeated_read_is_replayed_with_the_same_bytes_and_journal_entry(clien
     assert len({e["id"] for e in entries}) == 4
     assert len({json.dumps(without_place(e), sort_keys=True) for e in entries}) == 1
     assert entries[0]["response"] == answers[0].decode() and entries[0]["calls"] == [
-        {"method": "accountLoad", "outcome": "result"}]
+        {"method": "accountLoad", "params": [{"LastName": "Doe"}, session], "outcome": "result"}]
 
 
 def test_a_2_0_load_and_the_session_header_are_part_of_what_is_replayed(client, session, dispatched):

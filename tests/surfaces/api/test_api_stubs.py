@@ -29,7 +29,8 @@ def test_add_answers_with_id_and_defaults(client):
     stub = _stub(client, method="companyList", result=[{"companyid": "9", "companylabel": "Stubbed"}])
     assert stub == {"id": stub["id"], "method": "companyList", "params_match": None,
                     "result": [{"companyid": "9", "companylabel": "Stubbed"}], "error": None, "times": None,
-                    "delay_ms": 0, "fault": None}
+                    "delay_ms": 0, "fault": None, "answers": None, "then": None, "single_row_object": None,
+                    "times_left": None, "hits": 0, "origin": "api", "file": None}
     # A stub answers before the session check: a client test needs no connect.
     assert _call(client, "companyList", []).get_json() == {
         "jsonrpc": "2.0", "result": [{"companyid": "9", "companylabel": "Stubbed"}], "id": 1}
@@ -41,7 +42,9 @@ def test_times_then_the_real_method(client):
     _stub(client, method="resetPass", result={"msg": "stubbed"}, times=2)
     answers = [_call(client, "resetPass", ["admin"], i).get_json()["result"] for i in range(3)]
     assert answers == [{"msg": "stubbed"}, {"msg": "stubbed"}, {"msg": "sent"}]
-    assert client.get(STUBS).get_json() == {"stubs": [], "count": 0}
+    # A used-up stub stays in the list, with its hits, until a DELETE or a reset.
+    [used] = client.get(STUBS).get_json()["stubs"]
+    assert (used["times_left"], used["hits"]) == (0, 2)
 
 
 def test_params_match_is_a_subset(client):
@@ -121,7 +124,7 @@ def test_list_and_clear(client):
 
 @pytest.mark.parametrize("body, message", [
     ({"result": 1}, "'method' is required"),
-    ({"method": "a"}, "a stub needs 'result', 'error' or 'fault'"),
+    ({"method": "a"}, "a stub needs 'result', 'error', 'fault', 'answers' (one per call), or 'single_row_object'"),
     ({"method": "a", "result": 1, "error": "x"}, "a stub has 'result' or 'error', not both"),
     ({"method": "a", "result": 1, "colour": "red"}, "unknown stub key 'colour'"),
     ({"method": "a", "result": 1, "times": 0}, "'times' must be a whole number from 1"),
@@ -155,4 +158,4 @@ def test_stub_calls_are_journaled(client):
     stub = _stub(client, method="a", result=1)
     _call(client, "a", [])
     entry = client.get("/_mockspice/journal?kind=api").get_json()["entries"][-1]
-    assert entry["calls"] == [{"method": "a", "outcome": "stub", "stub": stub["id"]}]
+    assert entry["calls"] == [{"method": "a", "params": [], "outcome": "stub", "stub": stub["id"]}]
