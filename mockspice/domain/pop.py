@@ -262,7 +262,8 @@ def _match_ani(conn: sqlite3.Connection, result: PopResult) -> None:
 def _fill_greeting(script: str, result: PopResult) -> str:
     """Fill the documented placeholders (docs/screen-pop.md); unknown ones stay as written."""
     account = result.accounts[0] if len(result.accounts) == 1 else None
-    contact = account["contacts"][0] if account and account["contacts"] else {}
+    # A candidate from a partner's search reply has no contacts (only a load gives them).
+    contact = account["contacts"][0] if account and account.get("contacts") else {}
     values = {
         "company": result.company_label, "brand": result.brand_label,
         "callid": result.callid or "", "ani": result.ani or "",

@@ -326,6 +326,20 @@ def test_a_pop_with_several_external_results_shows_them_as_candidates(client, pa
     assert partner.calls("/load") == []
 
 
+@pytest.mark.parametrize("load_url", ["", "/nowhere"], ids=["no load_url", "load fails"])
+def test_a_pop_with_one_external_hit_and_no_load_shows_it_as_the_candidate(client, partner, load_url):
+    # A regression: the greeting read the contacts a search record does not have (a 500).
+    wire_brand(client, partner.url, load_url=partner.url + load_url if load_url else "")
+    response = client.get(POP + "?company=1&brand=1&ani=5555555555&format=json")
+    assert response.status_code == 200, response.get_json()
+    pop = response.get_json()
+    assert pop["match"]["kind"] == "candidates" and pop["match"]["candidates_total"] == 1
+    assert [(a["userkey"], a["external"]) for a in pop["match"]["accounts"]] == [("jdoe", True)]
+    assert "Am I speaking with caller?" in pop["greeting"]
+    page = client.get(POP + "?company=1&brand=1&ani=5555555555")
+    assert page.status_code == 200 and "jdoe" in page.get_data(as_text=True)
+
+
 def test_a_pop_with_a_failing_partner_shows_local_matches_and_a_notice(client):
     with RefusedPort() as refused:
         wire_brand(client, refused.url)
