@@ -4,13 +4,21 @@ The package does no work at import time; the server is built by
 :func:`mockspice.app.create_app` and started by ``mockspice serve``.
 """
 
+from importlib import import_module
+
 __version__ = "0.1.0"
+
+# Imported on first use, so that importing mockspice stays free (no requests, Flask or lxml).
+_LAZY = {
+    "validate": "mockspice.wire.validate",
+    "Client": "mockspice.client",
+    "ControlError": "mockspice.client",
+    "RpcError": "mockspice.client",
+}
 
 
 def __getattr__(name: str):
-    """Import ``mockspice.validate`` on first use, so that importing mockspice stays free."""
-    if name == "validate":
-        from mockspice.wire.validate import validate
-
-        return validate
+    """Import ``mockspice.validate``, ``Client``, ``ControlError`` and ``RpcError`` on first use."""
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mockspice' has no attribute {name!r}")
