@@ -7,6 +7,7 @@ a prepared one is given (``mockspice serve`` prepares it once, before the worker
 from __future__ import annotations
 
 import io
+import weakref
 from typing import Callable
 
 from flask import Flask, Response, request
@@ -62,6 +63,10 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
                                    "pop_cache": GenerationCache(), "pop_pages": GenerationCache(),
                                    "api_replies": GenerationCache(256), "api_seen": api_endpoint.Seen(),
                                    "rpc_registry": registry, "rpc_stubs": stubs}
+    if own:
+        # A store this call made is closed, and its temporary folder removed, when the app is
+        # collected or the interpreter exits (whichever comes first); cleanup() does it at once.
+        weakref.finalize(app, prepared.cleanup)
     app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_endpoint.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_docs.blueprint, url_prefix=settings.base_path or None)

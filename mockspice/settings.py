@@ -141,6 +141,12 @@ class Settings:
                 values[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
         return cls(**values)
 
+    @classmethod
+    def coerce(cls, name: str, value: Any, source: str) -> Any:
+        """One setting's value converted to its type and checked (text is parsed, as from the
+        environment); :class:`SettingsError` naming ``source`` otherwise."""
+        return _coerce(name, value, source)
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             check = f.metadata["check"]

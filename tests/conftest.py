@@ -10,6 +10,8 @@ from liveserver import LiveServer
 from mockspice.app import create_app
 from mockspice.settings import Settings
 
+pytest_plugins = ["pytester"]  # tests/test_testing.py runs partners' suites with the plugin
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
