@@ -14,11 +14,12 @@ _LAZY = {
     "Client": "mockspice.client",
     "ControlError": "mockspice.client",
     "RpcError": "mockspice.client",
+    "assert_exchange_ok": "mockspice.testing",
 }
 
 
 def __getattr__(name: str):
-    """Import ``mockspice.validate``, ``Client``, ``ControlError`` and ``RpcError`` on first use."""
+    """Import the names of ``_LAZY`` on first use."""
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mockspice' has no attribute {name!r}")

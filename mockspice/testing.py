@@ -349,6 +349,11 @@ class MockSpice:
             wanted["form_match"] = dict(form_match)
         return self._assert(wanted, times, f"web call {call or ''}".strip())
 
+    @staticmethod
+    def assert_exchange_ok(exchange: Any) -> None:
+        """:func:`assert_exchange_ok`, on the fixture (its name hides the package in a test)."""
+        assert_exchange_ok(exchange)
+
     def assert_popped(self, times: int | None = None, **matcher: Any) -> list[dict[str, Any]]:
         """Assert that the screen pop was opened: matcher keys ``ani``, ``callid``, ``company``,
         ``brand``, ``params_match``, ``times`` times (None: at least once)."""

@@ -268,3 +268,47 @@ def test_under_xdist_each_worker_has_its_own_server(pytester):
             assert len(mockspice.journal(kind="pop")) == 1
     """))
     run(pytester, "-n", "2").assert_outcomes(passed=6)
+
+
+def test_assert_exchange_ok_passes_a_good_reply_and_fails_a_bad_one_with_its_findings(pytester):
+    pytester.makepyfile(test_exchange=textwrap.dedent("""
+        import threading
+
+        import pytest
+        from werkzeug.serving import make_server
+        from werkzeug.wrappers import Response
+
+        import mockspice as package
+
+        GOOD = '<users><user status="Active" userkey="k1" name="Kim" email="k@example.com"/></users>'
+        BAD = '<users>\\n<user status="Active" name="Kim"/>\\n</users>'
+
+
+        @pytest.fixture
+        def receiver():
+            replies = {"body": GOOD}
+            server = make_server("127.0.0.1", 0, lambda env, start: Response(
+                replies["body"], content_type="text/xml")(env, start), threaded=True)
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            yield f"http://127.0.0.1:{server.server_port}/search", replies
+            server.shutdown()
+
+        def test_good_then_bad(mockspice, receiver):
+            url, replies = receiver
+            mockspice.set_webcalls(1, 1, search_url=url)
+            good = mockspice.fire("search", PrimaryPhone="5551230000")
+            mockspice.assert_exchange_ok(good)
+            package.assert_exchange_ok(good)
+            replies["body"] = BAD
+            bad = mockspice.fire("search", PrimaryPhone="5551230000")
+            for check in (mockspice.assert_exchange_ok, package.assert_exchange_ok):
+                with pytest.raises(AssertionError) as caught:
+                    check(bad)
+                text = str(caught.value)
+                assert f"web call search to {url}" in text, text
+                assert "outcome invalid, HTTP 200" in text, text
+                assert "userkey" in text and "line 2" in text, text
+                assert '>    2 | <user status="Active" name="Kim"/>' in text, text
+    """))
+    run(pytester).assert_outcomes(passed=1)

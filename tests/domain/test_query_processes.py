@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from mockspice.domain import sql
 from mockspice.domain.state import prepare
 from mockspice.settings import Settings
