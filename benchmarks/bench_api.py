@@ -10,9 +10,9 @@ default workers and threads:
 - **accountLoad 1.0**: the OpenACD form, ``request=<raw JSON>``, the session appended, with a
   fixed id, as a poller sends it: from its third call on, a worker replays the answer it kept
   for those bytes;
-- **accountLoad 1.0, counting ids**: the same, with the id counting up as OpenACD counts it: a
-  worker reads the call and replays the answer it kept for the call whatever its id, with the
-  request's id (WireMock's stub answers them all with the same bytes, the id of the first);
+- **accountLoad 1.0, counting ids**: the same, with the id counting up as OpenACD counts it:
+  new bytes every time, so every call is dispatched (WireMock's stub answers them all with the
+  same bytes, the id of the first);
 - **load 2.0**: a JSON body, ``{"jsonrpc": "2.0", "method": "load", ...}``, the session
   appended, with a fixed id and with counting ids.
 

@@ -15,13 +15,12 @@ from werkzeug.exceptions import HTTPException
 
 from mockspice import __version__
 from mockspice.domain import journal
-from mockspice.domain.cache import GenerationCache
 from mockspice.domain.errors import DomainError
 from mockspice.domain.outbound import Outbound
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
 from mockspice.domain.stubs import Stubs, StubsError
-from mockspice.surfaces import control, telephony
+from mockspice.surfaces import control, extension, lean, telephony
 from mockspice.surfaces.bodies import reading_bodies
 from mockspice.surfaces.api import docs_page as api_docs, endpoint as api_endpoint
 from mockspice.surfaces.api.methods import build as build_api
@@ -56,19 +55,14 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
                           pool_size=max(4, settings.threads * 2))
     engine = Engine(transport, corrected_names=settings.webcall_corrected_names, max_depth=settings.xml_max_depth,
                     most=settings.threads)
-    app.extensions["mockspice"] = {"settings": settings, "store": prepared.store, "prepared": prepared,
-                                   "version": __version__,
-                                   "outbound": Outbound(prepared.store, engine, settings.journal_limit),
-                                   # Per process, valid for one dataset generation (domain/cache.py).
-                                   "pop_cache": GenerationCache(), "pop_pages": GenerationCache(),
-                                   "api_replies": GenerationCache(256), "api_seen": api_endpoint.Seen(),
-                                   "rpc_registry": registry, "rpc_stubs": stubs}
+    app.extensions[extension.KEY] = extension.Extension(
+        settings=settings, prepared=prepared, version=__version__,
+        outbound=Outbound(prepared.store, engine, settings.journal_limit), registry=registry, stubs=stubs,
+        api_seen=api_endpoint.Seen())
     if own:
         # A store this call made is closed, and its temporary folder removed, when the app is
         # collected or the interpreter exits (whichever comes first); cleanup() does it at once.
         weakref.finalize(app, prepared.cleanup)
-    app.register_blueprint(telephony.blueprint, url_prefix=settings.base_path or None)
-    app.register_blueprint(api_endpoint.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(api_docs.blueprint, url_prefix=settings.base_path or None)
     app.register_blueprint(control.blueprint, url_prefix=CONTROL_PREFIX)
 
@@ -102,10 +96,11 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         return error_response(500, "internal-error", f"mockspice failed: {type(exc).__name__}; "
                               "see GET /_mockspice/journal?kind=error for the traceback")
 
-    app.wsgi_app = api_endpoint.replaying(app.wsgi_app, app.extensions["mockspice"],
-                                          (settings.base_path or "") + API_PATH)
-    app.wsgi_app = telephony.popping(app, app.wsgi_app,
-                                     (settings.base_path or "") + "/integrations/telephony/telephonypop.php")
+    # The hot URLs: each answered by its one handler before Flask (surfaces/lean.py).
+    base = settings.base_path or ""
+    app.wsgi_app = lean.front(app, app.wsgi_app, {
+        base + telephony.PATH: lean.Route(frozenset({"GET"}), telephony.handler(app)),
+        base + API_PATH: lean.Route(frozenset({"POST"}), api_endpoint.handler(app))})
     if settings.partner:
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
 

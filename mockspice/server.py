@@ -28,6 +28,7 @@ from mockspice import __version__, workers
 from mockspice.app import create_app
 from mockspice.domain.state import Prepared, prepare
 from mockspice.settings import Settings
+from mockspice.surfaces.api.endpoint import DROPPED
 from mockspice.surfaces.bodies import MAX_PENDING
 
 ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms %(query_string)s'
@@ -36,9 +37,10 @@ START_TIMEOUT_S = 30
 # granian's own messages go to stderr; stdout has the banner, then the access log.
 LOG_CONFIG = {"handlers": {
     "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                "filters": ["threads"]},
+                "filters": ["threads", "drops"]},
     "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stdout"},
-}, "filters": {"threads": {"()": "mockspice.server.ThreadCountFilter"}}}
+}, "filters": {"threads": {"()": "mockspice.server.ThreadCountFilter"},
+                "drops": {"()": "mockspice.server.DropFaultFilter"}}}
 
 
 class ThreadCountFilter(logging.Filter):
@@ -47,6 +49,16 @@ class ThreadCountFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "Python threads" not in record.getMessage()
+
+
+class DropFaultFilter(logging.Filter):
+    """Makes granian's traceback of an answer a ``drop`` fault broke off (on purpose) one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.endswith(f"ConnectionAbortedError: {DROPPED}"):
+            record.msg, record.args = f"{DROPPED} (the drop fault of a stub)", ()
+            record.levelno, record.levelname = logging.INFO, "INFO"  # on purpose: no error
+        return True
 
 
 class ServeError(Exception):

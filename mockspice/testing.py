@@ -536,7 +536,7 @@ def mockspice_app(tmp_path: Path, request: pytest.FixtureRequest, mockspice_sett
     settings.pop("workers", None)  # one process: the test's
     app = create_app(Settings.load(environ={}, overrides=settings))
     yield app
-    app.extensions["mockspice"]["prepared"].cleanup()
+    app.extensions["mockspice"].prepared.cleanup()
 
 
 @pytest.fixture

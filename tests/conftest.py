@@ -24,7 +24,7 @@ def app(settings: Settings):
     """A fresh app (and store) per test."""
     application = create_app(settings)
     yield application
-    application.extensions["mockspice"]["prepared"].cleanup()
+    application.extensions["mockspice"].prepared.cleanup()
 
 
 @pytest.fixture

@@ -467,7 +467,7 @@ def boom(*args, **kwargs):
 
 
 def test_errors_lists_the_servers_own_failures(app, app_url, monkeypatch):
-    methods = app.extensions["mockspice"]["rpc_registry"].methods
+    methods = app.extensions["mockspice"].registry.methods
     monkeypatch.setitem(methods, "companyList", dataclasses.replace(methods["companyList"], handler=boom))
     monkeypatch.setattr(state, "export_state", boom)
     with Client(app_url) as mock:

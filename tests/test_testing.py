@@ -241,14 +241,14 @@ def test_the_in_process_app_leaves_nothing_on_disk(pytester):
 
         def test_unit(mockspice_client, mockspice_app):
             assert mockspice_client.get("/_mockspice/health").json["status"] == "ok"
-            assert mockspice_app.extensions["mockspice"]["store"].path.exists()
+            assert mockspice_app.extensions["mockspice"].store.path.exists()
 
         def test_create_app_alone_cleans_up():
             from mockspice.app import create_app
             before = set(glob.glob(os.path.join(tempfile.gettempdir(), "mockspice-*")))
             app = create_app()
             assert app.test_client().get("/_mockspice/health").status_code == 200
-            folder = app.extensions["mockspice"]["prepared"].temp_dir
+            folder = app.extensions["mockspice"].prepared.temp_dir
             assert folder.exists()
             del app
             import gc; gc.collect()

@@ -117,27 +117,6 @@ def _match_key(company_id: int, brand_id: int, params: Mapping[str, str], self_u
     return (company_id, brand_id, params.get("ani"), params.get("caseid"), self_url)
 
 
-def cached(store: Store, cache: GenerationCache, params: Mapping[str, str], self_url: str,
-           edition: str) -> tuple[tuple, int] | None:
-    """The key and generation of this process's match for a pop that needs nothing more.
-
-    None unless the parameters are valid and the match is cached for the current generation,
-    with no partner to ask: then :func:`screen_pop` answers from the cache, unless the dataset
-    changes in between (then it matches again, and may raise as always).
-    """
-    try:
-        company_id, brand_id = parse_id(params, "company"), parse_id(params, "brand")
-    except DomainError:
-        return None
-    if edition == "community" and (company_id, brand_id) != (1, 1):
-        return None
-    key, generation = _match_key(company_id, brand_id, params, self_url), store.generation()
-    found = cache.get(key, generation)
-    if found is None or (found.search_endpoint is not None and found.kind != "case" and found.ani):
-        return None
-    return key, generation
-
-
 def _cached_match(store: Store, cache: GenerationCache | None, company_id: int, brand_id: int,
                   params: Mapping[str, str], self_url: str) -> PopResult:
     """The match for these parameters: from this process's cache while the dataset is unchanged."""

@@ -10,11 +10,12 @@ import json
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template_string, request, send_file
+from flask import Blueprint, Response, jsonify, render_template_string, request, send_file
 
 from mockspice.domain import journal, matching, outbound, sessions, state
 from mockspice.domain.errors import BadParameter, DomainError, NotFound
 from mockspice.resources import SCHEMAS_DIR
+from mockspice.surfaces import extension
 from mockspice.surfaces.errors import self_url
 from mockspice.webcalls.engine import KINDS
 from mockspice.store.schema import MAX_ID
@@ -31,14 +32,14 @@ class Unauthorized(DomainError):
     status = 401
 
 
-def _ext() -> dict[str, Any]:
-    return current_app.extensions["mockspice"]
+def _ext() -> extension.Extension:
+    return extension.of()
 
 
 @blueprint.before_request
 def check_token() -> None:
     """Refuse a request without the bearer token, when one is set."""
-    token = _ext()["settings"].control_token
+    token = _ext().settings.control_token
     if not token:
         return
     given = request.headers.get("Authorization", "")
@@ -51,30 +52,30 @@ def check_token() -> None:
 def health() -> Response:
     """``{"status": "ok", "version"}`` once the store answers."""
     ext = _ext()
-    ext["store"].read().execute("SELECT 1").fetchone()
-    settings = ext["settings"]
-    return jsonify({"status": "ok", "version": ext["version"], "edition": settings.edition,
+    ext.store.read().execute("SELECT 1").fetchone()
+    settings = ext.settings
+    return jsonify({"status": "ok", "version": ext.version, "edition": settings.edition,
                     "base_path": settings.base_path})
 
 
 @blueprint.post("/reset")
 def reset() -> Response:
     """Back to the dataset loaded at start; the journal is emptied."""
-    state.reset(_ext()["store"])
+    state.reset(_ext().store)
     return jsonify({"status": "reset"})
 
 
 @blueprint.get("/state")
 def get_state() -> Response:
     """The whole dataset, in the fixture format (as JSON)."""
-    return jsonify(state.export_state(_ext()["store"]))
+    return jsonify(state.export_state(_ext().store))
 
 
 @blueprint.put("/state")
 def put_state() -> Response:
     """Replace the whole dataset (all or nothing)."""
     raw = _json_body()
-    loaded = state.import_state(_ext()["store"], raw)
+    loaded = state.import_state(_ext().store, raw)
     return jsonify({"status": "loaded", "counts": loaded})
 
 
@@ -84,7 +85,7 @@ def get_journal() -> Response:
     the matcher's (domain/matching.py: ``method``, ``url``, ``outcome``, ``company``, ...)."""
     matcher = matching.from_query(request.args.to_dict())
     ext = _ext()
-    return jsonify(matching.select(ext["store"], matcher, matcher.limit, cap=ext["settings"].journal_limit))
+    return jsonify(matching.select(ext.store, matcher, matcher.limit, cap=ext.settings.journal_limit))
 
 
 @blueprint.post("/journal/find")
@@ -92,7 +93,7 @@ def find_in_journal() -> Response:
     """The entries that match the body's matcher (and its optional ``limit``), oldest first."""
     matcher = matching.check(_json_body(), with_limit=True)
     ext = _ext()
-    found = matching.select(ext["store"], matcher, matcher.limit, cap=ext["settings"].journal_limit)
+    found = matching.select(ext.store, matcher, matcher.limit, cap=ext.settings.journal_limit)
     return jsonify({"entries": found["entries"], "count": found["count"]})
 
 
@@ -100,7 +101,7 @@ def find_in_journal() -> Response:
 def count_in_journal() -> Response:
     """How many entries match the body's matcher."""
     ext = _ext()
-    found = matching.select(ext["store"], matching.check(_json_body()), cap=ext["settings"].journal_limit)
+    found = matching.select(ext.store, matching.check(_json_body()), cap=ext.settings.journal_limit)
     return jsonify({"count": found["count"]})
 
 
@@ -111,14 +112,14 @@ def journal_near_misses() -> Response:
     matcher = matching.check(_json_body(), with_limit=True)
     ext = _ext()
     limit = 5 if matcher.limit is None else matcher.limit
-    return jsonify({"near_misses": matching.near_misses(ext["store"], matcher, limit,
-                                                        cap=ext["settings"].journal_limit)})
+    return jsonify({"near_misses": matching.near_misses(ext.store, matcher, limit,
+                                                        cap=ext.settings.journal_limit)})
 
 
 @blueprint.delete("/journal")
 def delete_journal() -> Response:
     """Empty the journal."""
-    store = _ext()["store"]
+    store = _ext().store
     with store.write(history=True) as conn:
         journal.clear(conn, store)
     return jsonify({"status": "cleared"})
@@ -127,13 +128,13 @@ def delete_journal() -> Response:
 @blueprint.get("/brands/<int:company>/<int:brand>/webcalls")
 def get_webcalls(company: int, brand: int) -> Response:
     """A brand's web-call settings."""
-    return jsonify(outbound.get_settings(_ext()["store"], company, brand))
+    return jsonify(outbound.get_settings(_ext().store, company, brand))
 
 
 @blueprint.put("/brands/<int:company>/<int:brand>/webcalls")
 def put_webcalls(company: int, brand: int) -> Response:
     """Replace a brand's web-call settings (keys left out take their defaults)."""
-    return jsonify(outbound.put_settings(_ext()["store"], company, brand, _json_body()))
+    return jsonify(outbound.put_settings(_ext().store, company, brand, _json_body()))
 
 
 @blueprint.post("/webcalls/<kind>")
@@ -145,7 +146,7 @@ def fire_webcall(kind: str) -> Response:
     if not isinstance(body, dict):
         raise BadParameter("the body must be a JSON object with 'company' and 'brand'")
     company, brand = _id_field(body, "company"), _id_field(body, "brand")
-    exchange = _ext()["outbound"].fire(company, brand, kind, body, self_url())
+    exchange = _ext().outbound.fire(company, brand, kind, body, self_url())
     return jsonify(exchange.as_dict())
 
 
@@ -161,7 +162,7 @@ def schema(name: str) -> Response:
 @blueprint.post("/rpc/stubs")
 def add_rpc_stub() -> Response:
     """Add a canned API answer (domain/stubs.py); 201 with the stub and its id."""
-    response = jsonify(_ext()["rpc_stubs"].add(_json_body()))
+    response = jsonify(_ext().stubs.add(_json_body()))
     response.status_code = 201
     return response
 
@@ -169,33 +170,33 @@ def add_rpc_stub() -> Response:
 @blueprint.get("/rpc/stubs")
 def list_rpc_stubs() -> Response:
     """Every stub in the order they match, with its hits and the calls it has left."""
-    stubs = _ext()["rpc_stubs"].all()
+    stubs = _ext().stubs.all()
     return jsonify({"stubs": stubs, "count": len(stubs)})
 
 
 @blueprint.delete("/rpc/stubs")
 def clear_rpc_stubs() -> Response:
     """Remove every stub, those loaded from files too (a reset restores them)."""
-    return jsonify({"status": "cleared", "count": _ext()["rpc_stubs"].clear()})
+    return jsonify({"status": "cleared", "count": _ext().stubs.clear()})
 
 
 @blueprint.get("/rpc/sessions/<session_id>")
 def get_rpc_session(session_id: str) -> Response:
     """An API session and its settings (the single-row quirk of its calls)."""
-    return jsonify(sessions.get_settings(_ext()["store"], session_id))
+    return jsonify(sessions.get_settings(_ext().store, session_id))
 
 
 @blueprint.put("/rpc/sessions/<session_id>")
 def put_rpc_session(session_id: str) -> Response:
     """Set an API session's settings (keys left out take their defaults)."""
-    return jsonify(sessions.put_settings(_ext()["store"], session_id, _json_body()))
+    return jsonify(sessions.put_settings(_ext().store, session_id, _json_body()))
 
 
 @blueprint.get("/")
 def dashboard() -> Response:
     """A page of links to the mock's URLs."""
-    settings = _ext()["settings"]
-    return Response(render_template_string(_DASHBOARD, base=settings.base_path, version=_ext()["version"]),
+    settings = _ext().settings
+    return Response(render_template_string(_DASHBOARD, base=settings.base_path, version=_ext().version),
                     mimetype="text/html")
 
 

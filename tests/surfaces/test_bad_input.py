@@ -62,7 +62,7 @@ def fresh_app(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> Ite
     try:
         yield app
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 def raw_request(client, method: str, raw_path: str, raw_query: str = "", *,
@@ -527,7 +527,7 @@ def test_community_edition_allows_only_company_1_brand_1(tmp_path, query, status
         error = response.get_json()["error"]
         assert (error["code"], fragment in error["message"]) == (code, True), error
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])

@@ -84,7 +84,7 @@ def test_dashboard_links(client):
 def guarded(tmp_path):
     app = create_app(Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db"), "control_token": "s3cret"}))
     yield app.test_client()
-    app.extensions["mockspice"]["prepared"].cleanup()
+    app.extensions["mockspice"].prepared.cleanup()
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic s3cret", "s3cret", "Bearer"])

@@ -364,7 +364,7 @@ def errors(client) -> list[dict[str, Any]]:
 
 
 def test_an_api_method_that_raises_is_journaled_with_its_traceback(app, client, monkeypatch):
-    methods = app.extensions["mockspice"]["rpc_registry"].methods
+    methods = app.extensions["mockspice"].registry.methods
     monkeypatch.setitem(methods, "companyList", dataclasses.replace(methods["companyList"], handler=boom))
     rpc = Rpc20.on(client, login="admin")
     assert rpc.error("companyList") == {

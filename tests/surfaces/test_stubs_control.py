@@ -156,7 +156,7 @@ def test_a_pass_through_stub_turns_a_servers_quirk_off(tmp_path):
         _stub(client, method="agentExists", single_row_object=False)
         assert isinstance(_one_row(client, session), list)
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 def test_a_pass_through_stubs_calls_are_never_replayed(client):
@@ -203,7 +203,7 @@ def test_a_stub_wins_over_the_session_and_the_session_over_the_server(tmp_path):
         _stub(client, method="agentExists", single_row_object=True)
         assert isinstance(_one_row(client, session), dict)  # stub over session
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 def test_a_reset_ends_the_sessions_and_their_quirks(client):
@@ -272,7 +272,7 @@ def filed(tmp_path):
     (folder / "b.json").write_text('{"method": "agentExists", "single_row_object": true}')
     app = create_app(Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db"), "stubs": str(folder)}))
     yield app.test_client(), folder
-    app.extensions["mockspice"]["prepared"].cleanup()
+    app.extensions["mockspice"].prepared.cleanup()
 
 
 def test_file_stubs_are_listed_with_their_file_and_answer(filed):

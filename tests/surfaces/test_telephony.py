@@ -79,7 +79,7 @@ def test_base_path_setting(tmp_path):
         assert client.get("/helpdesk/integrations/telephony/telephonypop.php?company=1&brand=1").status_code == 200
         assert client.get(POP + "?company=1&brand=1").status_code == 404
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 PLANNED = [
@@ -102,9 +102,9 @@ def test_a_pop_filled_into_its_plan_is_the_page_rendered_whole(app, monkeypatch,
 
     from mockspice.surfaces import telephony
 
-    app.extensions["mockspice"]["store"].counters.raise_to(987654320)  # ids that appear nowhere else
+    app.extensions["mockspice"].store.counters.raise_to(987654320)  # ids that appear nowhere else
     script = "Hello {caller}, call {callid} <ok?> & {unknown}"
-    with app.extensions["mockspice"]["store"].write() as conn:  # a greeting naming the call id
+    with app.extensions["mockspice"].store.write() as conn:  # a greeting naming the call id
         conn.execute('UPDATE "1_tblBrandData" SET DataText = ? WHERE DataLabel = ?', (script, "GreetingScript"))
     client = app.test_client()
     client.get(f"{POP}?{query}")  # the plan is made

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, render_template
 
+from mockspice.surfaces import extension
 from mockspice.surfaces.api.methods.discovery import API_PATH, SESSION_NOTE, document
 from mockspice.surfaces.errors import CSP, self_url
 
@@ -13,9 +14,9 @@ blueprint = Blueprint("api_docs", __name__)
 @blueprint.get("/docs/api_client/")
 def api_client() -> Response:
     """Every API method, grouped by concept: parameters, result, errors, summary."""
-    ext = current_app.extensions["mockspice"]
-    base = ext["settings"].base_path or ""
-    doc = document(ext["rpc_registry"], self_url().rstrip("/") + base + API_PATH)
+    ext = extension.of()
+    base = ext.settings.base_path or ""
+    doc = document(ext.registry, self_url().rstrip("/") + base + API_PATH)
     groups: dict[str, list] = {}
     for method in doc["methods"]:
         groups.setdefault(method["tags"][0]["name"], []).append(method)

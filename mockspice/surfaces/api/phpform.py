@@ -47,6 +47,10 @@ def read(raw: bytes, content_type: str) -> Body:
         return _text(raw, "json", [])
     fields = php_fields(raw)
     if b"request" not in fields:
+        if raw.lstrip()[:1] in (b"{", b"["):  # curl -d '{...}' sends JSON as a form
+            return Body(None, "form", error="the body is JSON but its Content-Type is a form's "
+                        f"({content_type.split(';')[0].strip() or 'none'}): send JSON with Content-Type: "
+                        "application/json, or a form as request=<the JSON of the call>")
         return Body(None, "form", error="the form has no 'request' field (send request=<the JSON of the call>)")
     warnings = _changes(raw)
     return _text(fields[b"request"], "form", warnings)

@@ -66,7 +66,7 @@ def fresh_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     try:
         yield app
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 def _domain_codes() -> set[int]:
@@ -268,7 +268,7 @@ def test_generated_envelopes_get_json_rpc_answers(tmp_path_factory):
     with fresh_app(tmp_path_factory) as app:
         api = Api(app)
         session = api.connect()
-        names = method_names(app.extensions["mockspice"]["rpc_registry"])
+        names = method_names(app.extensions["mockspice"].registry)
         calls = envelope(names, session)
         bodies = st.one_of(calls, calls, calls, st.lists(st.one_of(calls, calls, json_values), max_size=5))
 
@@ -353,7 +353,7 @@ def test_generated_bodies_of_anything_leave_the_demo_unchanged(tmp_path_factory)
     with fresh_app(tmp_path_factory) as app:
         api = Api(app)
         demo = api.client.get(STATE).get_json()
-        names = method_names(app.extensions["mockspice"]["rpc_registry"])
+        names = method_names(app.extensions["mockspice"].registry)
         # No valid session in the random part: nothing it sends may write to the demo.
         for body in special_bodies("0" * 32):
             api.post(body, "application/json")
@@ -400,7 +400,7 @@ def test_wrong_types_for_every_parameter_of_every_method(tmp_path_factory):
     with fresh_app(tmp_path_factory) as app:
         api = Api(app)
         session = api.connect()
-        registry = app.extensions["mockspice"]["rpc_registry"]
+        registry = app.extensions["mockspice"].registry
         for method in registry.methods.values():
             for i, param in enumerate(method.params):
                 good = [good_value(method, p) for p in method.params]

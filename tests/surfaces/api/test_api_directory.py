@@ -41,7 +41,7 @@ def state(client) -> dict:
 
 def stored_agents(client) -> list[dict]:
     """The agents as the store holds them (GET /_mockspice/state masks their password digests)."""
-    return dataset.export(client.application.extensions["mockspice"]["store"].read())["agents"]
+    return dataset.export(client.application.extensions["mockspice"].store.read())["agents"]
 
 
 def company(client, company_id: int) -> dict:
@@ -262,7 +262,7 @@ def test_the_community_edition_refuses_new_companies_and_brands(tmp_path):
         reply = rpc20(app.test_client(), admin.session, "createBrand", [{"brandlabel": "X"}])
         assert reply["error"]["data"]["code"] == "community-edition"
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 # --- brands --------------------------------------------------------------------------------
@@ -446,7 +446,7 @@ def test_the_single_row_quirk_gives_a_bare_object(tmp_path):
         assert spice.result("scriptLoad", {"brandid": 1})["filename"] == "brand_1_greeting.txt"
         assert len(spice.result("companyList")) == 2
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 def test_oversized_values_are_refused_briefly(client):

@@ -17,7 +17,7 @@ DOCS = "/spiceinstall/docs/api_client/"
 @pytest.fixture
 def registry(app):
     """The app's method table, as it is at run time (colleagues' groups included)."""
-    return app.extensions["mockspice"]["rpc_registry"]
+    return app.extensions["mockspice"].registry
 
 
 def _discover(client, version: str = "2.0") -> dict:

@@ -58,7 +58,7 @@ def test_sessions_are_capped_and_those_that_expire_first_end(client, monkeypatch
 
     monkeypatch.setattr(sessions, "MAX_SESSIONS", 5)
     opened = [Rpc20.on(client, login="jdoe.agent").session for _ in range(8)]
-    store = client.application.extensions["mockspice"]["store"]
+    store = client.application.extensions["mockspice"].store
     assert store.read().execute("SELECT COUNT(*) FROM tblSession").fetchone()[0] == 5
     for session in opened[:3]:
         error = Rpc20.on(client, session=session).error("checkSession")

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import requests
+from liveserver import wait_for
 
 API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
 STUBS = "/_mockspice/rpc/stubs"
@@ -101,8 +102,13 @@ def test_malformed_fault(client):
 def test_drop_fault_through_a_real_server(live):
     assert live.request("POST", STUBS, json={"method": "companyList", "fault": "drop"}).status_code == 201
     # granian cannot close a connection before the answer's headers: it breaks off after them.
+    mark = len(live.log)
     with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         live.request("POST", API, json={"jsonrpc": "2.0", "method": "companyList", "id": 1})
+    # The server logs it in one line, not a traceback.
+    wait_for(lambda: any("broke off" in line for line in list(live.log)[mark:]))
+    logged = [line for line in list(live.log)[mark:] if "spiceAPIServer.php" not in line]
+    assert logged == ["[INFO] the answer broke off after its headers (the drop fault of a stub)\n"]
     # The server keeps serving; the stub still answers (no times), other methods do not drop.
     reply = live.request("POST", API, json={"jsonrpc": "2.0", "method": "resetPass", "params": ["x"], "id": 2})
     assert reply.json() == {"jsonrpc": "2.0", "result": {"msg": "sent"}, "id": 2}

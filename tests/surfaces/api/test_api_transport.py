@@ -86,6 +86,9 @@ def test_a_json_body_is_read_whatever_the_content_type(client, content_type):
     ("application/xml", b"<call/>", "Parse error: Expecting value"),
     (FORM, b"foo=bar", "Parse error: the form has no 'request' field"),
     (FORM, b"", "Parse error: the form has no 'request' field"),
+    (FORM, b' {"method": "resetPass", "params": ["admin"], "id": 1}',  # curl -d '{...}'
+     "Parse error: the body is JSON but its Content-Type is a form's (application/x-www-form-urlencoded): "
+     "send JSON with Content-Type: application/json, or a form as request=<the JSON of the call>"),
     (None, b"", "Parse error: Expecting value"),
     ("text/plain", b"\xff\xfe", "Parse error: the request is not UTF-8 text"),
 ])

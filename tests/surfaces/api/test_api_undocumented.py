@@ -45,7 +45,7 @@ def test_documented_answer(client, session, name, answer):
 
 @pytest.mark.parametrize("name", ALL)
 def test_summary_says_stub_it(app, name):
-    summary = app.extensions["mockspice"]["rpc_registry"].methods[name].summary
+    summary = app.extensions["mockspice"].registry.methods[name].summary
     assert summary.startswith("meaning not public; mockspice answers ")
     assert summary.endswith("stub it (POST /_mockspice/rpc/stubs) for the answer your client expects.")
 
@@ -112,7 +112,7 @@ def test_case_aggregate_single_row_quirk(tmp_path):
         assert _call10(client, "caseAggregate", {"brandid": 3}, _connect(client))["result"] == {
             "statusid": str(cases[0]["status"]), "statuslabel": label, "count": "1"}
     finally:
-        app.extensions["mockspice"]["prepared"].cleanup()
+        app.extensions["mockspice"].prepared.cleanup()
 
 
 def test_incontact_credentials_are_kept_per_brand(client, session):
