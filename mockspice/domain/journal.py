@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 import traceback
-from typing import Any, Sequence
+from typing import Any
 
 from mockspice.store.behind import WriteBehind
 from mockspice.store.db import Store
@@ -133,27 +133,18 @@ def _cut(value: Any, items: int, chars: int) -> Any:
 
 class Shared:
     """The JSON of entries recorded many times (a replayed API answer's), stored once under a key
-    drawn from its content; each entry is a row naming the key.
-
-    Either the whole entry (``Shared(text)``: recorded as is), or the entry cut into parts
-    (``Shared.cut(parts)``: recorded with the strings that go between them, ``(shared, fills)``).
-    """
+    drawn from its content; each entry is a row naming the key."""
 
     __slots__ = ("text", "key")
 
     def __init__(self, text: str):
-        self.text = text  # the entry's JSON, or the JSON array of its parts
+        self.text = text  # the entry's JSON
         self.key = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
-    @classmethod
-    def cut(cls, parts: Sequence[str]) -> "Shared":
-        return cls(json.dumps(list(parts), ensure_ascii=False))
 
-
-def record(store: Store, limit: int, kind: str, text: str | Shared | tuple[Shared, tuple[str, ...]],
-           entry_id: int | None = None) -> int:
-    """Record an entry already written as JSON (an object's text, a shared one, or a cut one and the
-    strings that go between its parts); as :func:`append` otherwise."""
+def record(store: Store, limit: int, kind: str, text: str | Shared, entry_id: int | None = None) -> int:
+    """Record an entry already written as JSON (an object's text, or a shared one); as
+    :func:`append` otherwise."""
     row = (entry_id or store.counters.take(), kind, now_iso(), text)
     _recorder(store, limit).writer.put(row)
     return row[0]
@@ -171,8 +162,8 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limi
     """Write a batch inside the writer's transaction, then drop what is past the caps (``limit``
     entries, ``max_bytes`` bytes) and count it.
 
-    A shared entry's row has an empty ``Entry`` (or the JSON array of the strings between its
-    parts) and the ``TextKey`` of its text in ``tblJournalText``.
+    A shared entry's row has an empty ``Entry`` and the ``TextKey`` of its text in
+    ``tblJournalText``.
     """
     cleared = _cleared_to(conn)
     size = _size(conn)
@@ -184,12 +175,6 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limi
         if isinstance(text, Shared):
             shared[text.key] = text.text
             values += (entry_id, kind, created, "", text.key)
-        elif isinstance(text, tuple):
-            cut, fills = text
-            shared[cut.key] = cut.text
-            fills_text = json.dumps(fills, ensure_ascii=False)
-            size += len(fills_text.encode())
-            values += (entry_id, kind, created, fills_text, cut.key)
         else:
             size += len(text.encode())
             values += (entry_id, kind, created, text, None)
@@ -341,6 +326,7 @@ def _whole(entry: str, shared: str | None) -> str:
         return entry
     if not entry:
         return shared
+    # A row of a store written by an earlier mockspice: the strings between the shared parts.
     parts, fills = json.loads(shared), json.loads(entry)
     return parts[0] + "".join(fill + part for fill, part in zip(fills, parts[1:]))
 

@@ -7,9 +7,9 @@ is HTTP 200 with a JSON-RPC document (204 when it held only notifications), as P
 A worker keeps the answer to a request for a *replayable* method (one whose answer depends only
 on its arguments, its session and the store: no clock, no partner) and gives it again to the same
 request bytes on the same host, journaled like any call, while the store's generation is the one
-it was computed at and the session needs no write. The store moves the generation on every write
-but the journal's own (store/db.py), so a kept answer cannot outlive what it was read from.
-Anything else is dispatched every time. The URL has one handler, run before Flask
+it was computed at and the session needs no write. Every write of the dataset, a stub added or
+cleared and a session's single-row quirk move the generation (store/db.py); a call answered
+through a stub is never kept. Anything else is dispatched every time. The URL has one handler, run before Flask
 (:mod:`mockspice.surfaces.lean`).
 """
 
@@ -53,8 +53,8 @@ class _Kept:
     entry (stored once, however often it is given), and until when.
 
     ``until`` is when the session's check would have to move its expiry (a write); the answer is
-    also tied to the store's generation it was computed at (``GenerationCache``), which the store
-    moves on every write but the journal's own.
+    also tied to the store's generation it was computed at (``GenerationCache``), which every write
+    of the dataset, adding or clearing a stub and setting a session's single-row quirk move.
     """
 
     data: bytes
