@@ -26,7 +26,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-CONFTEST = '''
+CONFTEST = """
 import json, os
 
 TIMES = {}
@@ -38,9 +38,9 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     with open(os.environ["BENCH_OUT"], "w") as fh:
         json.dump(TIMES, fh)
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import pytest, requests
 
 N = {n}
@@ -62,11 +62,14 @@ def test_httpserver_request(httpserver, i):
     httpserver.expect_request("/ping").respond_with_json({{"ok": True}})
     assert requests.get(httpserver.url_for("/ping"), timeout=5).json() == {{"ok": True}}
     httpserver.check_assertions()
-'''
+"""
 
-KINDS = {"mockspice: nothing": "test_mockspice_nothing", "mockspice: pop": "test_mockspice_pop",
-         "mockspice: API call (connect once a test, then the call)": "test_mockspice_api_call",
-         "httpserver: one request": "test_httpserver_request"}
+KINDS = {
+    "mockspice: nothing": "test_mockspice_nothing",
+    "mockspice: pop": "test_mockspice_pop",
+    "mockspice: API call (connect once a test, then the call)": "test_mockspice_api_call",
+    "httpserver: one request": "test_httpserver_request",
+}
 
 
 def main() -> None:
@@ -76,11 +79,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-plugin-") as folder:
         root = Path(folder)
         (root / "conftest.py").write_text(CONFTEST, encoding="utf-8")
-        (root / "test_bench.py").write_text(textwrap.dedent(TESTS.format(n=args.tests)), encoding="utf-8")
+        (root / "test_bench.py").write_text(
+            textwrap.dedent(TESTS.format(n=args.tests)), encoding="utf-8"
+        )
         out = root / "times.json"
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
-                              cwd=root, env={**__import__("os").environ, "BENCH_OUT": str(out)},
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
+            cwd=root,
+            env={**__import__("os").environ, "BENCH_OUT": str(out)},
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             sys.exit(f"the benchmark's tests failed:\n{done.stdout[-3000:]}")
         times = json.loads(out.read_text())
@@ -89,16 +98,26 @@ def main() -> None:
     print("|---|---|---|")
     medians = {}
     for label, name in KINDS.items():
-        values = sorted(t * 1000 for node, t in times.items() if f"::{name}[" in node and not node.endswith("[0]"))
+        values = sorted(
+            t * 1000
+            for node, t in times.items()
+            if f"::{name}[" in node and not node.endswith("[0]")
+        )
         medians[label] = statistics.median(values)
         print(f"| {label} | {medians[label]:.2f} | {values[int(len(values) * 0.9)]:.2f} |")
     base = medians["httpserver: one request"]
     print()
     if starts:
-        print(f"- session start (the first mockspice test, its server started): {starts[0] * 1000:.0f} ms")
-    print(f"- ratio to pytest-httpserver's one request: pop {medians['mockspice: pop'] / base:.2f}x, "
-          f"API call {medians['mockspice: API call (connect once a test, then the call)'] / base:.2f}x, "
-          f"the fixture alone {medians['mockspice: nothing'] / base:.2f}x")
+        print(
+            "- session start (the first mockspice test, its server started): "
+            f"{starts[0] * 1000:.0f} ms"
+        )
+    print(
+        f"- ratio to pytest-httpserver's one request: pop {medians['mockspice: pop'] / base:.2f}x, "
+        "API call "
+        f"{medians['mockspice: API call (connect once a test, then the call)'] / base:.2f}x, "
+        f"the fixture alone {medians['mockspice: nothing'] / base:.2f}x"
+    )
 
 
 if __name__ == "__main__":

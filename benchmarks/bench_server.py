@@ -1,4 +1,4 @@
-"""Issue 2 §10: screen pop throughput, ANI match latency, start time and memory of ``mockspice serve``.
+"""Screen pop throughput, ANI match latency, start time and memory of ``mockspice serve``.
 
 ``python benchmarks/bench_server.py [--quick]`` (a full run takes about 3 minutes, ``--quick``
 about 30 s). Loopback traffic only; every server it starts is stopped on the way out. Needs
@@ -22,8 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,15 +48,18 @@ class Server:
         self.started = time.perf_counter()
         with open(log, "wb") as out:
             # A new session: a Ctrl-C reaches only this script, whose finally stops the server.
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+            )
         self.port = 0
 
     def wait_url(self, timeout: float = 30.0) -> int:
         """The port from the first ``... on http://127.0.0.1:PORT`` line."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = re.search(r" on http://127\.0\.0\.1:(\d+)", self.log.read_text(errors="replace"))
+            found = re.search(
+                r" on http://127\.0\.0\.1:(\d+)", self.log.read_text(errors="replace")
+            )
             if found:
                 self.port = int(found.group(1))
                 return self.port
@@ -88,14 +91,18 @@ class Server:
             found.append(pid)
             for entry in Path("/proc").iterdir():
                 try:
-                    if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    if (
+                        entry.name.isdigit()
+                        and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid
+                    ):
                         todo.append(int(entry.name))
                 except (OSError, IndexError):
                     pass  # the process ended while we looked
         return found
 
     def memory_mb(self) -> dict[str, float]:
-        """Sum over master and workers of VmRSS and of PSS (shared pages split, not counted twice), MiB."""
+        """Sum over master and workers of VmRSS and of PSS (shared pages split, not counted
+        twice), MiB."""
         total = {"rss": 0.0, "pss": 0.0}
         for pid in self.pids():
             try:
@@ -112,14 +119,17 @@ class Server:
         return sum(self.cpu_by_process().values())
 
     def cpu_by_process(self) -> dict[int, float]:
-        """CPU seconds (user + system) used so far, by process: the master first, then its workers."""
+        """CPU seconds (user + system) used so far, by process: the master first, then its
+        workers."""
         used = {}
         for pid in self.pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf(
+                "SC_CLK_TCK"
+            )  # utime, stime
         return used
 
     def stop(self) -> None:
@@ -159,8 +169,9 @@ def balanced(server: Server, run: Callable[[], tuple[float, float]]) -> tuple[fl
     """One wrk run, run again (at most MAX_RERUNS times) when one worker served nearly all of it.
 
     The workers share one listening socket: the connections wrk opens at the start of a
-    run (and keeps) are accepted by whichever worker wakes first, and (under gunicorn) in about one run in three
-    one worker gets all eight. The server then uses one core and twice the CPU per request
+    run (and keeps) are accepted by whichever worker wakes first, and (under gunicorn) in about
+    one run in three one worker gets all eight. The server then uses one core and twice the CPU per
+    request
     (four threads contending for one GIL), so that run measures the accident, not the app.
     """
     for attempt in range(MAX_RERUNS + 1):
@@ -178,16 +189,29 @@ def balanced(server: Server, run: Callable[[], tuple[float, float]]) -> tuple[fl
 
 
 def wrk(server: Server, path: str, seconds: int) -> tuple[float, float]:
-    """Req/s from wrk (keep-alive, one thread, CONNECTIONS connections) and server CPU ms per request."""
+    """Req/s from wrk (keep-alive, one thread, CONNECTIONS connections) and server CPU ms per
+    request."""
+
     def run() -> tuple[float, float]:
         cpu = server.cpu_s()
-        out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s",
-                              f"http://127.0.0.1:{server.port}{path}"], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{CONNECTIONS}",
+                f"-d{seconds}s",
+                f"http://127.0.0.1:{server.port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         if "Non-2xx" in out or "Socket errors" in out:
             raise RuntimeError(f"wrk saw errors:\n{out}")
         requests = int(re.search(r"(\d+) requests in", out).group(1))
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), (server.cpu_s() - cpu) / requests * 1000
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), (
+            server.cpu_s() - cpu
+        ) / requests * 1000
 
     return balanced(server, run)
 
@@ -208,22 +232,37 @@ def throughput(tmp: Path, rounds: int, seconds: int) -> dict:
         runs: dict[str, list[float]] = {"hello": [], "html": [], "json": []}
         cpu: dict[str, list[float]] = {"hello": [], "html": [], "json": []}
         for _ in range(rounds):  # alternate so drift on a noisy machine hits all three alike
-            for name, server, path in (("hello", hello, "/hello"), ("html", pop, ASMITH),
-                                       ("json", pop, ASMITH + "&format=json")):
+            for name, server, path in (
+                ("hello", hello, "/hello"),
+                ("html", pop, ASMITH),
+                ("json", pop, ASMITH + "&format=json"),
+            ):
                 rps, cpu_ms = wrk(server, path, seconds)
                 runs[name].append(rps)
                 cpu[name].append(cpu_ms)
     finally:
         pop.stop()
         hello.stop()
-    ratio = {k: statistics.median(p / h for p, h in zip(runs[k], runs["hello"])) for k in ("html", "json")}
+    ratio = {
+        k: statistics.median(p / h for p, h in zip(runs[k], runs["hello"]))
+        for k in ("html", "json")
+    }
     # CPU per request is steadier than req/s when other jobs share the machine.
-    cpu_ratio = {k: statistics.median(h / p for p, h in zip(cpu[k], cpu["hello"])) for k in ("html", "json")}
-    return {"seconds": seconds, "connections": CONNECTIONS, "runs_rps": runs, "runs_cpu_ms_per_request": cpu,
-            "median_rps": {k: statistics.median(v) for k, v in runs.items()},
-            "median_cpu_ms": {k: statistics.median(v) for k, v in cpu.items()},
-            "ratio_html": ratio["html"], "ratio_json": ratio["json"],
-            "cpu_ratio_html": cpu_ratio["html"], "cpu_ratio_json": cpu_ratio["json"]}
+    cpu_ratio = {
+        k: statistics.median(h / p for p, h in zip(cpu[k], cpu["hello"])) for k in ("html", "json")
+    }
+    return {
+        "seconds": seconds,
+        "connections": CONNECTIONS,
+        "runs_rps": runs,
+        "runs_cpu_ms_per_request": cpu,
+        "median_rps": {k: statistics.median(v) for k, v in runs.items()},
+        "median_cpu_ms": {k: statistics.median(v) for k, v in cpu.items()},
+        "ratio_html": ratio["html"],
+        "ratio_json": ratio["json"],
+        "cpu_ratio_html": cpu_ratio["html"],
+        "cpu_ratio_json": cpu_ratio["json"],
+    }
 
 
 def number(i: int, base: int) -> tuple[str, str, str]:
@@ -236,14 +275,28 @@ def big_dataset(accounts: int) -> dict:
     """One company, one brand, ``accounts`` accounts with one contact, phones in varied formats."""
     rows = []
     for i in range(accounts):
-        contact = {"firstname": f"First{i}", "lastname": f"Last{i}",
-                   "pphone": FORMATS[i % 5].format_map(dict(zip("aen", number(i, 2_000_000_000))))}
+        contact = {
+            "firstname": f"First{i}",
+            "lastname": f"Last{i}",
+            "pphone": FORMATS[i % 5].format_map(dict(zip("aen", number(i, 2_000_000_000)))),
+        }
         if i % 2:
-            contact["mobile"] = FORMATS[(i + 2) % 5].format_map(dict(zip("aen", number(i, 6_000_000_000))))
+            contact["mobile"] = FORMATS[(i + 2) % 5].format_map(
+                dict(zip("aen", number(i, 6_000_000_000)))
+            )
         rows.append({"userkey": f"u{i:06d}", "brand": 1, "contacts": [contact]})
-    return {"format": "mockspice-dataset/1", "companies": [{
-        "id": 1, "label": "Bench Co", "brands": [{"id": 1, "label": "Bench", "greeting": "Hello {caller}"}],
-        "statuses": [{"id": 1, "label": "New"}], "accounts": rows}]}
+    return {
+        "format": "mockspice-dataset/1",
+        "companies": [
+            {
+                "id": 1,
+                "label": "Bench Co",
+                "brands": [{"id": 1, "label": "Bench", "greeting": "Hello {caller}"}],
+                "statuses": [{"id": 1, "label": "New"}],
+                "accounts": rows,
+            }
+        ],
+    }
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -255,9 +308,9 @@ def percentiles(samples: list[float]) -> dict:
 def matching(tmp: Path, accounts: int, lookups: int, pops: int) -> dict:
     """RSS idle and with ``accounts`` loaded; ANI match latency in-process and over HTTP."""
     from mockspice.domain import records
-    from mockspice.store.phones import normalize_phone
     from mockspice.domain.pop import MAX_CANDIDATES, screen_pop
     from mockspice.store.db import Store
+    from mockspice.store.phones import normalize_phone
 
     rng = random.Random(2)
     # Callers' ANIs in another format than the stored one, so normalization is exercised.
@@ -293,7 +346,12 @@ def matching(tmp: Path, accounts: int, lookups: int, pops: int) -> dict:
             assert len(found) == 1, (ani, ids)
         for ani in anis[:pops]:  # the whole domain pop, with its journal write
             started = time.perf_counter()
-            screen_pop(store, {"company": "1", "brand": "1", "ani": ani}, edition="enterprise", journal_limit=10000)
+            screen_pop(
+                store,
+                {"company": "1", "brand": "1", "ani": ani},
+                edition="enterprise",
+                journal_limit=10000,
+            )
             full.append(time.perf_counter() - started)
         store.close()
         out["match"], out["screen_pop"] = percentiles(match), percentiles(full)
@@ -323,7 +381,12 @@ def start_to_healthy(tmp: Path, command: list[str], times: int) -> dict:
             samples.append(time.perf_counter() - server.started)
         finally:
             server.stop()
-    return {"median_s": statistics.median(samples), "min_s": min(samples), "max_s": max(samples), "n": times}
+    return {
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "max_s": max(samples),
+        "n": times,
+    }
 
 
 def verdict(ok: bool) -> str:
@@ -340,24 +403,71 @@ def table(r: dict) -> str:
     """The results as a Markdown table (figure, value, target, result)."""
     t, m = r["throughput"], r["matching"]
     rows = [
-        ("Hello vs pop HTML / JSON, server CPU per request",
-         f"{t['median_cpu_ms']['hello']:.2f} vs {t['median_cpu_ms']['html']:.2f} / {t['median_cpu_ms']['json']:.2f} ms"
-         f" (pop at {t['cpu_ratio_html']:.0%} / {t['cpu_ratio_json']:.0%} of hello's requests per CPU second)", "-", "-"),
-        ("Pop HTML throughput / hello", f"{t['ratio_html']:.0%} ({t['median_rps']['html']:.0f} / {t['median_rps']['hello']:.0f} req/s)",
-         "≥ 70%", verdict(t["ratio_html"] >= TARGETS["ratio"])),
-        ("Pop JSON throughput / hello", f"{t['ratio_json']:.0%} ({t['median_rps']['json']:.0f} / {t['median_rps']['hello']:.0f} req/s)",
-         "≥ 70%", verdict(t["ratio_json"] >= TARGETS["ratio"])),
-        (f"ANI match, in-process, {m['accounts']:,} accounts", f"p50 {m['match']['p50_ms']:.3f} ms, p99 {m['match']['p99_ms']:.3f} ms",
-         "p99 < 5 ms", verdict(m["match"]["p99_ms"] < TARGETS["match_p99_ms"])),
-        ("Whole screen_pop (with journal write), in-process", f"p50 {m['screen_pop']['p50_ms']:.2f} ms, p99 {m['screen_pop']['p99_ms']:.2f} ms", "-", "-"),
-        ("Pop JSON over HTTP, one client", f"p50 {m['http_json']['p50_ms']:.2f} ms, p99 {m['http_json']['p99_ms']:.2f} ms", "-", "-"),
-        ("Start to healthy, `python -m mockspice serve`", f"{r['start_module']['median_s']:.2f} s", "< 1 s",
-         verdict(r["start_module"]["median_s"] < TARGETS["start_s"])),
-        ("Start to healthy, `.venv/bin/mockspice serve`", f"{r['start_script']['median_s']:.2f} s", "< 1 s",
-         verdict(r["start_script"]["median_s"] < TARGETS["start_s"])),
+        (
+            "Hello vs pop HTML / JSON, server CPU per request",
+            f"{t['median_cpu_ms']['hello']:.2f} vs {t['median_cpu_ms']['html']:.2f} / "
+            f"{t['median_cpu_ms']['json']:.2f} ms (pop at {t['cpu_ratio_html']:.0%} / "
+            f"{t['cpu_ratio_json']:.0%} of hello's requests per CPU second)",
+            "-",
+            "-",
+        ),
+        (
+            "Pop HTML throughput / hello",
+            f"{t['ratio_html']:.0%} ({t['median_rps']['html']:.0f} / "
+            f"{t['median_rps']['hello']:.0f} req/s)",
+            "≥ 70%",
+            verdict(t["ratio_html"] >= TARGETS["ratio"]),
+        ),
+        (
+            "Pop JSON throughput / hello",
+            f"{t['ratio_json']:.0%} ({t['median_rps']['json']:.0f} / "
+            f"{t['median_rps']['hello']:.0f} req/s)",
+            "≥ 70%",
+            verdict(t["ratio_json"] >= TARGETS["ratio"]),
+        ),
+        (
+            f"ANI match, in-process, {m['accounts']:,} accounts",
+            f"p50 {m['match']['p50_ms']:.3f} ms, p99 {m['match']['p99_ms']:.3f} ms",
+            "p99 < 5 ms",
+            verdict(m["match"]["p99_ms"] < TARGETS["match_p99_ms"]),
+        ),
+        (
+            "Whole screen_pop (with journal write), in-process",
+            f"p50 {m['screen_pop']['p50_ms']:.2f} ms, p99 {m['screen_pop']['p99_ms']:.2f} ms",
+            "-",
+            "-",
+        ),
+        (
+            "Pop JSON over HTTP, one client",
+            f"p50 {m['http_json']['p50_ms']:.2f} ms, p99 {m['http_json']['p99_ms']:.2f} ms",
+            "-",
+            "-",
+        ),
+        (
+            "Start to healthy, `python -m mockspice serve`",
+            f"{r['start_module']['median_s']:.2f} s",
+            "< 1 s",
+            verdict(r["start_module"]["median_s"] < TARGETS["start_s"]),
+        ),
+        (
+            "Start to healthy, `.venv/bin/mockspice serve`",
+            f"{r['start_script']['median_s']:.2f} s",
+            "< 1 s",
+            verdict(r["start_script"]["median_s"] < TARGETS["start_s"]),
+        ),
         ("Memory idle (demo), master + 2 workers", mem(m["memory_idle_demo_mb"]), "-", "-"),
-        (f"Memory with {m['accounts']:,} accounts (after PUT state)", mem(m["memory_loaded_mb"]), "-", "-"),
-        (f"Memory after {m['http_json']['n']:,} more pops", mem(m["memory_after_pops_mb"]), "-", "-"),
+        (
+            f"Memory with {m['accounts']:,} accounts (after PUT state)",
+            mem(m["memory_loaded_mb"]),
+            "-",
+            "-",
+        ),
+        (
+            f"Memory after {m['http_json']['n']:,} more pops",
+            mem(m["memory_after_pops_mb"]),
+            "-",
+            "-",
+        ),
     ]
     lines = ["| Figure | Measured | Target | Result |", "|---|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
@@ -366,21 +476,33 @@ def table(r: dict) -> str:
 def main() -> None:
     """Run every part and report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter runs, for a smoke test (about 30 s)")
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter runs, for a smoke test (about 30 s)"
+    )
     quick = parser.parse_args().quick
     if shutil.which("wrk") is None:
         sys.exit("bench_server: wrk is needed for the throughput part (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="mockspice-bench-"))
     try:
         results = {
-            "quick": quick, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                        "platform": platform.platform()},
+            "quick": quick,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
             "load_average_before": os.getloadavg(),
             "throughput": throughput(tmp, rounds=2 if quick else 9, seconds=2 if quick else 4),
-            "matching": matching(tmp, accounts=20_000 if quick else 100_000,
-                                 lookups=500 if quick else 2000, pops=200 if quick else 1000),
+            "matching": matching(
+                tmp,
+                accounts=20_000 if quick else 100_000,
+                lookups=500 if quick else 2000,
+                pops=200 if quick else 1000,
+            ),
             "start_module": start_to_healthy(tmp, [PY, "-m", "mockspice"], 2 if quick else 5),
-            "start_script": start_to_healthy(tmp, [str(Path(PY).parent / "mockspice")], 2 if quick else 5),
+            "start_script": start_to_healthy(
+                tmp, [str(Path(PY).parent / "mockspice")], 2 if quick else 5
+            ),
         }
         results["load_average_after"] = os.getloadavg()
         results["runs_done_again_lopsided"] = len(RERUNS)
@@ -388,10 +510,17 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(table(results))
-    print(f"\nload average before / after: {results['load_average_before'][0]:.1f} / "
-          f"{results['load_average_after'][0]:.1f} on {os.cpu_count()} CPUs (other jobs make req/s noisy); "
-          f"{len(RERUNS)} wrk runs done again because one worker had taken every connection"
-          + (f", {len(KEPT_LOPSIDED)} kept lopsided after {MAX_RERUNS} tries" if KEPT_LOPSIDED else ""))
+    print(
+        f"\nload average before / after: {results['load_average_before'][0]:.1f} / "
+        f"{results['load_average_after'][0]:.1f} on {os.cpu_count()} CPUs "
+        "(other jobs make req/s noisy); "
+        f"{len(RERUNS)} wrk runs done again because one worker had taken every connection"
+        + (
+            f", {len(KEPT_LOPSIDED)} kept lopsided after {MAX_RERUNS} tries"
+            if KEPT_LOPSIDED
+            else ""
+        )
+    )
     out = ROOT / "benchmarks" / "results" / "server.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -21,12 +21,16 @@ SIZES = (10, 1_000, 50_000)
 
 
 def search_reply(users: int, broken_at: int | None = None) -> bytes:
-    """Return a search reply of ``users`` users as the page shows them; one without userkey if asked."""
+    """Return a search reply of ``users`` users as the page shows them; one without userkey if
+    asked.
+    """
     lines = ['<?xml version="1.0" ?>', "<users>"]
     for i in range(users):
         key = "" if i == broken_at else f'userkey="jdoe{i}" '
-        lines.append(f'  <user status="Active" {key}name="John%20Doe{i}" '
-                     f'email="johnd{i}%40xyz%2Enet" phone="%28555%29%20555%2D{i:04d}" />')
+        lines.append(
+            f'  <user status="Active" {key}name="John%20Doe{i}" '
+            f'email="johnd{i}%40xyz%2Enet" phone="%28555%29%20555%2D{i:04d}" />'
+        )
     lines.append("</users>\n")
     return "\n".join(lines).encode()
 
@@ -63,14 +67,17 @@ def peak_growth(side: str, users: int = 50_000) -> float:
     first; then the kernel's high-water mark is reset (``/proc/self/clear_refs``), so only the
     validation's own memory (libxml2's tree, if one is built) is counted.
     """
-    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            "import bench_validate as b, mockspice; "
-            f"d = b.search_reply({users}); mockspice.validate('search', b.search_reply(2, 0)); "
-            "kib = lambda key: int(next(l.split()[1] for l in open('/proc/self/status') "
-            "if l.startswith(key))); "
-            "open('/proc/self/clear_refs', 'w').write('5'); before = kib('VmRSS'); "
-            f"(b.lxml_baseline if {side!r} == 'lxml' else lambda x: mockspice.validate('search', x))(d); "
-            "print(kib('VmHWM') - before)")
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        "import bench_validate as b, mockspice; "
+        f"d = b.search_reply({users}); mockspice.validate('search', b.search_reply(2, 0)); "
+        "kib = lambda key: int(next(l.split()[1] for l in open('/proc/self/status') "
+        "if l.startswith(key))); "
+        "open('/proc/self/clear_refs', 'w').write('5'); before = kib('VmRSS'); "
+        f"(b.lxml_baseline if {side!r} == 'lxml' else lambda x: mockspice.validate('search', "
+        "x))(d); "
+        "print(kib('VmHWM') - before)"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return int(out.stdout) / 1024
 
@@ -91,16 +98,22 @@ def main() -> None:
         for _ in range(3):  # interleave, so that a slow spell hits both
             base = min(base, best(lxml_baseline, data, repeat))
             mine = min(mine, best(lambda d: validate("search", d), data, repeat))
-        print(f"| {users:,} | {len(data):,} | {base * 1000:.2f} ms | {mine * 1000:.2f} ms | "
-              f"{mine / base:.2f}× |")
+        print(
+            f"| {users:,} | {len(data):,} | {base * 1000:.2f} ms | {mine * 1000:.2f} ms | "
+            f"{mine / base:.2f}× |"
+        )
     broken = search_reply(50_000, broken_at=25_000)
     started = time.perf_counter()
     findings = validate("search", broken)
     elapsed = time.perf_counter() - started
-    print(f"\n50,000 users, one user without userkey: {elapsed:.2f} s, findings: "
-          + "; ".join(f"{f.code} line {f.line} {f.path}" for f in findings))
-    print(f"\nPeak memory of one valid 50,000-user validation, fresh process: lxml "
-          f"{peak_growth('lxml'):.0f} MiB, mockspice {peak_growth('mockspice'):.0f} MiB")
+    print(
+        f"\n50,000 users, one user without userkey: {elapsed:.2f} s, findings: "
+        + "; ".join(f"{f.code} line {f.line} {f.path}" for f in findings)
+    )
+    print(
+        f"\nPeak memory of one valid 50,000-user validation, fresh process: lxml "
+        f"{peak_growth('lxml'):.0f} MiB, mockspice {peak_growth('mockspice'):.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

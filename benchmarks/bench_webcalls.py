@@ -1,4 +1,5 @@
-"""Benchmark of issue 4, §8: web calls per second against the reference partner, beside a raw POST loop.
+"""Benchmark of issue 4, §8: web calls per second against the reference partner, beside a raw POST
+loop.
 
 Run: ``.venv/bin/python benchmarks/bench_webcalls.py [--calls N] [--rounds R] [--profile]``.
 
@@ -42,9 +43,11 @@ from mockspice.wire import build
 
 CRITERIA = {"pphone": "(555) 555-5555"}  # the page's example account, jdoe: one record
 INT_USER, INT_PASS = "spice", "secret"
-PARTNER = ("import logging; logging.getLogger('werkzeug').setLevel(logging.ERROR); "
-           "from mockspice.partner import serve_partner; "
-           f"serve_partner(host='127.0.0.1', port=0, int_user={INT_USER!r}, int_pass={INT_PASS!r})")
+PARTNER = (
+    "import logging; logging.getLogger('werkzeug').setLevel(logging.ERROR); "
+    "from mockspice.partner import serve_partner; "
+    f"serve_partner(host='127.0.0.1', port=0, int_user={INT_USER!r}, int_pass={INT_PASS!r})"
+)
 
 
 def start_partner() -> tuple[subprocess.Popen, str]:
@@ -112,8 +115,11 @@ def run(url: str, args, folder: str) -> None:
     session.trust_env = False  # as the transport does: no proxy look-up per call
     engine = Engine(Transport())
     outbound, prepared = journaling_outbound(folder)
-    loops = {"raw": lambda: raw_call(session, url, form), "engine": lambda: engine_call(engine, endpoint),
-             "journal": lambda: journal_call(outbound, endpoint)}
+    loops = {
+        "raw": lambda: raw_call(session, url, form),
+        "engine": lambda: engine_call(engine, endpoint),
+        "journal": lambda: journal_call(outbound, endpoint),
+    }
     for loop in loops.values():  # warm up: connections, compiled schemas, the store
         for _ in range(50):
             loop()
@@ -125,7 +131,7 @@ def run(url: str, args, folder: str) -> None:
     for _ in range(args.rounds):
         times: dict[str, list[float]] = {name: [] for name in loops}
         for i in range(args.calls):
-            for name in names[i % 3:] + names[:i % 3]:
+            for name in names[i % 3 :] + names[: i % 3]:
                 wall, used = time.perf_counter(), time.process_time()
                 loops[name]()
                 times[name].append(time.perf_counter() - wall)
@@ -137,18 +143,30 @@ def run(url: str, args, folder: str) -> None:
         return [raw / mine for raw, mine in zip(medians["raw"], medians[name])]  # rate ratio
 
     calls = args.calls * args.rounds
-    print(f"{args.rounds} rounds of {args.calls} calls of each loop, alternating call by call; partner: {url}")
-    print("| loop | calls/s | median call | client CPU per call | ratio to raw (median of rounds) |")
+    print(
+        f"{args.rounds} rounds of {args.calls} calls of each loop, alternating call by call; "
+        f"partner: {url}"
+    )
+    print(
+        "| loop | calls/s | median call | client CPU per call | ratio to raw (median of rounds) |"
+    )
     print("|---|---:|---:|---:|---:|")
-    for name, label in [("raw", "raw `requests.Session().post` loop"),
-                        ("engine", "`Engine.search` (transport + validation + parse)"),
-                        ("journal", "`Engine.search` + journal (SQLite)")]:
+    for name, label in [
+        ("raw", "raw `requests.Session().post` loop"),
+        ("engine", "`Engine.search` (transport + validation + parse)"),
+        ("journal", "`Engine.search` + journal (SQLite)"),
+    ]:
         median = statistics.median(medians[name])
         shown = "1.00×" if name == "raw" else f"{statistics.median(ratios(name)):.2f}×"
-        print(f"| {label} | {1 / median:,.0f} | {1000 * median:.2f} ms | {1000 * cpu[name] / calls:.2f} ms | {shown} |")
+        print(
+            f"| {label} | {1 / median:,.0f} | {1000 * median:.2f} ms | "
+            f"{1000 * cpu[name] / calls:.2f} ms | {shown} |"
+        )
     low, mid, high = statistics.quantiles(ratios("engine"), n=4)
-    print(f"engine/raw ratio over the rounds: quartiles {low:.2f} / {mid:.2f} / {high:.2f}, "
-          f"min {min(ratios('engine')):.2f}")
+    print(
+        f"engine/raw ratio over the rounds: quartiles {low:.2f} / {mid:.2f} / {high:.2f}, "
+        f"min {min(ratios('engine')):.2f}"
+    )
 
     if args.profile:
         profiler = cProfile.Profile()

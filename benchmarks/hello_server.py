@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+
 from flask import Flask
 
 from mockspice import server
@@ -35,8 +36,11 @@ def main() -> None:
 
     port = settings.port or server.free_port(settings.host)
     app = hello_app()
-    server.when_listening(settings.host, port,
-                          lambda: print(f"hello serving on http://{settings.host}:{port}", flush=True))
+    server.when_listening(
+        settings.host,
+        port,
+        lambda: print(f"hello serving on http://{settings.host}:{port}", flush=True),
+    )
     server.granian_server(settings, port).serve(target_loader=lambda: app, wrap_loader=False)
 
 

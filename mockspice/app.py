@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -18,12 +18,13 @@ from mockspice.domain import journal
 from mockspice.domain.errors import DomainError
 from mockspice.domain.outbound import Outbound
 from mockspice.domain.state import Prepared, prepare
-from mockspice.settings import Settings
 from mockspice.domain.stubs import Stubs, StubsError
+from mockspice.settings import Settings
 from mockspice.surfaces import control, extension, lean, telephony
-from mockspice.surfaces.bodies import reading_bodies
-from mockspice.surfaces.api import docs_page as api_docs, endpoint as api_endpoint
+from mockspice.surfaces.api import docs_page as api_docs
+from mockspice.surfaces.api import endpoint as api_endpoint
 from mockspice.surfaces.api.methods import build as build_api
+from mockspice.surfaces.bodies import reading_bodies
 from mockspice.surfaces.errors import API_PATH, CONTROL_PREFIX, error_response
 from mockspice.webcalls.engine import Engine
 from mockspice.webcalls.transport import Transport
@@ -41,7 +42,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     own = prepared is None
     prepared = prepared or prepare(settings)
     registry = build_api()
-    stubs = Stubs(prepared.store, [name for name, method in registry.methods.items() if method.rows])
+    stubs = Stubs(
+        prepared.store, [name for name, method in registry.methods.items() if method.rows]
+    )
     try:
         stubs.check_files()  # the files' pass-through stubs against the method table
     except StubsError:
@@ -51,14 +54,26 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     app = Flask(__name__, template_folder="surfaces/templates")
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
-    transport = Transport(max_reply_bytes=settings.webcall_max_bytes, verify_tls=settings.webcall_verify_tls,
-                          pool_size=max(4, settings.threads * 2))
-    engine = Engine(transport, corrected_names=settings.webcall_corrected_names, max_depth=settings.xml_max_depth,
-                    most=settings.threads)
+    transport = Transport(
+        max_reply_bytes=settings.webcall_max_bytes,
+        verify_tls=settings.webcall_verify_tls,
+        pool_size=max(4, settings.threads * 2),
+    )
+    engine = Engine(
+        transport,
+        corrected_names=settings.webcall_corrected_names,
+        max_depth=settings.xml_max_depth,
+        most=settings.threads,
+    )
     app.extensions[extension.KEY] = extension.Extension(
-        settings=settings, prepared=prepared, version=__version__,
-        outbound=Outbound(prepared.store, engine, settings.journal_limit), registry=registry, stubs=stubs,
-        api_seen=api_endpoint.Seen())
+        settings=settings,
+        prepared=prepared,
+        version=__version__,
+        outbound=Outbound(prepared.store, engine, settings.journal_limit),
+        registry=registry,
+        stubs=stubs,
+        api_seen=api_endpoint.Seen(),
+    )
     if own:
         # A store this call made is closed, and its temporary folder removed, when the app is
         # collected or the interpreter exits (whichever comes first); cleanup() does it at once.
@@ -75,7 +90,8 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         code = (exc.name or "error").lower().replace(" ", "-")
         message = exc.description or exc.name
         if exc.code == 405:
-            message = f"method {request.method} is not allowed here; use {', '.join(sorted(exc.valid_methods or ()))}"
+            allowed = ", ".join(sorted(exc.valid_methods or ()))
+            message = f"method {request.method} is not allowed here; use {allowed}"
         elif exc.code == 404:
             message = f"no such URL: {request.path}"
         response = error_response(exc.code or 500, code, message)
@@ -89,18 +105,31 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         # caused it with this traceback, as pytest-httpserver re-raises its handlers' errors.
         app.logger.error("%s %s failed", request.method, request.path, exc_info=exc)
         try:
-            journal.append(prepared.store, settings.journal_limit, "error", journal.error_entry(
-                exc, method=request.method, path=request.path, status=500))
+            journal.append(
+                prepared.store,
+                settings.journal_limit,
+                "error",
+                journal.error_entry(exc, method=request.method, path=request.path, status=500),
+            )
         except Exception:  # noqa: BLE001 - the store failing too must not hide the answer
             app.logger.exception("the error could not be journaled")
-        return error_response(500, "internal-error", f"mockspice failed: {type(exc).__name__}; "
-                              "see GET /_mockspice/journal?kind=error for the traceback")
+        return error_response(
+            500,
+            "internal-error",
+            f"mockspice failed: {type(exc).__name__}; "
+            "see GET /_mockspice/journal?kind=error for the traceback",
+        )
 
     # The hot URLs: each answered by its one handler before Flask (surfaces/lean.py).
     base = settings.base_path or ""
-    app.wsgi_app = lean.front(app, app.wsgi_app, {
-        base + telephony.PATH: lean.Route(frozenset({"GET"}), telephony.handler(app)),
-        base + API_PATH: lean.Route(frozenset({"POST"}), api_endpoint.handler(app))})
+    app.wsgi_app = lean.front(
+        app,
+        app.wsgi_app,
+        {
+            base + telephony.PATH: lean.Route(frozenset({"GET"}), telephony.handler(app)),
+            base + API_PATH: lean.Route(frozenset({"POST"}), api_endpoint.handler(app)),
+        },
+    )
     if settings.partner:
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -111,8 +140,12 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         # its own copy (docs/partner-guide.md).
         app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PARTNER_PREFIX: create_partner_app()})
     # Outermost: every URL's body is read whole within body_timeout_s before any of the above runs.
-    app.wsgi_app = reading_bodies(app.wsgi_app, _refusal(app, settings.partner), timeout_s=settings.body_timeout_s,
-                                  max_bytes=MAX_BODY_BYTES)
+    app.wsgi_app = reading_bodies(
+        app.wsgi_app,
+        _refusal(app, settings.partner),
+        timeout_s=settings.body_timeout_s,
+        max_bytes=MAX_BODY_BYTES,
+    )
     return app
 
 

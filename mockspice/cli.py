@@ -7,7 +7,8 @@ bad usage, with one line on stderr.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -32,10 +33,17 @@ def settings_options(command: Callable) -> Callable:
         if kind == "bool":
             option = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text)
         else:
-            option = click.option(flag, name, type=int if kind == "int" else str, default=None, help=help_text)
+            option = click.option(
+                flag, name, type=int if kind == "int" else str, default=None, help=help_text
+            )
         command = option(command)
-    return click.option("--config", "config", type=str, default=None,
-                        help="YAML file of settings [env MOCKSPICE_CONFIG]")(command)
+    return click.option(
+        "--config",
+        "config",
+        type=str,
+        default=None,
+        help="YAML file of settings [env MOCKSPICE_CONFIG]",
+    )(command)
 
 
 def load_settings(config: str | None, overrides: dict[str, Any]) -> Settings:
@@ -57,7 +65,8 @@ def cli() -> None:
 def serve(config: str | None, **overrides: Any) -> None:
     """Serve SpiceCSM's URLs and the control API on the embedded store."""
     from mockspice.domain.stubs import StubsError
-    from mockspice.server import ServeError, serve as run
+    from mockspice.server import ServeError
+    from mockspice.server import serve as run
     from mockspice.store.dataset import DatasetError
     from mockspice.store.db import StoreError
 
@@ -71,7 +80,13 @@ def serve(config: str | None, **overrides: Any) -> None:
 @cli.command()
 @click.argument("kind", type=click.Choice(["search", "load", "update", "case"]), metavar="KIND")
 @click.argument("file", type=str)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="how to print the findings")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="how to print the findings",
+)
 @click.option("--userkey", default=None, help="for load and update: the userkey that was asked for")
 def validate(kind: str, file: str, fmt: str, userkey: str | None) -> None:
     """Validate a web-call document (a reply, or userXML/caseXML) read from FILE or - (stdin).
@@ -94,18 +109,51 @@ def validate(kind: str, file: str, fmt: str, userkey: str | None) -> None:
 @click.option("--url", required=True, help="the partner's receiver (http or https)")
 @click.option("--int-user", default="", help="intUser sent with the call")
 @click.option("--int-pass", default="", help="intPass sent with the call (shown masked)")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
-              help="search: a variable, named as the page names it (PrimaryPhone=...); repeatable")
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="search: a variable, named as the page names it (PrimaryPhone=...); repeatable",
+)
 @click.option("--userkey", default=None, help="load and case: the account's userkey")
-@click.option("--account-file", default=None, help="update: the account (YAML or JSON, docs/fixtures.md)")
-@click.option("--case-file", default=None, help="case: the ticket(s) of caseXML (YAML or JSON, docs/webcalls.md)")
-@click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True, help="seconds for the whole reply")
-@click.option("--corrected-names", is_flag=True, help="send SecondaryPhone and Mobile instead of the page's spelling")
+@click.option(
+    "--account-file", default=None, help="update: the account (YAML or JSON, docs/fixtures.md)"
+)
+@click.option(
+    "--case-file",
+    default=None,
+    help="case: the ticket(s) of caseXML (YAML or JSON, docs/webcalls.md)",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="seconds for the whole reply",
+)
+@click.option(
+    "--corrected-names",
+    is_flag=True,
+    help="send SecondaryPhone and Mobile instead of the page's spelling",
+)
 @click.option("--insecure", is_flag=True, help="accept self-signed TLS certificates")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def call(kind: str, url: str, int_user: str, int_pass: str, variables: tuple[str, ...], userkey: str | None,
-         account_file: str | None, case_file: str | None, timeout_s: float, corrected_names: bool,
-         insecure: bool, fmt: str) -> None:
+def call(
+    kind: str,
+    url: str,
+    int_user: str,
+    int_pass: str,
+    variables: tuple[str, ...],
+    userkey: str | None,
+    account_file: str | None,
+    case_file: str | None,
+    timeout_s: float,
+    corrected_names: bool,
+    insecure: bool,
+    fmt: str,
+) -> None:
     """Send one web call to a partner as SpiceCSM sends it, and judge the reply.
 
     Prints the request, the reply and the findings; exits 0 when the partner answered as
@@ -114,9 +162,19 @@ def call(kind: str, url: str, int_user: str, int_pass: str, variables: tuple[str
     from mockspice.webcalls import cli_call
 
     try:
-        exchange = cli_call.run(kind, url=url, int_user=int_user, int_pass=int_pass, variables=variables,
-                                userkey=userkey, account_file=account_file, case_file=case_file,
-                                timeout_s=timeout_s, corrected_names=corrected_names, verify_tls=not insecure)
+        exchange = cli_call.run(
+            kind,
+            url=url,
+            int_user=int_user,
+            int_pass=int_pass,
+            variables=variables,
+            userkey=userkey,
+            account_file=account_file,
+            case_file=case_file,
+            timeout_s=timeout_s,
+            corrected_names=corrected_names,
+            verify_tls=not insecure,
+        )
     except cli_call.CallUsageError as exc:
         raise UsageError(str(exc)) from None
     click.echo(cli_call.render(exchange, fmt))
@@ -125,12 +183,23 @@ def call(kind: str, url: str, int_user: str, int_pass: str, variables: tuple[str
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
-@click.option("--port", type=int, default=9000, show_default=True, help="port to bind; 0 picks a free one")
-@click.option("--data", "data_file", default=None, help="dataset file of the partner's accounts (default: the bundled one)")
+@click.option(
+    "--port", type=int, default=9000, show_default=True, help="port to bind; 0 picks a free one"
+)
+@click.option(
+    "--data",
+    "data_file",
+    default=None,
+    help="dataset file of the partner's accounts (default: the bundled one)",
+)
 @click.option("--int-user", default=None, help="the intUser it accepts (default: spice)")
 @click.option("--int-pass", default=None, help="the intPass it accepts (default: secret)")
-def partner(host: str, port: int, data_file: str | None, int_user: str | None, int_pass: str | None) -> None:
-    """Serve the reference partner: the four web-call receivers, as a template (docs/partner-guide.md)."""
+def partner(
+    host: str, port: int, data_file: str | None, int_user: str | None, int_pass: str | None
+) -> None:
+    """Serve the reference partner: the four web-call receivers, as a template
+    (docs/partner-guide.md).
+    """
     from mockspice.partner.app import DEFAULT_INT_PASS, DEFAULT_INT_USER, serve_partner
     from mockspice.server import ServeError, check_bind
     from mockspice.store.dataset import DatasetError
@@ -139,7 +208,9 @@ def partner(host: str, port: int, data_file: str | None, int_user: str | None, i
         raise UsageError(f"--port {port} must be between 0 and 65535")
     try:
         check_bind(host, port)
-        serve_partner(host, port, data_file, int_user or DEFAULT_INT_USER, int_pass or DEFAULT_INT_PASS)
+        serve_partner(
+            host, port, data_file, int_user or DEFAULT_INT_USER, int_pass or DEFAULT_INT_PASS
+        )
     except (ServeError, DatasetError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -92,8 +92,14 @@ class Client:
     :ivar api_url: the JSON-RPC API's URL.
     """
 
-    def __init__(self, url: str, *, token: str | None = None, base_path: str = "/spiceinstall",
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        base_path: str = "/spiceinstall",
+        timeout: float = 10.0,
+    ):
         self.url = url.rstrip("/")
         self.base_url = self.url + "/" + base_path.strip("/") if base_path.strip("/") else self.url
         self.api_url = self.base_url + API_PATH
@@ -140,10 +146,21 @@ class Client:
         """
         return self._control("PUT", "/state", data)["counts"]
 
-    def journal(self, *, kind: str | None = None, since: int | str | datetime | None = None,
-                limit: int | None = None, method: str | None = None, call: str | None = None,
-                url: str | None = None, outcome: str | None = None, company: int | None = None,
-                brand: int | None = None, ani: str | None = None, callid: str | None = None) -> list[dict[str, Any]]:
+    def journal(
+        self,
+        *,
+        kind: str | None = None,
+        since: int | str | datetime | None = None,
+        limit: int | None = None,
+        method: str | None = None,
+        call: str | None = None,
+        url: str | None = None,
+        outcome: str | None = None,
+        company: int | None = None,
+        brand: int | None = None,
+        ani: str | None = None,
+        callid: str | None = None,
+    ) -> list[dict[str, Any]]:
         """``GET /_mockspice/journal``: the entries, oldest first. A filter left None is not sent.
 
         :param kind: ``pop``, ``api``, ``webcall`` or ``error``.
@@ -160,8 +177,19 @@ class Client:
         :param ani: a pop's ``ani`` parameter, exactly.
         :param callid: a pop's ``callid`` parameter, exactly.
         """
-        filters = {"kind": kind, "since": since, "limit": limit, "method": method, "call": call, "url": url,
-                   "outcome": outcome, "company": company, "brand": brand, "ani": ani, "callid": callid}
+        filters = {
+            "kind": kind,
+            "since": since,
+            "limit": limit,
+            "method": method,
+            "call": call,
+            "url": url,
+            "outcome": outcome,
+            "company": company,
+            "brand": brand,
+            "ani": ani,
+            "callid": callid,
+        }
         query = {k: _query_value(v) for k, v in filters.items() if v is not None}
         return self._control("GET", "/journal", params=query)["entries"]
 
@@ -173,8 +201,8 @@ class Client:
         """``POST /_mockspice/journal/find``: the entries that match, oldest first.
 
         :param matcher: a matcher (docs/control-api.md, "Verification"): ``kind``, ``method``,
-            ``params_match``, ``form_match``, ``call``, ``url``, ``outcome``, ``company``, ``brand``,
-            ``ani``, ``callid``, ``since``, ``limit`` (the newest N of the matches).
+            ``params_match``, ``form_match``, ``call``, ``url``, ``outcome``, ``company``,
+            ``brand``, ``ani``, ``callid``, ``since``, ``limit`` (the newest N of the matches).
         :param keys: more matcher keys, over ``matcher``'s; those given as None are left out.
         """
         return self._control("POST", "/journal/find", _matcher(matcher, keys))["entries"]
@@ -187,8 +215,9 @@ class Client:
         """
         return self._control("POST", "/journal/count", _matcher(matcher, keys))["count"]
 
-    def near_misses(self, matcher: dict[str, Any] | None = None, /, *, limit: int | None = None,
-                    **keys: Any) -> list[dict[str, Any]]:
+    def near_misses(
+        self, matcher: dict[str, Any] | None = None, /, *, limit: int | None = None, **keys: Any
+    ) -> list[dict[str, Any]]:
         """``POST /_mockspice/journal/near-misses``: the entries closest to the matcher that do not
         meet it, fewest differences first, each ``{"entry", "differences": [{"key", "expected",
         "actual"}]}``.
@@ -206,7 +235,9 @@ class Client:
 
         :param timeout: seconds to wait for the answer, instead of the client's.
         """
-        return self._control("GET", "/journal", params={"kind": "error"}, timeout=timeout)["entries"]
+        return self._control("GET", "/journal", params={"kind": "error"}, timeout=timeout)[
+            "entries"
+        ]
 
     def add_stub(self, method: str, **stub: Any) -> dict[str, Any]:
         """``POST /_mockspice/rpc/stubs``: a canned answer for the API calls of ``method``
@@ -258,8 +289,9 @@ class Client:
         """
         return self._control("GET", f"/brands/{int(company)}/{int(brand)}/webcalls")
 
-    def set_webcalls(self, company: int, brand: int, *, replace: bool = False,
-                     **settings: Any) -> dict[str, Any]:
+    def set_webcalls(
+        self, company: int, brand: int, *, replace: bool = False, **settings: Any
+    ) -> dict[str, Any]:
         """Set a brand's web-call settings; returns them as the server now has them.
 
         :param company: the company's id.
@@ -276,7 +308,9 @@ class Client:
         body = settings if replace else {**self._control("GET", path), **settings}
         return self._control("PUT", path, body)
 
-    def fire(self, kind: str, *, company: int = 1, brand: int = 1, **payload: Any) -> dict[str, Any]:
+    def fire(
+        self, kind: str, *, company: int = 1, brand: int = 1, **payload: Any
+    ) -> dict[str, Any]:
         """``POST /_mockspice/webcalls/<kind>``: fire a web call of a brand now.
 
         :param kind: ``search``, ``load``, ``update`` or ``case``.
@@ -286,8 +320,11 @@ class Client:
             ``userkey``; update: ``userkey`` or ``account``; case: ``case`` and ``response``.
         :returns: the exchange (docs/webcalls.md), whatever the partner answered.
         """
-        return self._control("POST", f"/webcalls/{quote(kind, safe='')}",
-                             {"company": company, "brand": brand, **payload})
+        return self._control(
+            "POST",
+            f"/webcalls/{quote(kind, safe='')}",
+            {"company": company, "brand": brand, **payload},
+        )
 
     # -- SpiceCSM's own URLs ------------------------------------------------------------------
 
@@ -330,8 +367,12 @@ class Client:
         elif params or session is not None:
             call["params"] = [*params, *([session] if session is not None else [])]
         try:
-            answer = self._http.post(self.api_url, data=json.dumps(call),
-                                     headers={"Content-Type": "application/json"}, timeout=self.timeout)
+            answer = self._http.post(
+                self.api_url,
+                data=json.dumps(call),
+                headers={"Content-Type": "application/json"},
+                timeout=self.timeout,
+            )
             body = answer.text
         except requests.RequestException as exc:
             if _no_answer(exc):
@@ -342,8 +383,11 @@ class Client:
         except ValueError:
             reply = None
         if not isinstance(reply, dict) or not ("result" in reply or "error" in reply):
-            raise RpcError(-32700, f"the API answered {method} with HTTP {answer.status_code} and no "
-                                   f"JSON-RPC reply: {body[:EXCERPT]!r}")
+            raise RpcError(
+                -32700,
+                f"the API answered {method} with HTTP {answer.status_code} and no "
+                f"JSON-RPC reply: {body[:EXCERPT]!r}",
+            )
         error = reply.get("error")
         if error is None:
             return reply.get("result")
@@ -362,15 +406,28 @@ class Client:
 
     # -- the transport ------------------------------------------------------------------------
 
-    def _control(self, verb: str, path: str, body: Any = None, *, params: dict[str, str] | None = None,
-                 timeout: float | None = None) -> Any:
+    def _control(
+        self,
+        verb: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         data = None
         if body is not None:
             data = json.dumps(body)
             headers["Content-Type"] = "application/json"
-        return self._send(verb, self.url + CONTROL + path, headers=headers, data=data, params=params,
-                          timeout=timeout)
+        return self._send(
+            verb,
+            self.url + CONTROL + path,
+            headers=headers,
+            data=data,
+            params=params,
+            timeout=timeout,
+        )
 
     def _send(self, verb: str, url: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
         """The JSON of a 2xx answer; :class:`ControlError` for anything else."""
@@ -383,16 +440,25 @@ class Client:
         try:
             value = answer.json()
         except ValueError:
-            raise ControlError(answer.status_code, "not-json",
-                               f"{verb} answered HTTP {answer.status_code} with no JSON: {body[:EXCERPT]!r}",
-                               answer.url) from None
+            raise ControlError(
+                answer.status_code,
+                "not-json",
+                f"{verb} answered HTTP {answer.status_code} with no JSON: {body[:EXCERPT]!r}",
+                answer.url,
+            ) from None
         if answer.ok:
             return value
         error = value.get("error") if isinstance(value, dict) else None
         if isinstance(error, dict) and "code" in error:
-            raise ControlError(answer.status_code, str(error["code"]), str(error.get("message", "")), answer.url)
-        raise ControlError(answer.status_code, "http-error",
-                           f"{verb} answered HTTP {answer.status_code}: {body[:EXCERPT]!r}", answer.url)
+            raise ControlError(
+                answer.status_code, str(error["code"]), str(error.get("message", "")), answer.url
+            )
+        raise ControlError(
+            answer.status_code,
+            "http-error",
+            f"{verb} answered HTTP {answer.status_code}: {body[:EXCERPT]!r}",
+            answer.url,
+        )
 
 
 def _matcher(matcher: dict[str, Any] | None, keys: dict[str, Any]) -> dict[str, Any]:
@@ -414,14 +480,19 @@ def _no_answer(exc: requests.RequestException) -> bool:
     """Whether the request never reached the server (refused, unknown host, connect timeout),
     rather than an answer that broke off."""
     reason = exc.args[0] if exc.args else None
-    return isinstance(exc, (requests.Timeout, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)) \
-        or isinstance(reason, MaxRetryError)
+    return isinstance(
+        exc, (requests.Timeout, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)
+    ) or isinstance(reason, MaxRetryError)
 
 
 def _transport_error(exc: requests.RequestException, url: str, timeout: float) -> ControlError:
     if isinstance(exc, requests.ConnectTimeout) or not isinstance(exc, requests.Timeout):
-        return ControlError(0, "unreachable", f"mockspice is unreachable at {url}: {_reason(exc)}", url)
-    return ControlError(0, "timeout", f"mockspice did not answer within {timeout:g} s at {url}", url)
+        return ControlError(
+            0, "unreachable", f"mockspice is unreachable at {url}: {_reason(exc)}", url
+        )
+    return ControlError(
+        0, "timeout", f"mockspice did not answer within {timeout:g} s at {url}", url
+    )
 
 
 def _reason(exc: requests.RequestException) -> str:

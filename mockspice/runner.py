@@ -22,7 +22,8 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mockspice.settings import Settings
 
@@ -48,7 +49,9 @@ class ServerProcess:
         given = dict(settings or {})
         taken = sorted(set(given) & set(OWN))
         if taken:
-            raise ValueError(f"setting {taken[0]!r} is chosen by the runner (it binds 127.0.0.1 on a free port)")
+            raise ValueError(
+                f"setting {taken[0]!r} is chosen by the runner (it binds 127.0.0.1 on a free port)"
+            )
         given.setdefault("workers", 1)
         self.settings = Settings.load(environ={}, overrides=given)
         self.proc: subprocess.Popen[str] | None = None
@@ -58,7 +61,7 @@ class ServerProcess:
 
     # -- life cycle --------------------------------------------------------------------------
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         """Start the server and wait until it listens.
 
         :raises ServerError: it exited or did not listen within 30 s (with its last lines).
@@ -67,10 +70,17 @@ class ServerProcess:
         for name in Settings.names():
             value = getattr(self.settings, name)
             if name not in OWN and value != Settings.__dataclass_fields__[name].default:
-                env[f"MOCKSPICE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+                env[f"MOCKSPICE_{name.upper()}"] = (
+                    str(value).lower() if isinstance(value, bool) else str(value)
+                )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mockspice", "serve", "--host", "127.0.0.1", "--port", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         err = threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True)
         err.start()
         banner = self._read_banner()
@@ -96,10 +106,14 @@ class ServerProcess:
         if not found:
             if self.proc.poll() is None:
                 self._kill()
-                raise ServerError(f"mockspice serve did not listen within {START_TIMEOUT_S} s{self._tail()}")
+                raise ServerError(
+                    f"mockspice serve did not listen within {START_TIMEOUT_S} s{self._tail()}"
+                )
             self.proc.wait()
             time.sleep(0.05)  # the stderr drain's last lines
-            raise ServerError(f"mockspice serve exited with code {self.proc.returncode}{self._tail()}")
+            raise ServerError(
+                f"mockspice serve exited with code {self.proc.returncode}{self._tail()}"
+            )
         return found[0]
 
     def _drain(self, stream: Any) -> None:
@@ -118,8 +132,11 @@ class ServerProcess:
     def why_stopped(self) -> str:
         """A sentence on how the process ended, with its last lines."""
         code = self.proc.poll() if self.proc is not None else None
-        how = "is running" if code is None else (
-            f"was killed by signal {-code}" if code < 0 else f"exited with code {code}")
+        how = (
+            "is running"
+            if code is None
+            else (f"was killed by signal {-code}" if code < 0 else f"exited with code {code}")
+        )
         return f"the mockspice server {how}{self._tail()}"
 
     def stop(self) -> int | None:
@@ -141,7 +158,7 @@ class ServerProcess:
         self.proc.kill()
         self.proc.wait()
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -155,6 +172,9 @@ class ServerProcess:
         if self._client is None:
             from mockspice.client import Client
 
-            self._client = Client(self.url, token=self.settings.control_token or None,
-                                  base_path=self.settings.base_path)
+            self._client = Client(
+                self.url,
+                token=self.settings.control_token or None,
+                base_path=self.settings.base_path,
+            )
         return self._client

@@ -17,7 +17,8 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
@@ -31,21 +32,37 @@ from mockspice.settings import Settings
 from mockspice.surfaces.api.endpoint import DROPPED
 from mockspice.surfaces.bodies import MAX_PENDING
 
-ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms %(query_string)s'
+ACCESS_LOG_FORMAT = (
+    '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms %(query_string)s'
+)
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 START_TIMEOUT_S = 30
 # granian's own messages go to stderr; stdout has the banner, then the access log.
-LOG_CONFIG = {"handlers": {
-    "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                "filters": ["threads", "drops"]},
-    "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stdout"},
-}, "filters": {"threads": {"()": "mockspice.server.ThreadCountFilter"},
-                "drops": {"()": "mockspice.server.DropFaultFilter"}}}
+LOG_CONFIG = {
+    "handlers": {
+        "console": {
+            "formatter": "generic",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "filters": ["threads", "drops"],
+        },
+        "access": {
+            "formatter": "access",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "filters": {
+        "threads": {"()": "mockspice.server.ThreadCountFilter"},
+        "drops": {"()": "mockspice.server.DropFaultFilter"},
+    },
+}
 
 
 class ThreadCountFilter(logging.Filter):
     """Drops granian's warning that it may start many Python threads: the ones past ``threads``
-    are for requests whose bodies are still coming (surfaces/bodies.py), started only when needed."""
+    are for requests whose bodies are still coming (surfaces/bodies.py), started only when
+    needed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "Python threads" not in record.getMessage()
@@ -55,7 +72,9 @@ class DropFaultFilter(logging.Filter):
     """Makes granian's traceback of an answer a ``drop`` fault broke off (on purpose) one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and record.msg.endswith(f"ConnectionAbortedError: {DROPPED}"):
+        if isinstance(record.msg, str) and record.msg.endswith(
+            f"ConnectionAbortedError: {DROPPED}"
+        ):
             record.msg, record.args = f"{DROPPED} (the drop fault of a stub)", ()
             record.levelno, record.levelname = logging.INFO, "INFO"  # on purpose: no error
         return True
@@ -100,6 +119,7 @@ def free_port(host: str) -> int:
 def when_listening(host: str, port: int, then: Callable[[], None]) -> threading.Thread:
     """Call ``then`` once ``host:port`` accepts connections (from a daemon thread); never, if
     that does not happen in time."""
+
     def wait() -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -130,7 +150,7 @@ def announce(text: str) -> None:
     data = (text + "\n").encode()
     try:
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]
     except OSError:  # stdout closed: nobody to greet
         pass
 
@@ -143,7 +163,8 @@ def banner(settings: Settings, port: int, prepared: Prepared) -> str:
         f"mockspice {__version__} serving SpiceCSM ({settings.edition}) on {root}",
         f"  screen pop:  {pop}",
         f"  control API: {root}/_mockspice/ (health: {root}/_mockspice/health)",
-        f"  store:       {prepared.store.path}{'' if prepared.loaded else ' (kept from an earlier run)'}",
+        f"  store:       {prepared.store.path}"
+        + ("" if prepared.loaded else " (kept from an earlier run)"),
     ]
     return "\n".join(lines)
 
@@ -160,25 +181,40 @@ def granian_server(settings: Settings, port: int) -> Granian:
     """How ``mockspice serve`` runs granian (the benchmarks serve their baseline the same way)."""
     return Granian(
         "mockspice:app",  # not imported: serve() hands the workers the app it made (fork)
-        address=address_of(settings.host), port=port, interface=Interfaces.WSGI, websockets=False,
+        address=address_of(settings.host),
+        port=port,
+        interface=Interfaces.WSGI,
+        websockets=False,
         # More threads for requests whose bodies are still coming (surfaces/bodies.py).
-        workers=settings.workers, blocking_threads=settings.threads + MAX_PENDING,
+        workers=settings.workers,
+        blocking_threads=settings.threads + MAX_PENDING,
         # A request line or headers beyond this are answered 431 by granian itself.
         http1_settings=HTTP1Settings(keep_alive=True, max_buffer_size=64 * 1024),
-        log_enabled=True, log_level=LogLevels(settings.log_level), log_dictconfig=LOG_CONFIG,
-        log_access=settings.log_level in ("debug", "info"), log_access_format=ACCESS_LOG_FORMAT,
-        respawn_failed_workers=True, respawn_interval=0.5, workers_kill_timeout=5)
+        log_enabled=True,
+        log_level=LogLevels(settings.log_level),
+        log_dictconfig=LOG_CONFIG,
+        log_access=settings.log_level in ("debug", "info"),
+        log_access_format=ACCESS_LOG_FORMAT,
+        respawn_failed_workers=True,
+        respawn_interval=0.5,
+        workers_kill_timeout=5,
+    )
 
 
 def serve(settings: Settings) -> None:
     """Prepare the store and serve until SIGTERM or SIGINT.
 
-    :raises ServeError, StoreError, DatasetError, StubsError: the server cannot start (nothing is left behind).
+    :raises ServeError, StoreError, DatasetError, StubsError: the server cannot start (nothing is
+        left behind).
     """
     check_bind(settings.host, settings.port)
     if settings.host not in LOOPBACK and not settings.control_token:
-        print(f"mockspice: warning: binding {settings.host} without a control_token: anyone who can "
-              "reach this address can reset or replace the mock's data", file=sys.stderr, flush=True)
+        print(
+            f"mockspice: warning: binding {settings.host} without a control_token: anyone who can "
+            "reach this address can reset or replace the mock's data",
+            file=sys.stderr,
+            flush=True,
+        )
     port = settings.port or free_port(settings.host)
     prepared = prepare(settings)
     main = os.getpid()
@@ -204,7 +240,9 @@ def serve(settings: Settings) -> None:
         # If another process took the port after the check, this may greet its listener, just
         # before serve() fails below with a one-line error. The probe connects to the address
         # itself: no name look-up (and its locks) in a thread while granian forks.
-        when_listening(address_of(settings.host), port, lambda: announce(banner(settings, port, prepared)))
+        when_listening(
+            address_of(settings.host), port, lambda: announce(banner(settings, port, prepared))
+        )
         try:
             server.serve(target_loader=worker_app, wrap_loader=False)
         except (OSError, RuntimeError) as exc:  # granian binds in serve(): a port taken meanwhile

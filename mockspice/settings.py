@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -21,8 +22,16 @@ EDITIONS = ("enterprise", "community")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
-             "false": False, "no": False, "off": False, "0": False}
+_BOOLEANS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
 
 
 class SettingsError(ValueError):
@@ -76,30 +85,54 @@ class Settings:
     db: str = _setting("", "SQLite file of the store; empty: a new file in a temporary folder")
     fixtures: str = _setting("", "dataset file (YAML) to load; empty: the bundled demo dataset")
     stubs: str = _setting(
-        "", "API stubs to load at start: a YAML or JSON file, or a folder of them; a reset restores them")
+        "",
+        "API stubs to load at start: a YAML or JSON file, or a folder of them; a reset restores "
+        "them",
+    )
     edition: str = _setting("enterprise", "enterprise or community", _one_of(EDITIONS))
     workers: int = _setting(2, "server worker processes sharing the store", _workers)
     threads: int = _setting(4, "threads per worker process", _workers)
-    body_timeout_s: int = _setting(10, "seconds a request body may take to arrive whole; a slower one is answered 408",
-                                   _positive)
+    body_timeout_s: int = _setting(
+        10,
+        "seconds a request body may take to arrive whole; a slower one is answered 408",
+        _positive,
+    )
     control_token: str = _setting("", "bearer token the control API requires; empty: none")
     journal_limit: int = _setting(10000, "journal entries kept; the oldest are dropped", _positive)
     journal_max_bytes: int = _setting(
-        64 * 1024 * 1024, "bytes of journal entries kept; the oldest are dropped", _positive)
+        64 * 1024 * 1024, "bytes of journal entries kept; the oldest are dropped", _positive
+    )
     log_level: str = _setting("info", "debug, info, warning or error", _one_of(LOG_LEVELS))
-    webcall_max_bytes: int = _setting(10 * 1024 * 1024, "a partner's reply is cut at this many bytes", _positive)
-    webcall_verify_tls: bool = _setting(True, "verify partners' TLS certificates (false accepts self-signed ones)")
+    webcall_max_bytes: int = _setting(
+        10 * 1024 * 1024, "a partner's reply is cut at this many bytes", _positive
+    )
+    webcall_verify_tls: bool = _setting(
+        True, "verify partners' TLS certificates (false accepts self-signed ones)"
+    )
     webcall_corrected_names: bool = _setting(
-        False, "send SecondaryPhone and Mobile instead of the page's SecondayPhone and Modile")
+        False, "send SecondaryPhone and Mobile instead of the page's SecondayPhone and Modile"
+    )
     xml_max_depth: int = _setting(32, "a reply nested deeper than this is refused", _positive)
-    query_time_limit_ms: int = _setting(2000, "the API's query: a statement is stopped after this many ms", _positive)
-    query_memory_mb: int = _setting(64, "the API's query: memory a statement may use (MiB)", _positive)
-    query_max_bytes: int = _setting(4 * 1024 * 1024, "the API's query: longest answer (bytes of JSON)", _positive)
+    query_time_limit_ms: int = _setting(
+        2000, "the API's query: a statement is stopped after this many ms", _positive
+    )
+    query_memory_mb: int = _setting(
+        64, "the API's query: memory a statement may use (MiB)", _positive
+    )
+    query_max_bytes: int = _setting(
+        4 * 1024 * 1024, "the API's query: longest answer (bytes of JSON)", _positive
+    )
     session_ttl_s: int = _setting(3600, "seconds an idle API session lives", _positive)
     rpc_single_row_object: bool = _setting(
-        False, "answer a one-row API result as a bare object instead of a one-element list (a quirk clients meet)")
+        False,
+        "answer a one-row API result as a bare object instead of a one-element list (a quirk "
+        "clients meet)",
+    )
     partner: bool = _setting(
-        False, "mount the reference partner at /_partner and wire brands without web calls to it (the demo)")
+        False,
+        "mount the reference partner at /_partner and wire brands without web calls to it (the "
+        "demo)",
+    )
 
     @classmethod
     def names(cls) -> list[str]:
@@ -117,7 +150,7 @@ class Settings:
         config_file: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
         overrides: Mapping[str, Any] | None = None,
-    ) -> "Settings":
+    ) -> Settings:
         """Merge the layers and validate the result.
 
         :param config_file: a YAML mapping of setting names to values; ``None`` reads
@@ -135,7 +168,9 @@ class Settings:
         for name in cls.names():
             raw = env.get(ENV_PREFIX + name.upper())
             if raw is not None:
-                values[name] = _coerce(name, raw, f"environment variable {ENV_PREFIX}{name.upper()}")
+                values[name] = _coerce(
+                    name, raw, f"environment variable {ENV_PREFIX}{name.upper()}"
+                )
         for name, value in (overrides or {}).items():
             if value is not None:
                 values[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -40,23 +41,45 @@ _SERVERS = pytest.StashKey["_Servers"]()
 
 # -- configuration ---------------------------------------------------------------------------
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockspice", "mockspice (a mock SpiceCSM)")
-    group.addoption("--mockspice-fixtures", metavar="FILE", help="dataset the mockspice fixture's server loads")
+    group.addoption(
+        "--mockspice-fixtures", metavar="FILE", help="dataset the mockspice fixture's server loads"
+    )
     group.addoption("--mockspice-edition", metavar="EDITION", help="enterprise or community")
-    group.addoption("--mockspice-stubs", metavar="PATH", help="API stubs (file or folder) loaded at the server's start")
-    group.addoption("--mockspice-setting", action="append", default=[], metavar="NAME=VALUE",
-                    help="any other setting of mockspice serve, e.g. rpc_single_row_object=true (repeatable)")
-    parser.addini("mockspice_fixtures", "dataset the mockspice fixture's server loads", type="paths")
+    group.addoption(
+        "--mockspice-stubs",
+        metavar="PATH",
+        help="API stubs (file or folder) loaded at the server's start",
+    )
+    group.addoption(
+        "--mockspice-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other setting of mockspice serve, e.g. rpc_single_row_object=true (repeatable)",
+    )
+    parser.addini(
+        "mockspice_fixtures", "dataset the mockspice fixture's server loads", type="paths"
+    )
     parser.addini("mockspice_edition", "enterprise or community")
-    parser.addini("mockspice_stubs", "API stubs (file or folder) loaded at the server's start", type="paths")
-    parser.addini("mockspice_settings", "other settings of mockspice serve, one NAME=VALUE a line", type="linelist")
+    parser.addini(
+        "mockspice_stubs", "API stubs (file or folder) loaded at the server's start", type="paths"
+    )
+    parser.addini(
+        "mockspice_settings",
+        "other settings of mockspice serve, one NAME=VALUE a line",
+        type="linelist",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "mockspice(fixtures=None, edition=None, stubs=None, settings=None): the settings of the "
-        "mockspice fixture's server for this test or module (a server of its own when they differ)")
+        "markers",
+        "mockspice(fixtures=None, edition=None, stubs=None, settings=None): the settings of the "
+        "mockspice fixture's server for this test or module (a server of its own when they differ)",
+    )
     config.stash[_SERVERS] = _Servers(_session_settings(config))
 
 
@@ -67,7 +90,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _session_settings(config: pytest.Config) -> dict[str, Any]:
-    """The session's settings: the ini options, then the command line's; a usage error names the bad one."""
+    """The session's settings: the ini options, then the command line's; a usage error names the bad
+    one.
+    """
     values: dict[str, Any] = {}
     for name in ("fixtures", "stubs"):
         paths = config.getini(f"mockspice_{name}")
@@ -116,7 +141,9 @@ def _checked(values: Mapping[str, tuple[Any, str]]) -> dict[str, Any]:
     out = {}
     for name, (value, source) in values.items():
         if name in OWN:
-            raise _Bad(f"{source}: setting {name!r} is chosen by the plugin (127.0.0.1 on a free port)")
+            raise _Bad(
+                f"{source}: setting {name!r} is chosen by the plugin (127.0.0.1 on a free port)"
+            )
         try:
             out[name] = Settings.coerce(name, value, source)
         except SettingsError as exc:
@@ -171,7 +198,9 @@ def _marker_settings(item: pytest.Item) -> dict[str, tuple[Any, str]]:
     return values
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """Check every mockspice marker once, before any test runs: a bad one is a usage error."""
     defaults = {k: (v, "session settings") for k, v in config.stash[_SERVERS].defaults.items()}
     for item in items:
@@ -184,6 +213,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 # -- the servers -----------------------------------------------------------------------------
+
 
 class _Servers:
     """The session's servers, one per distinct settings; the session's own kept for the whole
@@ -226,10 +256,14 @@ class _Servers:
         server.stop()
 
     def sessions_of(self, server: ServerProcess) -> dict[str, bool]:
-        """Which API methods take a session (``rpc.discover``'s ``x-session``), asked once per server."""
+        """Which API methods take a session (``rpc.discover``'s ``x-session``), asked once per
+        server.
+        """
         if server.url not in self._methods:
             found = server.client.rpc("rpc.discover")
-            self._methods[server.url] = {m["name"]: bool(m.get("x-session")) for m in found["methods"]}
+            self._methods[server.url] = {
+                m["name"]: bool(m.get("x-session")) for m in found["methods"]
+            }
         return self._methods[server.url]
 
     def stop_all(self) -> None:
@@ -238,6 +272,7 @@ class _Servers:
 
 
 # -- the fixture's object --------------------------------------------------------------------
+
 
 class MockSpice:
     """The ``mockspice`` fixture: a live server, reset for this test, and what a test asks of it.
@@ -252,7 +287,11 @@ class MockSpice:
     def __init__(self, server: ServerProcess, servers: _Servers):
         self.server, self._servers = server, servers
         self.client = server.client
-        self.url, self.base_url, self.api_url = self.client.url, self.client.base_url, self.client.api_url
+        self.url, self.base_url, self.api_url = (
+            self.client.url,
+            self.client.base_url,
+            self.client.api_url,
+        )
         self.settings = server.settings
         self.agent = DEMO_AGENT
         self.session: str | None = None
@@ -277,7 +316,9 @@ class MockSpice:
         :param method: the method's name (``accountSearch``, ``rpc.discover``, ...).
         :param params: positional parameters (or ``named`` ones, not both).
         """
-        if not self._servers.sessions_of(self.server).get(method, True):  # a stub-only name takes one too
+        if not self._servers.sessions_of(self.server).get(
+            method, True
+        ):  # a stub-only name takes one too
             return self.client.rpc(method, *params, **named)
         if self.session is None:
             self.session = self.client.connect(*self.agent)
@@ -290,7 +331,9 @@ class MockSpice:
         ``timeout_s``); those not given keep their values."""
         return self.client.set_webcalls(company, brand, **settings)
 
-    def fire(self, kind: str, *, company: int = 1, brand: int = 1, **variables: Any) -> dict[str, Any]:
+    def fire(
+        self, kind: str, *, company: int = 1, brand: int = 1, **variables: Any
+    ) -> dict[str, Any]:
         """Fire a web call now and return the exchange (docs/webcalls.md).
 
         :param kind: ``search``, ``load``, ``update`` or ``case``.
@@ -322,8 +365,9 @@ class MockSpice:
 
     # verification
 
-    def assert_called(self, method: str, params_match: Any = None, times: int | None = None,
-                      **matcher: Any) -> list[dict[str, Any]]:
+    def assert_called(
+        self, method: str, params_match: Any = None, times: int | None = None, **matcher: Any
+    ) -> list[dict[str, Any]]:
         """Assert that the API was called: ``method``, with params holding ``params_match``
         (the stubs' subset rule), ``times`` times exactly (None: at least once). Returns the
         matching journal entries; the failure message shows the nearest calls and what differed.
@@ -337,8 +381,13 @@ class MockSpice:
         """Assert that no matching API call was made."""
         self.assert_called(method, params_match, times=0, **matcher)
 
-    def assert_webcall(self, call: str | None = None, form_match: Mapping[str, str] | None = None,
-                       times: int | None = None, **matcher: Any) -> list[dict[str, Any]]:
+    def assert_webcall(
+        self,
+        call: str | None = None,
+        form_match: Mapping[str, str] | None = None,
+        times: int | None = None,
+        **matcher: Any,
+    ) -> list[dict[str, Any]]:
         """Assert that web calls were made: of kind ``call`` (search, load, update, case), their
         form holding ``form_match``, and any matcher key (``url``, ``outcome``, ``company``,
         ``brand``), ``times`` times (None: at least once)."""
@@ -359,15 +408,21 @@ class MockSpice:
         ``brand``, ``params_match``, ``times`` times (None: at least once)."""
         return self._assert({"kind": "pop", **matcher}, times, "screen pop")
 
-    def _assert(self, matcher: dict[str, Any], times: int | None, what: str) -> list[dict[str, Any]]:
+    def _assert(
+        self, matcher: dict[str, Any], times: int | None, what: str
+    ) -> list[dict[str, Any]]:
         found = self.client.find(matcher)
         if (times is None and found) or (times is not None and len(found) == times):
             return found
         expected = "at least once" if times is None else f"{times} time{'s' * (times != 1)}"
-        lines = [f"expected {what} {expected}, matching {json.dumps(matcher, ensure_ascii=False)}; "
-                 f"it was made {len(found)} time{'s' * (len(found) != 1)}"]
+        lines = [
+            f"expected {what} {expected}, matching {json.dumps(matcher, ensure_ascii=False)}; "
+            f"it was made {len(found)} time{'s' * (len(found) != 1)}"
+        ]
         if found:
-            lines.append("matching entries: " + ", ".join(f"#{e['id']} at {e['at']}" for e in found[:10]))
+            lines.append(
+                "matching entries: " + ", ".join(f"#{e['id']} at {e['at']}" for e in found[:10])
+            )
         else:
             lines += describe_near_misses(self.client.near_misses(matcher))
         raise AssertionError("\n".join(lines))
@@ -388,14 +443,25 @@ class MockSpice:
         except Exception as exc:  # noqa: BLE001 - whatever broke, the test must say so
             if not self.server.alive:
                 return f"{self.server.why_stopped()}\nThe next test gets a fresh server."
-            return (f"the mockspice server did not answer within {CHECK_TIMEOUT_S:.0f} s after the test "
-                    f"({exc}); it was stopped, and the next test gets a fresh server")
+            return (
+                f"the mockspice server did not answer within {CHECK_TIMEOUT_S:.0f} s after the "
+                "test "
+                f"({exc}); it was stopped, and the next test gets a fresh server"
+            )
         self.broken = False
         if errors and found and self.fail_on_server_errors:
-            parts = [f"the mockspice server failed {len(found)} time{'s' * (len(found) != 1)} during this test:"]
+            parts = [
+                f"the mockspice server failed {len(found)} time{'s' * (len(found) != 1)} during "
+                "this test:"
+            ]
             for error in found[:5]:
-                where = error.get("api_method") or f"{error.get('method', '')} {error.get('path', '')}".strip()
-                parts.append(f"--- {where}: {error.get('error')}\n{error.get('traceback', '').rstrip()}")
+                where = (
+                    error.get("api_method")
+                    or f"{error.get('method', '')} {error.get('path', '')}".strip()
+                )
+                parts.append(
+                    f"--- {where}: {error.get('error')}\n{error.get('traceback', '').rstrip()}"
+                )
             return "\n".join(parts)
         return None
 
@@ -409,18 +475,26 @@ def describe_near_misses(misses: list[dict[str, Any]]) -> list[str]:
         entry = miss["entry"]
         lines.append(f"  #{entry['id']} {entry['kind']} at {entry['at']}: {_summary(entry)}")
         for diff in miss.get("differences", []):
-            lines.append(f"    {diff['key']}: expected {_short(diff.get('expected'))}, "
-                         f"was {_short(diff.get('actual'))}")
+            lines.append(
+                f"    {diff['key']}: expected {_short(diff.get('expected'))}, "
+                f"was {_short(diff.get('actual'))}"
+            )
     return lines
 
 
 def _summary(entry: dict[str, Any]) -> str:
     if entry["kind"] == "api":
         calls = entry.get("calls") or []
-        return "; ".join(f"{c.get('method')}({_short(c.get('params'))}) -> {c.get('outcome')}" for c in calls) or "-"
+        return (
+            "; ".join(
+                f"{c.get('method')}({_short(c.get('params'))}) -> {c.get('outcome')}" for c in calls
+            )
+            or "-"
+        )
     if entry["kind"] == "webcall":
         exchange = entry.get("exchange") or {}
-        return f"{exchange.get('kind')} {exchange.get('request', {}).get('url')} -> {exchange.get('outcome')}"
+        url = exchange.get("request", {}).get("url")
+        return f"{exchange.get('kind')} {url} -> {exchange.get('outcome')}"
     if entry["kind"] == "pop":
         return f"params {_short(entry.get('params'))} -> {entry.get('status')}"
     return _short(entry)
@@ -443,14 +517,22 @@ def assert_exchange_ok(exchange: Any) -> None:
         return
     request = exchange.get("request") or {}
     response = exchange.get("response") or {}
-    lines = [f"web call {exchange.get('kind')} to {request.get('url')}: outcome {exchange.get('outcome')}"
-             + (f", HTTP {response['status']}" if response.get("status") is not None else "")]
+    lines = [
+        f"web call {exchange.get('kind')} to {request.get('url')}: outcome "
+        f"{exchange.get('outcome')}"
+        + (f", HTTP {response['status']}" if response.get("status") is not None else "")
+    ]
     body = (response.get("body") or "").splitlines()
     for finding in exchange.get("findings") or []:
-        where = ", ".join(f"{k} {finding[k]}" for k in ("line", "column") if finding.get(k) is not None)
+        where = ", ".join(
+            f"{k} {finding[k]}" for k in ("line", "column") if finding.get(k) is not None
+        )
         if finding.get("path"):
             where = f"{where}, {finding['path']}" if where else finding["path"]
-        lines.append(f"  {finding['severity']} {finding['code']}{f' ({where})' if where else ''}: {finding['message']}")
+        lines.append(
+            f"  {finding['severity']} {finding['code']}{f' ({where})' if where else ''}: "
+            f"{finding['message']}"
+        )
         line = finding.get("line")
         if isinstance(line, int) and 1 <= line <= len(body):
             for number in range(max(1, line - 2), min(len(body), line + 2) + 1):
@@ -463,6 +545,7 @@ def assert_exchange_ok(exchange: Any) -> None:
 
 # -- fixtures --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def mockspice_settings() -> dict[str, Any]:
     """Settings of this test's mockspice server, over the session's (override in a conftest.py;
@@ -474,15 +557,20 @@ def _test_settings(request: pytest.FixtureRequest, overrides: Mapping[str, Any])
     servers = request.config.stash[_SERVERS]
     given = {k: (v, "the mockspice_settings fixture") for k, v in overrides.items()}
     try:
-        values = {**{k: (v, "session settings") for k, v in servers.defaults.items()}, **given,
-                  **_marker_settings(request.node)}
+        values = {
+            **{k: (v, "session settings") for k, v in servers.defaults.items()},
+            **given,
+            **_marker_settings(request.node),
+        }
         return _checked(values)
     except _Bad as exc:
         pytest.fail(f"mockspice: {exc}", pytrace=False)
 
 
 @pytest.fixture
-def mockspice(request: pytest.FixtureRequest, mockspice_settings: dict[str, Any]) -> Iterator[MockSpice]:
+def mockspice(
+    request: pytest.FixtureRequest, mockspice_settings: dict[str, Any]
+) -> Iterator[MockSpice]:
     """A live mockspice server, reset for this test (state, journal, stubs, sessions, web-call
     settings). See :class:`MockSpice`."""
     servers = request.config.stash[_SERVERS]
@@ -495,8 +583,10 @@ def mockspice(request: pytest.FixtureRequest, mockspice_settings: dict[str, Any]
         server.client.reset()
     except Exception as exc:  # noqa: BLE001 - a server that cannot be reset is not used again
         servers.discard(server)
-        pytest.fail(f"mockspice: the server could not be reset ({exc}); the next test gets a fresh one",
-                    pytrace=False)
+        pytest.fail(
+            f"mockspice: the server could not be reset ({exc}); the next test gets a fresh one",
+            pytrace=False,
+        )
     handle = MockSpice(server, servers)
     request.node.stash[_HANDLE] = handle
     yield handle
@@ -526,7 +616,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture
-def mockspice_app(tmp_path: Path, request: pytest.FixtureRequest, mockspice_settings: dict[str, Any]) -> Iterator[Any]:
+def mockspice_app(
+    tmp_path: Path, request: pytest.FixtureRequest, mockspice_settings: dict[str, Any]
+) -> Iterator[Any]:
     """The Flask app in this test's process, its store in the test's temporary folder (removed
     with it), with the test's settings."""
     from mockspice.app import create_app

@@ -1,9 +1,9 @@
 """How the workers of ``mockspice serve`` follow their main process and stop cleanly.
 
-granian forks the workers; these functions run in the main process (:func:`hold_stop_signals_across_forks`)
-and in each worker, from ``worker_app`` (:func:`follow_master`). docs/architecture.md, "Workers and
-their main process", says why each piece is there.
-"""
+granian forks the workers; these functions run in the main process
+(:func:`hold_stop_signals_across_forks`) and in each worker, from ``worker_app``
+(:func:`follow_master`). docs/architecture.md, "Workers and their main process", says why each piece
+is there."""
 
 from __future__ import annotations
 
@@ -15,14 +15,17 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from granian.server import Server as Granian
 
 BOOT_WAIT_S = 10  # a worker waits this long at most for granian to take over its SIGTERM
 MASTER_POLL_S = 0.1  # how often a worker looks at its parent, where no pidfd can watch it
-STOP_GRACE_S = 3.0  # a worker asked to stop exits by itself this long after (granian kills it at 5 s) ...
+STOP_GRACE_S = (
+    3.0  # a worker asked to stop exits by itself this long after (granian kills it at 5 s) ...
+)
 ORPHAN_GRACE_S = 1.0  # ... or this long after its main process died ...
 EXIT_CLOSE_S = 1.0  # ... having written what it holds, for at most this long
 
@@ -65,7 +68,9 @@ class TempStore:
     def __init__(self, folder: Path, master: int):
         self.folder, self.master = folder, master
         self._lock = threading.Lock()
-        self._fd: int | None = os.open(folder / ".workers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._fd: int | None = os.open(
+            folder / ".workers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
         fcntl.flock(self._fd, fcntl.LOCK_SH)
 
     def leave(self) -> None:
@@ -133,7 +138,9 @@ def hold_stop_signals_across_forks(main: int) -> None:
     _FORK_GUARD.install(main)
 
 
-def follow_master(master: int, granian: Granian, close: Callable[[], None], temp: TempStore | None) -> None:
+def follow_master(
+    master: int, granian: Granian, close: Callable[[], None], temp: TempStore | None
+) -> None:
     """In a worker just forked, from its main thread (granian calls ``worker_app`` before it
     sets the worker's signal handlers and starts its threads): make every stop asked for stop
     the worker, and make the worker stop when its main process dies.
@@ -186,25 +193,35 @@ def follow_master(master: int, granian: Granian, close: Callable[[], None], temp
                 _exit_now(close, temp)
 
         threading.Thread(target=stop, name="mockspice-stop", daemon=True).start()
-        while (left := deadline - time.monotonic()) > 0:  # later ones are dropped: the stop is under way
+        while (
+            left := deadline - time.monotonic()
+        ) > 0:  # later ones are dropped: the stop is under way
             if hasattr(signal, "sigtimedwait"):
                 signal.sigtimedwait(STOP_SIGNALS, left)
             else:  # no sigtimedwait (macOS): they stay pending
                 time.sleep(left)
         # A request holds the stop up (a client that never sends the rest of its body): granian
         # would kill the worker at 5 s, losing the journal entries it holds; write them and exit.
-        _say(f"mockspice: error: worker {os.getpid()} still has requests running {STOP_GRACE_S:g} s "
-             "after it was asked to stop; they are cut short")
+        _say(
+            f"mockspice: error: worker {os.getpid()} still has requests running {STOP_GRACE_S:g} s "
+            "after it was asked to stop; they are cut short"
+        )
         _exit_now(close, temp)
 
     def watch_master() -> None:
         wait_for_exit(master)
-        _say(f"mockspice: error: the server's main process ({master}) is gone: worker {os.getpid()} stops")
+        _say(
+            f"mockspice: error: the server's main process ({master}) is gone: worker "
+            f"{os.getpid()} stops"
+        )
         os.kill(os.getpid(), signal.SIGTERM)  # taken by take_signals, as any stop
         time.sleep(ORPHAN_GRACE_S)
         _exit_now(close, temp)
 
-    for target, name in ((take_signals, "mockspice-signals"), (watch_master, "mockspice-master-watch")):
+    for target, name in (
+        (take_signals, "mockspice-signals"),
+        (watch_master, "mockspice-master-watch"),
+    ):
         threading.Thread(target=target, name=name, daemon=True).start()
 
 

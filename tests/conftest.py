@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from liveserver import LiveServer
+
 from mockspice.app import create_app
 from mockspice.settings import Settings
 

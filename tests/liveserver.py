@@ -37,14 +37,21 @@ class LiveServer:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSPICE_")}
         environment.update(env or {})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mockspice", *self.args], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd or ROOT)
+            [sys.executable, "-m", "mockspice", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+            cwd=cwd or ROOT,
+        )
         self.banner = self._read_banner()
         self.url = re.search(r"on (http://\S+)", self.banner).group(1)
         # Keep reading the server's log so a full pipe never blocks it; the tail stays for asserts.
         self.log: deque[str] = deque(maxlen=2000)
-        self._drains = [threading.Thread(target=self._drain, args=(stream,), daemon=True)
-                        for stream in (self.proc.stdout, self.proc.stderr)]
+        self._drains = [
+            threading.Thread(target=self._drain, args=(stream,), daemon=True)
+            for stream in (self.proc.stdout, self.proc.stderr)
+        ]
         for thread in self._drains:
             thread.start()
 

@@ -17,9 +17,9 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 from urllib.parse import parse_qsl
 
 from werkzeug.serving import make_server
@@ -30,15 +30,25 @@ MAX_REQUEST_BYTES = 1024 * 1024
 MiB = 1024 * 1024
 
 # The integration page's own example accounts, as a search reply and a load reply show them.
-JDOE_SEARCH = ('<user status="Active" userkey="jdoe" name="John%20Doe" email="johnd%40xyz%2Enet" '
-               'phone="%28555%29%20555%2D5555" />')
-JDOE2_SEARCH = ('<user status="Active" userkey="jdoe2" name="John%20Doe" email="johgnd%40xyz%2Enet" '
-                'phone="555%2E555%2E5555" />')
+JDOE_SEARCH = (
+    '<user status="Active" userkey="jdoe" name="John%20Doe" email="johnd%40xyz%2Enet" '
+    'phone="%28555%29%20555%2D5555" />'
+)
+JDOE2_SEARCH = (
+    '<user status="Active" userkey="jdoe2" name="John%20Doe" email="johgnd%40xyz%2Enet" '
+    'phone="555%2E555%2E5555" />'
+)
 
 
 def search_reply(*users: str) -> bytes:
     """A ``<users>`` search reply holding the given ``<user .../>`` elements."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<users>", *("  " + u for u in users), "</users>", ""]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "<users>",
+        *("  " + u for u in users),
+        "</users>",
+        "",
+    ]
     return "\n".join(lines).encode()
 
 
@@ -48,7 +58,9 @@ def load_reply(userkey: str) -> bytes:
 <userdata>
   <user userkey="{userkey}" password="" status="Active" account="" />
   <contacts>
-    <contact firstname="John" lastname="Doe" aone="123%20Fake%20St%2E" atwo="" city="Anywhere" region="ZZ" pc="123456" country="" pphone="%28555%29%20555%2D5555" sphone="%28555%29%20555%2D5555" pemail="johnd%40xyz%2Enet" semail="" mobile="" fax="" />
+    <contact firstname="John" lastname="Doe" aone="123%20Fake%20St%2E" atwo="" city="Anywhere"
+      region="ZZ" pc="123456" country="" pphone="%28555%29%20555%2D5555"
+      sphone="%28555%29%20555%2D5555" pemail="johnd%40xyz%2Enet" semail="" mobile="" fax="" />
   </contacts>
   <fielddata>
     <field id="1" value="Anything" />
@@ -74,19 +86,26 @@ Behaviour = Callable[["RawPartner", socket.socket, RawRequest], None]
 def http_reply(status: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
     """A complete HTTP/1.1 reply (``Connection: close``) as bytes."""
     head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", "Connection: close"]
-    head += [f"{k}: {v}" for k, v in (headers or {"Content-Type": "text/xml; charset=utf-8"}).items()]
+    head += [
+        f"{k}: {v}" for k, v in (headers or {"Content-Type": "text/xml; charset=utf-8"}).items()
+    ]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
 def send(data: bytes) -> Behaviour:
     """Send ``data`` as it is, then close."""
+
     def behaviour(partner: RawPartner, conn: socket.socket, request: RawRequest) -> None:
         conn.sendall(data)
+
     return behaviour
 
 
 def drip(data: bytes, *, head_at_once: bool = False, every_s: float = 1.0) -> Behaviour:
-    """Send ``data`` one byte per ``every_s``; with ``head_at_once`` the head goes at once, the body drips."""
+    """Send ``data`` one byte per ``every_s``; with ``head_at_once`` the head goes at once, the body
+    drips.
+    """
+
     def behaviour(partner: RawPartner, conn: socket.socket, request: RawRequest) -> None:
         start = data.index(b"\r\n\r\n") + 4 if head_at_once else 0
         if start:
@@ -94,14 +113,17 @@ def drip(data: bytes, *, head_at_once: bool = False, every_s: float = 1.0) -> Be
         for i in range(start, len(data)):
             if partner.stopping.wait(every_s):
                 return
-            conn.sendall(data[i:i + 1])
+            conn.sendall(data[i : i + 1])
+
     return behaviour
 
 
 def reset() -> Behaviour:
     """Read the request, then reset the connection (RST, no reply)."""
+
     def behaviour(partner: RawPartner, conn: socket.socket, request: RawRequest) -> None:
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
     return behaviour
 
 
@@ -111,16 +133,19 @@ def huge(total: int = 50 * MiB) -> Behaviour:
     chunk = unit * (64 * 1024 // len(unit))
 
     def behaviour(partner: RawPartner, conn: socket.socket, request: RawRequest) -> None:
-        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nContent-Type: text/xml\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        conn.sendall(
+            f"HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nContent-Type: text/xml\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
         opening = b'<?xml version="1.0" encoding="UTF-8"?>\n<users>\n'
         conn.sendall(opening)
         sent = len(opening)
         while sent < total and not partner.stopping.is_set():
-            piece = chunk[:total - sent]
+            piece = chunk[: total - sent]
             conn.sendall(piece)  # raises once the caller drops the connection: that ends it
             sent += len(piece)
             partner.bytes_sent = sent
+
     return behaviour
 
 
@@ -140,7 +165,9 @@ class RawPartner:
         self.port = self._listener.getsockname()[1]
         self.url = f"http://{host}:{self.port}/webcall"
         self._handlers: list[threading.Thread] = []
-        self._thread = threading.Thread(target=self._accept, name=f"raw-partner-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._accept, name=f"raw-partner-{self.port}", daemon=True
+        )
 
     def __enter__(self) -> RawPartner:
         self._thread.start()
@@ -166,8 +193,12 @@ class RawPartner:
             except TimeoutError:
                 continue
             self.connections += 1
-            handler = threading.Thread(target=self._handle, args=(conn,), daemon=True,
-                                       name=f"raw-partner-{self.port}-{self.connections}")
+            handler = threading.Thread(
+                target=self._handle,
+                args=(conn,),
+                daemon=True,
+                name=f"raw-partner-{self.port}-{self.connections}",
+            )
             self._handlers.append(handler)
             handler.start()
 
@@ -179,7 +210,7 @@ class RawPartner:
                 self.requests.append(request)
                 self.behaviour(self, conn, request)
             except (BrokenPipeError, ConnectionResetError, TimeoutError):
-                pass  # the caller hung up (at its deadline or size cap): expected of a hostile partner
+                pass  # the caller hung up (deadline or size cap): expected of a hostile partner
             except BaseException as exc:  # noqa: BLE001 - reported by the test, not lost in a thread
                 self.errors.append(exc)
 
@@ -276,7 +307,9 @@ class Received:
 def serving(app: Callable) -> Iterator[str]:
     """Serve a WSGI app on a free loopback port (threaded) for the block; yields its base URL."""
     server = make_server(LOOPBACK, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://{LOOPBACK}:{server.server_port}"
@@ -304,8 +337,12 @@ class WellBehavedPartner:
         self._lock = threading.Lock()
         self._server = make_server(LOOPBACK, 0, self._app, threaded=True)
         self.url = f"http://{LOOPBACK}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"partner-{self._server.server_port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"partner-{self._server.server_port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -332,10 +369,15 @@ class WellBehavedPartner:
         if request.path == "/search":
             return Response(search_reply(*self.search_users), mimetype="text/xml")
         if request.path == "/load":
-            return Response(load_reply(self.load_userkey or values.get("Userkey", "")), mimetype="text/xml")
+            return Response(
+                load_reply(self.load_userkey or values.get("Userkey", "")), mimetype="text/xml"
+            )
         if request.path in ("/update", "/case"):
             return Response("OK", mimetype="text/plain")
         if request.path.startswith("/status/"):
-            return Response("<html><body>status</body></html>", status=int(request.path.rsplit("/", 1)[1]),
-                            mimetype="text/html")
+            return Response(
+                "<html><body>status</body></html>",
+                status=int(request.path.rsplit("/", 1)[1]),
+                mimetype="text/html",
+            )
         return Response("no such web call", status=404, mimetype="text/plain")

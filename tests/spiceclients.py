@@ -8,7 +8,8 @@ session appended as the last parameter. ``Rpc20`` is a JSON-RPC 2.0 client with 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 API = "/spiceinstall/api/spiceAPIServer/spiceAPIServer.php"
 FORM = "application/x-www-form-urlencoded"
@@ -21,13 +22,17 @@ class OpenACD:
     def __init__(self, client: Any, login: str | None = None, password: str | None = None):
         self.client, self.next_id, self.session = client, 1, None
         if login is not None:
-            self.session = self.result("connect", login, password or PASSWORDS.get(login, "spice"))["session"]
+            self.session = self.result("connect", login, password or PASSWORDS.get(login, "spice"))[
+                "session"
+            ]
 
     def call(self, method: str, *params: Any) -> dict[str, Any]:
         """One call; the reply envelope (checked to be 1.0's: result, error and id)."""
         if self.session is not None:
             params = (*params, self.session)
-        body = json.dumps({"method": method, "params": list(params), "id": self.next_id}, ensure_ascii=False)
+        body = json.dumps(
+            {"method": method, "params": list(params), "id": self.next_id}, ensure_ascii=False
+        )
         response = self.client.post(API, data=b"request=" + body.encode(), content_type=FORM)
         assert response.status_code == 200, response.data
         reply = response.get_json()
@@ -55,7 +60,7 @@ class Rpc20:
         self.post, self.session, self.id = post, session, 0
 
     @classmethod
-    def on(cls, client: Any, session: str | None = None, login: str | None = None) -> "Rpc20":
+    def on(cls, client: Any, session: str | None = None, login: str | None = None) -> Rpc20:
         """A 2.0 client on Flask's test client (logged in when given a login)."""
         rpc = cls(lambda body: client.post(API, json=body).get_json(), session)
         if login is not None:
@@ -65,8 +70,14 @@ class Rpc20:
     def call(self, method: str, *params: Any) -> dict[str, Any]:
         """The whole 2.0 reply."""
         self.id += 1
-        reply = self.post({"jsonrpc": "2.0", "method": method,
-                           "params": [*params, *([self.session] if self.session else [])], "id": self.id})
+        reply = self.post(
+            {
+                "jsonrpc": "2.0",
+                "method": method,
+                "params": [*params, *([self.session] if self.session else [])],
+                "id": self.id,
+            }
+        )
         assert reply["jsonrpc"] == "2.0" and reply["id"] == self.id
         return reply
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from liveserver import POP, ROOT, LiveServer, wait_for
 
 WORKER_EXIT_S = 3.0  # the workers stop within ~1-2 s of their main process's death
@@ -31,7 +30,10 @@ def children(pid: int) -> list[int]:
     found: list[int] = []
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
-            found += [int(child) for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+            found += [
+                int(child)
+                for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            ]
     except OSError:
         pass
     return found
@@ -46,7 +48,9 @@ def gone(pid: int) -> bool:
 
 
 def workers_of(server: LiveServer, count: int = 2) -> list[int]:
-    workers = wait_for(lambda: (lambda found: found if len(found) == count else None)(children(server.proc.pid)))
+    workers = wait_for(
+        lambda: (lambda found: found if len(found) == count else None)(children(server.proc.pid))
+    )
     assert workers, f"the server did not have {count} workers"
     return workers
 
@@ -69,19 +73,25 @@ class Load:
         self._idle = [requests.Session() for _ in range(idle)]
         for session in self._idle:
             session.get(url + "/_mockspice/health", timeout=5)
-        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(busy)]
+        self._threads = [
+            threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(busy)
+        ]
         for thread in self._threads:
             thread.start()
 
     def _run(self, n: int) -> None:
         host, port = self.url.split("//")[1].rsplit(":", 1)
-        connection = http.client.HTTPConnection(host, int(port), timeout=5)  # lighter than requests: more load
+        connection = http.client.HTTPConnection(
+            host, int(port), timeout=5
+        )  # lighter than requests: more load
         try:
             for i in range(self.per_client):
                 if self._stop.is_set():
                     return
                 try:
-                    connection.request("GET", f"{POP}?company=1&brand=1&callid=c{n}-{i}&format=json")
+                    connection.request(
+                        "GET", f"{POP}?company=1&brand=1&callid=c{n}-{i}&format=json"
+                    )
                     answer = connection.getresponse()
                     body = answer.read()
                 except (OSError, http.client.HTTPException):
@@ -115,10 +125,14 @@ def test_workers_exit_when_the_main_process_is_killed_and_keep_what_they_answere
         load.wait_for_answers(50)
         killed = time.monotonic()
         os.kill(server.proc.pid, signal.SIGKILL)
-        left = wait_for(lambda: all(gone(pid) for pid in workers), timeout=WORKER_EXIT_S + 5, every=0.01)
+        left = wait_for(
+            lambda: all(gone(pid) for pid in workers), timeout=WORKER_EXIT_S + 5, every=0.01
+        )
         took = time.monotonic() - killed
         load.stop()
-        assert left, f"workers still serving {WORKER_EXIT_S + 5:g} s after their main process was killed"
+        assert left, (
+            f"workers still serving {WORKER_EXIT_S + 5:g} s after their main process was killed"
+        )
         assert took < WORKER_EXIT_S, f"the workers took {took:.2f} s to exit"
     finally:
         load.stop()
@@ -128,8 +142,12 @@ def test_workers_exit_when_the_main_process_is_killed_and_keep_what_they_answere
     second = LiveServer("--db", str(db), "--port", port)  # the port is free again
     try:
         assert second.url.endswith(f":{port}")
-        kept = {entry["id"] for entry in second.get("/_mockspice/journal?kind=pop").json()["entries"]}
-        assert acknowledged <= kept, f"{len(acknowledged - kept)} answered pops lost their journal entry"
+        kept = {
+            entry["id"] for entry in second.get("/_mockspice/journal?kind=pop").json()["entries"]
+        }
+        assert acknowledged <= kept, (
+            f"{len(acknowledged - kept)} answered pops lost their journal entry"
+        )
     finally:
         assert second.stop() == 0
 
@@ -143,8 +161,12 @@ def test_the_last_worker_out_removes_the_temporary_store():
     try:
         assert server.get(POP + "?company=1&brand=1&format=json").status_code == 200
         os.kill(server.proc.pid, signal.SIGKILL)
-        assert wait_for(lambda: all(gone(pid) for pid in workers), timeout=WORKER_EXIT_S + 5, every=0.01)
-        assert wait_for(lambda: not store.parent.exists(), timeout=2), f"{store.parent} is left behind"
+        assert wait_for(
+            lambda: all(gone(pid) for pid in workers), timeout=WORKER_EXIT_S + 5, every=0.01
+        )
+        assert wait_for(lambda: not store.parent.exists(), timeout=2), (
+            f"{store.parent} is left behind"
+        )
     finally:
         reap(workers)
         server.stop()
@@ -155,23 +177,44 @@ def _stop_while_booting(respawn: bool) -> tuple[float, str]:
     """SIGTERM the main process the moment a worker has been forked (at start, or as it replaces
     a worker that died), before that worker has set up its signal handling."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSPICE_")}
-    proc = subprocess.Popen([sys.executable, "-m", "mockspice", "serve", "--host", "127.0.0.1", "--port", "0",
-                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=environment, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockspice",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+    )
     seen: list[int] = []
     try:
         first = wait_for(lambda: children(proc.pid), timeout=30, every=0.0005)
         assert first, "no worker was forked"
         seen += first
         if respawn:
-            workers = wait_for(lambda: (lambda found: found if len(found) == 2 else None)(children(proc.pid)),
-                               timeout=30)
+            workers = wait_for(
+                lambda: (lambda found: found if len(found) == 2 else None)(children(proc.pid)),
+                timeout=30,
+            )
             assert workers
             seen += workers
             time.sleep(0.5)  # both serving
             os.kill(workers[0], signal.SIGKILL)
-            new = wait_for(lambda: [pid for pid in children(proc.pid) if pid not in workers], timeout=10,
-                           every=0.0005)
+            new = wait_for(
+                lambda: [pid for pid in children(proc.pid) if pid not in workers],
+                timeout=10,
+                every=0.0005,
+            )
             assert new, "the dead worker was not replaced"
             seen += new
         stopped = time.monotonic()
@@ -205,9 +248,15 @@ def test_a_request_that_never_ends_does_not_hold_a_stop(tmp_path):
     stalled = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
     try:
         for connection in stalled:  # one per worker, most likely
-            connection.sendall(b"PUT /_mockspice/state HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\n"
-                               b"Content-Length: 100000\r\n\r\n{\"companies\": ")
-        pops = [server.get(POP + f"?company=1&brand=1&callid=s{i}&format=json").json()["pop_id"] for i in range(20)]
+            connection.sendall(
+                b"PUT /_mockspice/state HTTP/1.1\r\nHost: mock\r\nContent-Type: "
+                b"application/json\r\n"
+                b'Content-Length: 100000\r\n\r\n{"companies": '
+            )
+        pops = [
+            server.get(POP + f"?company=1&brand=1&callid=s{i}&format=json").json()["pop_id"]
+            for i in range(20)
+        ]
         stopped = time.monotonic()
         code = server.stop()
         took = time.monotonic() - stopped
@@ -216,11 +265,15 @@ def test_a_request_that_never_ends_does_not_hold_a_stop(tmp_path):
             connection.close()
         reap(workers)
         server.stop()
-    assert REFUSED not in "".join(server.log), [line for line in server.log if "worker" in line.lower()][-10:]
+    assert REFUSED not in "".join(server.log), [
+        line for line in server.log if "worker" in line.lower()
+    ][-10:]
     assert code == 0 and took < 4.8, f"the stop took {took:.2f} s"
     second = LiveServer("--db", str(db))
     try:
-        kept = {entry["id"] for entry in second.get("/_mockspice/journal?kind=pop").json()["entries"]}
+        kept = {
+            entry["id"] for entry in second.get("/_mockspice/journal?kind=pop").json()["entries"]
+        }
         assert set(pops) <= kept
     finally:
         assert second.stop() == 0
@@ -244,6 +297,8 @@ def test_stops_under_load_are_clean():
             load.stop()
             reap(workers)
             server.stop()
-        assert REFUSED not in "".join(server.log), [line for line in server.log if "worker" in line.lower()][-10:]
+        assert REFUSED not in "".join(server.log), [
+            line for line in server.log if "worker" in line.lower()
+        ][-10:]
         assert code == 0
         assert times[-1] < STOP_S, f"stop {len(times)} took {times[-1]:.2f} s"

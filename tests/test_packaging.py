@@ -8,15 +8,28 @@ import sys
 import sysconfig
 
 import pytest
-
-from liveserver import ROOT, POP, LiveServer
+from liveserver import POP, ROOT, LiveServer
 
 
 @pytest.mark.slow
 def test_installed_package_serves_from_another_folder(tmp_path):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--target", str(target), str(ROOT)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     installed = target / "mockspice"
     assert (installed / "data" / "demo.yaml").is_file()
     assert (installed / "surfaces" / "templates" / "telephonypop.html").is_file()
@@ -26,9 +39,14 @@ def test_installed_package_serves_from_another_folder(tmp_path):
     try:
         page = server.get(POP + "?company=1&brand=1&ani=5552010001")
         assert page.status_code == 200 and 'data-userkey="asmith"' in page.text
-        origin = subprocess.run([sys.executable, "-c", "import mockspice; print(mockspice.__file__)"],
-                                env={**os.environ, "PYTHONPATH": path}, cwd=tmp_path, capture_output=True,
-                                text=True, check=True).stdout.strip()
+        origin = subprocess.run(
+            [sys.executable, "-c", "import mockspice; print(mockspice.__file__)"],
+            env={**os.environ, "PYTHONPATH": path},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         assert origin.startswith(str(installed))
     finally:
         assert server.stop() == 0

@@ -17,8 +17,8 @@ import time
 
 import pytest
 import requests
-
 from liveserver import POP, LiveServer
+
 from mockspice.surfaces import bodies
 from mockspice.surfaces.bodies import reading_bodies
 
@@ -30,7 +30,9 @@ LATE = f"the request body did not arrive whole within {TIMEOUT_S} s (setting bod
 
 @pytest.fixture(scope="module")
 def server():
-    server = LiveServer("--workers", "2", "--threads", "4", "--partner", "--body-timeout-s", str(TIMEOUT_S))
+    server = LiveServer(
+        "--workers", "2", "--threads", "4", "--partner", "--body-timeout-s", str(TIMEOUT_S)
+    )
     yield server
     server.stop()
 
@@ -40,8 +42,14 @@ def port_of(server: LiveServer) -> int:
 
 
 def head(method: str, path: str, *lines: str) -> bytes:
-    return "".join([f"{method} {path} HTTP/1.1\r\n", "Host: 127.0.0.1\r\n", *(f"{line}\r\n" for line in lines),
-                    "\r\n"]).encode()
+    return "".join(
+        [
+            f"{method} {path} HTTP/1.1\r\n",
+            "Host: 127.0.0.1\r\n",
+            *(f"{line}\r\n" for line in lines),
+            "\r\n",
+        ]
+    ).encode()
 
 
 def stalled(port: int, data: bytes) -> socket.socket:
@@ -51,7 +59,9 @@ def stalled(port: int, data: bytes) -> socket.socket:
     return sock
 
 
-def answer(sock: socket.socket, within: float = ANSWERED_WITHIN_S) -> tuple[int, dict, bytes] | None:
+def answer(
+    sock: socket.socket, within: float = ANSWERED_WITHIN_S
+) -> tuple[int, dict, bytes] | None:
     """The response read from ``sock`` (status, headers, body), or None if the server closed
     the connection without one; fails if neither happens ``within`` seconds."""
     sock.settimeout(within)
@@ -63,7 +73,9 @@ def answer(sock: socket.socket, within: float = ANSWERED_WITHIN_S) -> tuple[int,
         data += chunk
     top, rest = data.split(b"\r\n\r\n", 1)
     lines = top.decode("latin-1").split("\r\n")
-    headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines[1:])}
+    headers = {
+        name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines[1:])
+    }
     length = int(headers.get("content-length", 0))
     while len(rest) < length:
         chunk = sock.recv(65536)
@@ -111,8 +123,10 @@ def assert_late(reply: tuple[int, dict, bytes] | None, check) -> None:
 @pytest.mark.parametrize("surface", list(SURFACES))
 def test_a_body_shorter_than_its_length_is_answered_408_in_time(server, surface):
     method, path, content_type, check = SURFACES[surface]
-    sock = stalled(port_of(server), head(method, path, f"Content-Type: {content_type}", "Content-Length: 1000")
-                   + b"0123456789")
+    sock = stalled(
+        port_of(server),
+        head(method, path, f"Content-Type: {content_type}", "Content-Length: 1000") + b"0123456789",
+    )
     try:
         started = time.monotonic()
         reply = answer(sock)
@@ -125,8 +139,11 @@ def test_a_body_shorter_than_its_length_is_answered_408_in_time(server, surface)
 @pytest.mark.parametrize("surface", ["api", "control-state", "partner"])
 def test_an_unfinished_chunked_body_is_answered_408(server, surface):
     method, path, content_type, check = SURFACES[surface]
-    sock = stalled(port_of(server), head(method, path, f"Content-Type: {content_type}", "Transfer-Encoding: chunked")
-                   + b"5\r\nhello\r\n")
+    sock = stalled(
+        port_of(server),
+        head(method, path, f"Content-Type: {content_type}", "Transfer-Encoding: chunked")
+        + b"5\r\nhello\r\n",
+    )
     try:
         assert_late(answer(sock), check)
     finally:
@@ -135,7 +152,9 @@ def test_an_unfinished_chunked_body_is_answered_408(server, surface):
 
 def test_a_client_that_drips_its_body_is_answered_408_at_the_deadline(server):
     """One byte every 0.2 s never lets a read time out; the deadline counts from the headers."""
-    sock = stalled(port_of(server), head("POST", API, "Content-Type: application/json", "Content-Length: 1000"))
+    sock = stalled(
+        port_of(server), head("POST", API, "Content-Type: application/json", "Content-Length: 1000")
+    )
     stop = threading.Event()
 
     def drip() -> None:
@@ -159,14 +178,18 @@ def test_a_client_that_drips_its_body_is_answered_408_at_the_deadline(server):
 
 
 def test_a_body_that_ends_before_its_length_is_answered_400(server):
-    sock = stalled(port_of(server), head("POST", API, "Content-Type: application/json", "Content-Length: 1000")
-                   + b"0123456789")
+    sock = stalled(
+        port_of(server),
+        head("POST", API, "Content-Type: application/json", "Content-Length: 1000") + b"0123456789",
+    )
     try:
         sock.shutdown(socket.SHUT_WR)  # the client has sent all it will
         status, _, body = answer(sock)
         assert status == 400
-        assert json.loads(body)["error"] == {"code": "bad-request",
-                                             "message": "the request body ended after 10 of its 1000 bytes"}
+        assert json.loads(body)["error"] == {
+            "code": "bad-request",
+            "message": "the request body ended after 10 of its 1000 bytes",
+        }
     finally:
         closing(sock)
 
@@ -174,10 +197,15 @@ def test_a_body_that_ends_before_its_length_is_answered_400(server):
 def test_a_body_that_comes_late_but_in_time_is_served(server):
     """Headers first, the body a moment later, or chunked: the app gets all of it."""
     call = json.dumps({"jsonrpc": "2.0", "method": "rpc.discover", "id": 41}).encode()
-    sock = stalled(port_of(server), head("POST", API, "Content-Type: application/json",
-                                         f"Content-Length: {len(call)}"))
-    chunked = stalled(port_of(server), head("POST", API, "Content-Type: application/json",
-                                            "Transfer-Encoding: chunked") + b"%x\r\n%s\r\n" % (10, call[:10]))
+    sock = stalled(
+        port_of(server),
+        head("POST", API, "Content-Type: application/json", f"Content-Length: {len(call)}"),
+    )
+    chunked = stalled(
+        port_of(server),
+        head("POST", API, "Content-Type: application/json", "Transfer-Encoding: chunked")
+        + b"%x\r\n%s\r\n" % (10, call[:10]),
+    )
     try:
         time.sleep(0.3)
         sock.sendall(call)
@@ -192,11 +220,16 @@ def test_a_body_that_comes_late_but_in_time_is_served(server):
 
 def test_a_state_put_whose_body_comes_whole_is_applied(server):
     state = server.get("/_mockspice/state").content
-    data = head("PUT", "/_mockspice/state", "Content-Type: application/json", f"Content-Length: {len(state)}")
+    data = head(
+        "PUT",
+        "/_mockspice/state",
+        "Content-Type: application/json",
+        f"Content-Length: {len(state)}",
+    )
     sock = stalled(port_of(server), data)
     try:
         for start in range(0, len(state), 4096):  # in pieces, as a slow link brings it
-            sock.sendall(state[start:start + 4096])
+            sock.sendall(state[start : start + 4096])
         status, _, body = answer(sock)
         assert status == 200, body[:300]
     finally:
@@ -207,10 +240,17 @@ def _kinds(port: int, count: int) -> list[socket.socket]:
     """``count`` stalled connections of every kind, on every surface."""
     kinds = [
         head("POST", API, "Content-Type: application/json", "Content-Length: 1000") + b"0123456789",
-        head("PUT", "/_mockspice/state", "Content-Type: application/json", "Content-Length: 1000") + b"{",
-        head("POST", API, "Content-Type: application/json", "Transfer-Encoding: chunked") + b"5\r\nhello\r\n",
+        head("PUT", "/_mockspice/state", "Content-Type: application/json", "Content-Length: 1000")
+        + b"{",
+        head("POST", API, "Content-Type: application/json", "Transfer-Encoding: chunked")
+        + b"5\r\nhello\r\n",
         head("GET", POP + "?company=1&brand=1", "Content-Length: 50") + b"ani=",
-        head("POST", "/_partner/load", "Content-Type: application/x-www-form-urlencoded", "Content-Length: 99"),
+        head(
+            "POST",
+            "/_partner/load",
+            "Content-Type: application/x-www-form-urlencoded",
+            "Content-Length: 99",
+        ),
     ]
     return [stalled(port, kinds[i % len(kinds)]) for i in range(count)]
 
@@ -221,11 +261,17 @@ def _others_are_answered(server: LiveServer) -> None:
     started = time.monotonic()
     health = requests.get(server.url + "/_mockspice/health", timeout=5)
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    pop = requests.get(server.url + POP, params={"company": 1, "brand": 1, "ani": "+1 555 201 0001",
-                                                 "format": "json"}, timeout=5)
+    pop = requests.get(
+        server.url + POP,
+        params={"company": 1, "brand": 1, "ani": "+1 555 201 0001", "format": "json"},
+        timeout=5,
+    )
     assert pop.status_code == 200 and pop.json()["pop_id"]
-    call = requests.post(server.url + API, json={"jsonrpc": "2.0", "method": "connect",
-                                                 "params": ["admin", "admin"], "id": 3}, timeout=5)
+    call = requests.post(
+        server.url + API,
+        json={"jsonrpc": "2.0", "method": "connect", "params": ["admin", "admin"], "id": 3},
+        timeout=5,
+    )
     assert call.status_code == 200 and call.json()["result"]["session"]
     assert time.monotonic() - started < 5
 
@@ -252,11 +298,16 @@ def test_the_server_answers_others_while_100_clients_hold_their_bodies(server):
 
 def test_the_server_reads_bodies_the_fast_way(server):
     """granian's protocol object was found: no helper thread, no warning."""
-    assert requests.post(server.url + API, json={"method": "rpc.discover", "id": 1}, timeout=5).status_code == 200
+    assert (
+        requests.post(
+            server.url + API, json={"method": "rpc.discover", "id": 1}, timeout=5
+        ).status_code
+        == 200
+    )
     assert not any("protocol object was not found" in line for line in list(server.log))
 
 
-# --- The reader in-process, without granian ---------------------------------------------------------
+# --- The reader in-process, without granian -------------------------------------------------------
 
 
 class SlowStream:
@@ -287,14 +338,17 @@ def _app(timeout_s: float = 0.3):
         start_response("200 OK", [])
         return [b"ok"]
 
-    return reading_bodies(inner, lambda environ, *refusal: Refused(*refusal), timeout_s=timeout_s,
-                          max_bytes=1000), seen
+    return reading_bodies(
+        inner, lambda environ, *refusal: Refused(*refusal), timeout_s=timeout_s, max_bytes=1000
+    ), seen
 
 
 def _call(app, stream, **environ):
     statuses = []
-    body = app({"REQUEST_METHOD": "POST", "wsgi.input": stream, **environ},
-               lambda status, headers: statuses.append(status))
+    body = app(
+        {"REQUEST_METHOD": "POST", "wsgi.input": stream, **environ},
+        lambda status, headers: statuses.append(status),
+    )
     return statuses[0], b"".join(body)
 
 
@@ -316,7 +370,9 @@ def test_without_granian_a_helper_reads_the_body_within_the_deadline():
 def test_without_granian_a_whole_body_in_memory_is_left_as_it_is():
     app, seen = _app()
     assert _call(app, io.BytesIO(b"abc"), CONTENT_LENGTH="3") == ("200 OK", b"ok")
-    assert _call(app, SlowStream(b""), CONTENT_LENGTH="5000")[0] == "200 OK"  # too large: the app's 413
+    assert (
+        _call(app, SlowStream(b""), CONTENT_LENGTH="5000")[0] == "200 OK"
+    )  # too large: the app's 413
     assert seen == [b"abc", b""]
 
 
@@ -328,7 +384,10 @@ def test_past_the_cap_a_body_is_refused_unread(monkeypatch):
         assert _call(app, streams[0], CONTENT_LENGTH="10")[0].startswith("408")
         assert _call(app, streams[1], CONTENT_LENGTH="10")[0].startswith("408")
         status, body = _call(app, streams[2], CONTENT_LENGTH="10")  # two helpers still stuck
-        assert status.startswith("503") and b"2 request bodies (or 256 MiB of them) are arriving already" in body
+        assert (
+            status.startswith("503")
+            and b"2 request bodies (or 256 MiB of them) are arriving already" in body
+        )
     finally:
         for stream in streams:
             stream.go.set()
@@ -347,7 +406,9 @@ def test_past_the_bytes_cap_a_body_is_refused_unread_but_one_is_always_taken(mon
     app, _ = _app(timeout_s=0.2)
     streams = [SlowStream(b"") for _ in range(3)]
     try:
-        assert _call(app, streams[0], CONTENT_LENGTH="1000")[0].startswith("408")  # stuck, 1000 bytes declared
+        assert _call(app, streams[0], CONTENT_LENGTH="1000")[0].startswith(
+            "408"
+        )  # stuck, 1000 bytes declared
         status, body = _call(app, streams[1], CONTENT_LENGTH="600")  # 1600 in all: over
         assert status.startswith("503") and b"(or 1500 bytes of them) are arriving already" in body
         assert _call(app, streams[2], CONTENT_LENGTH="400")[0].startswith("408")  # 1400: taken
@@ -372,15 +433,22 @@ def test_with_a_protocol_object_the_watchdog_answers_for_a_stuck_read():
     def refuse(environ, status, code, message):
         return Response(message, status)
 
-    app = reading_bodies(lambda environ, start_response: [b"app"], refuse, timeout_s=0.3, max_bytes=1000)
+    app = reading_bodies(
+        lambda environ, start_response: [b"app"], refuse, timeout_s=0.3, max_bytes=1000
+    )
     stream = SlowStream(b"x" * 10)
 
     def granian_calls(proto, scope):  # a local named proto, two frames above the reader
-        return (lambda environ, start_response: app(environ, start_response))(scope, lambda *a: None)
+        return (lambda environ, start_response: app(environ, start_response))(
+            scope, lambda *a: None
+        )
 
     proto = Proto()
-    caller = threading.Thread(target=granian_calls, args=(proto, {"REQUEST_METHOD": "POST", "wsgi.input": stream,
-                                                                  "CONTENT_LENGTH": "1000"}), daemon=True)
+    caller = threading.Thread(
+        target=granian_calls,
+        args=(proto, {"REQUEST_METHOD": "POST", "wsgi.input": stream, "CONTENT_LENGTH": "1000"}),
+        daemon=True,
+    )
     caller.start()
     deadline = time.monotonic() + 3
     while not proto.answers and time.monotonic() < deadline:

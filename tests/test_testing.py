@@ -16,7 +16,8 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 def test_the_fixture_serves_pop_api_and_control_and_each_test_starts_clean(pytester):
-    pytester.makepyfile(test_partner=textwrap.dedent("""
+    pytester.makepyfile(
+        test_partner=textwrap.dedent("""
         import mockspice as package
 
         def test_health_and_pop(mockspice):
@@ -25,7 +26,8 @@ def test_the_fixture_serves_pop_api_and_control_and_each_test_starts_clean(pytes
             answer = mockspice.pop(ani="5552010001")
             assert answer["match"]["kind"] == "account"
             assert answer["match"]["accounts"][0]["userkey"] == "asmith"
-            assert mockspice.pop_url(ani="1").startswith(mockspice.base_url + "/integrations/telephony/")
+            telephony = mockspice.base_url + "/integrations/telephony/"
+            assert mockspice.pop_url(ani="1").startswith(telephony)
 
         def test_api_connects_once_and_appends_the_session(mockspice):
             first = mockspice.api("checkSession")
@@ -51,20 +53,24 @@ def test_the_fixture_serves_pop_api_and_control_and_each_test_starts_clean(pytes
             assert mockspice.client.stubs() == []
             assert mockspice.journal() == []
             assert mockspice.client.webcalls(1, 1)["search_url"] != "http://127.0.0.1:9/search"
-    """))
+    """)
+    )
     result = run(pytester, "-v")
     result.assert_outcomes(passed=5)
 
 
 def test_a_marker_gets_a_server_of_its_own_and_a_settings_fixture_overrides(pytester):
-    pytester.makeconftest(textwrap.dedent("""
+    pytester.makeconftest(
+        textwrap.dedent("""
         import pytest
 
         @pytest.fixture
         def mockspice_settings():
             return {"edition": "community"}
-    """))
-    pytester.makepyfile(test_settings=textwrap.dedent("""
+    """)
+    )
+    pytester.makepyfile(
+        test_settings=textwrap.dedent("""
         import pytest
 
         def test_the_fixture_setting(mockspice):
@@ -77,37 +83,58 @@ def test_a_marker_gets_a_server_of_its_own_and_a_settings_fixture_overrides(pyte
 
         def test_back_on_the_first_server(mockspice):
             assert mockspice.client.health()["edition"] == "community"
-    """))
+    """)
+    )
     run(pytester).assert_outcomes(passed=3)
 
 
 def test_ini_and_command_line_options_set_the_session_defaults(pytester):
-    pytester.makeini("[pytest]\nmockspice_settings =\n    edition=community\n    journal_limit=50\n")
-    pytester.makepyfile(test_ini=textwrap.dedent("""
+    pytester.makeini(
+        "[pytest]\nmockspice_settings =\n    edition=community\n    journal_limit=50\n"
+    )
+    pytester.makepyfile(
+        test_ini=textwrap.dedent("""
         def test_defaults(mockspice):
             assert mockspice.settings.edition == "community"
             assert mockspice.settings.journal_limit == 50
             assert mockspice.settings.rpc_single_row_object is True
-    """))
+    """)
+    )
     run(pytester, "--mockspice-setting", "rpc_single_row_object=true").assert_outcomes(passed=1)
 
 
-@pytest.mark.parametrize("setup, expected", [
-    ({"ini": "[pytest]\nmockspice_settings =\n    colour=blue\n"},
-     "mockspice: ini option mockspice_settings: unknown setting 'colour'"),
-    ({"ini": "[pytest]\nmockspice_settings =\n    journal_limit=lots\n"},
-     "mockspice: ini option mockspice_settings: journal_limit must be a whole number, not 'lots'"),
-    ({"args": ["--mockspice-setting", "port=8080"]},
-     "mockspice: option --mockspice-setting: setting 'port' is chosen by the plugin"),
-    ({"args": ["--mockspice-fixtures", "missing.yaml"]},
-     "mockspice: option --mockspice-fixtures:"),
-    ({"marker": "@pytest.mark.mockspice(colour='blue')"},
-     "test_bad.py::test_it: @pytest.mark.mockspice: unknown key 'colour' (known: fixtures, edition, stubs, settings)"),
-    ({"marker": "@pytest.mark.mockspice(settings={'edition': 'gold'})"},
-     "edition='gold' must be one of enterprise, community"),
-    ({"marker": "@pytest.mark.mockspice(fixtures='broken.yaml')"},
-     "broken.yaml"),
-])
+@pytest.mark.parametrize(
+    "setup, expected",
+    [
+        (
+            {"ini": "[pytest]\nmockspice_settings =\n    colour=blue\n"},
+            "mockspice: ini option mockspice_settings: unknown setting 'colour'",
+        ),
+        (
+            {"ini": "[pytest]\nmockspice_settings =\n    journal_limit=lots\n"},
+            "mockspice: ini option mockspice_settings: journal_limit must be a whole number, not "
+            "'lots'",
+        ),
+        (
+            {"args": ["--mockspice-setting", "port=8080"]},
+            "mockspice: option --mockspice-setting: setting 'port' is chosen by the plugin",
+        ),
+        (
+            {"args": ["--mockspice-fixtures", "missing.yaml"]},
+            "mockspice: option --mockspice-fixtures:",
+        ),
+        (
+            {"marker": "@pytest.mark.mockspice(colour='blue')"},
+            "test_bad.py::test_it: @pytest.mark.mockspice: unknown key 'colour' (known: fixtures, "
+            "edition, stubs, settings)",
+        ),
+        (
+            {"marker": "@pytest.mark.mockspice(settings={'edition': 'gold'})"},
+            "edition='gold' must be one of enterprise, community",
+        ),
+        ({"marker": "@pytest.mark.mockspice(fixtures='broken.yaml')"}, "broken.yaml"),
+    ],
+)
 def test_bad_configuration_is_a_usage_error_naming_it(pytester, setup, expected):
     if "ini" in setup:
         pytester.makeini(setup["ini"])
@@ -122,7 +149,8 @@ def test_bad_configuration_is_a_usage_error_naming_it(pytester, setup, expected)
 
 
 def test_a_test_that_kills_the_server_fails_and_the_next_gets_a_fresh_one(pytester):
-    pytester.makepyfile(test_kill=textwrap.dedent("""
+    pytester.makepyfile(
+        test_kill=textwrap.dedent("""
         import os, signal
 
         def test_kills_it(mockspice):
@@ -131,15 +159,18 @@ def test_a_test_that_kills_the_server_fails_and_the_next_gets_a_fresh_one(pytest
 
         def test_next(mockspice):
             assert mockspice.client.health()["status"] == "ok"
-    """))
+    """)
+    )
     result = run(pytester)
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*the mockspice server was killed by signal 9*",
-                                 "*The next test gets a fresh server.*"])
+    result.stdout.fnmatch_lines(
+        ["*the mockspice server was killed by signal 9*", "*The next test gets a fresh server.*"]
+    )
 
 
 def test_a_test_that_wedges_the_server_fails_and_the_next_gets_a_fresh_one(pytester):
-    pytester.makepyfile(test_wedge=textwrap.dedent("""
+    pytester.makepyfile(
+        test_wedge=textwrap.dedent("""
         import os, signal
 
         def test_wedges_it(mockspice):
@@ -157,7 +188,8 @@ def test_a_test_that_wedges_the_server_fails_and_the_next_gets_a_fresh_one(pytes
 
         def test_next(mockspice):
             assert mockspice.client.health()["status"] == "ok"
-    """))
+    """)
+    )
     result = run(pytester)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*the mockspice server did not answer within 5 s after the test*"])
@@ -167,7 +199,8 @@ def test_an_error_inside_the_server_fails_the_test_with_its_traceback(pytester, 
     # The server's own code made to fail, for real: a sitecustomize on the server's path breaks
     # two domain functions (one behind an API method, one behind a control URL).
     site = pytester.mkdir("site")
-    (site / "sitecustomize.py").write_text(textwrap.dedent("""
+    (site / "sitecustomize.py").write_text(
+        textwrap.dedent("""
         import os
         if os.environ.get("BREAK_MOCKSPICE"):
             from mockspice.domain import sessions, state
@@ -177,10 +210,13 @@ def test_an_error_inside_the_server_fails_the_test_with_its_traceback(pytester, 
 
             sessions.portal_connect = broken
             state.export_state = broken
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("PYTHONPATH", str(site))
     monkeypatch.setenv("BREAK_MOCKSPICE", "1")
-    pytester.makepyfile(test_errors=textwrap.dedent("""
+    pytester.makepyfile(
+        test_errors=textwrap.dedent("""
         import mockspice as package
         import pytest
 
@@ -201,19 +237,26 @@ def test_an_error_inside_the_server_fails_the_test_with_its_traceback(pytester, 
 
         def test_the_next_test_is_clean(mockspice):
             assert mockspice.client.health()["status"] == "ok"
-    """))
+    """)
+    )
     result = run(pytester)
     result.assert_outcomes(passed=2, failed=2)
-    result.stdout.fnmatch_lines([
-        "*test_api_method_fails*", "*the mockspice server failed 1 time during this test:*",
-        "*--- portalconnect: ZeroDivisionError: broken on purpose by the test*",
-        "*Traceback (most recent call last):*",
-    ])
-    result.stdout.fnmatch_lines(["*--- GET /_mockspice/state: ZeroDivisionError: broken on purpose by the test*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_api_method_fails*",
+            "*the mockspice server failed 1 time during this test:*",
+            "*--- portalconnect: ZeroDivisionError: broken on purpose by the test*",
+            "*Traceback (most recent call last):*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*--- GET /_mockspice/state: ZeroDivisionError: broken on purpose by the test*"]
+    )
 
 
 def test_assert_called_passes_and_fails_with_the_near_misses(pytester):
-    pytester.makepyfile(test_verify=textwrap.dedent("""
+    pytester.makepyfile(
+        test_verify=textwrap.dedent("""
         import pytest
 
         def test_passes(mockspice):
@@ -225,18 +268,21 @@ def test_assert_called_passes_and_fails_with_the_near_misses(pytester):
         def test_fails(mockspice):
             mockspice.api("accountLoad", {"PrimaryPhone": "5554010001"})
             with pytest.raises(AssertionError) as caught:
-                mockspice.assert_called("accountLoad", params_match=[{"PrimaryPhone": "5559999999"}])
+                phone = {"PrimaryPhone": "5559999999"}
+                mockspice.assert_called("accountLoad", params_match=[phone])
             text = str(caught.value)
             assert "expected API call accountLoad at least once" in text
             assert "it was made 0 times" in text
             assert "nearest entries:" in text
             assert "params_match: expected" in text and "5554010001" in text
-    """))
+    """)
+    )
     run(pytester).assert_outcomes(passed=2)
 
 
 def test_the_in_process_app_leaves_nothing_on_disk(pytester):
-    pytester.makepyfile(test_app=textwrap.dedent("""
+    pytester.makepyfile(
+        test_app=textwrap.dedent("""
         import glob, tempfile, os
 
         def test_unit(mockspice_client, mockspice_app):
@@ -253,12 +299,14 @@ def test_the_in_process_app_leaves_nothing_on_disk(pytester):
             del app
             import gc; gc.collect()
             assert not folder.exists()
-    """))
+    """)
+    )
     run(pytester).assert_outcomes(passed=2)
 
 
 def test_under_xdist_each_worker_has_its_own_server(pytester):
-    pytester.makepyfile(test_xdist=textwrap.dedent("""
+    pytester.makepyfile(
+        test_xdist=textwrap.dedent("""
         import pytest
 
         @pytest.mark.parametrize("n", range(6))
@@ -266,12 +314,14 @@ def test_under_xdist_each_worker_has_its_own_server(pytester):
             assert mockspice.journal() == []
             mockspice.pop(ani=f"555000000{n}")
             assert len(mockspice.journal(kind="pop")) == 1
-    """))
+    """)
+    )
     run(pytester, "-n", "2").assert_outcomes(passed=6)
 
 
 def test_assert_exchange_ok_passes_a_good_reply_and_fails_a_bad_one_with_its_findings(pytester):
-    pytester.makepyfile(test_exchange=textwrap.dedent("""
+    pytester.makepyfile(
+        test_exchange=textwrap.dedent("""
         import threading
 
         import pytest
@@ -280,7 +330,10 @@ def test_assert_exchange_ok_passes_a_good_reply_and_fails_a_bad_one_with_its_fin
 
         import mockspice as package
 
-        GOOD = '<users><user status="Active" userkey="k1" name="Kim" email="k@example.com"/></users>'
+        GOOD = (
+            '<users><user status="Active" userkey="k1" name="Kim" '
+            'email="k@example.com"/></users>'
+        )
         BAD = '<users>\\n<user status="Active" name="Kim"/>\\n</users>'
 
 
@@ -310,5 +363,6 @@ def test_assert_exchange_ok_passes_a_good_reply_and_fails_a_bad_one_with_its_fin
                 assert "outcome invalid, HTTP 200" in text, text
                 assert "userkey" in text and "line 2" in text, text
                 assert '>    2 | <user status="Active" name="Kim"/>' in text, text
-    """))
+    """)
+    )
     run(pytester).assert_outcomes(passed=1)

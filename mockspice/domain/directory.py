@@ -30,10 +30,17 @@ import secrets
 import sqlite3
 from typing import Any
 
-from mockspice.domain.errors import (BadParameter, CommunityLimit, Conflict, NotFound, PermissionDenied,
-                                     UnknownBrand, UnknownCompany)
-from mockspice.domain.sessions import ADMIN, Session
+from mockspice.domain.errors import (
+    BadParameter,
+    CommunityLimit,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    UnknownBrand,
+    UnknownCompany,
+)
 from mockspice.domain.records import NO_RESULTS
+from mockspice.domain.sessions import ADMIN, Session
 from mockspice.store import dataset
 from mockspice.store.db import Store
 from mockspice.store.schema import COMPANY_TABLES, MAX_ID, table
@@ -49,13 +56,21 @@ _MD5 = re.compile(r"[0-9a-fA-F]{32}")
 
 # --- reading the objects clients send ------------------------------------------------------------
 
+
 def fields(obj: dict[str, Any]) -> dict[str, Any]:
     """The object's keys in lower case (clients spell ``agentid`` and ``AgentID``)."""
     return {str(key).lower(): value for key, value in obj.items()}
 
 
-def int_field(obj: dict[str, Any], key: str, method: str, *, required: bool = False,
-              low: int = 1, high: int = MAX_ID) -> int | None:
+def int_field(
+    obj: dict[str, Any],
+    key: str,
+    method: str,
+    *,
+    required: bool = False,
+    low: int = 1,
+    high: int = MAX_ID,
+) -> int | None:
     """A whole number given as a number or as its digits (PHP clients send ids as text)."""
     value = obj.get(key)
     if value is None or value == "":
@@ -63,7 +78,12 @@ def int_field(obj: dict[str, Any], key: str, method: str, *, required: bool = Fa
             raise BadParameter(f"{method}: {key} is required")
         return None
     # At most 12 digits: enough for any id, and int() of thousands of digits raises.
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 12:
+    if (
+        isinstance(value, str)
+        and value.strip().isascii()
+        and value.strip().isdigit()
+        and len(value.strip()) <= 12
+    ):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadParameter(f"{method}: {key} must be a whole number, not {_shown(value)}")
@@ -72,8 +92,14 @@ def int_field(obj: dict[str, Any], key: str, method: str, *, required: bool = Fa
     return value
 
 
-def text_field(obj: dict[str, Any], key: str, method: str, *, required: bool = False,
-               default: str | None = None) -> str | None:
+def text_field(
+    obj: dict[str, Any],
+    key: str,
+    method: str,
+    *,
+    required: bool = False,
+    default: str | None = None,
+) -> str | None:
     """A text value (a number is taken as its digits); required text must not be blank."""
     value = obj.get(key)
     if value is None:
@@ -95,7 +121,14 @@ def flag_field(obj: dict[str, Any], key: str, method: str) -> bool | None:
     value = obj.get(key)
     if value is None or value == "":
         return None
-    known = {True: True, False: False, 1: True, 0: False, "1": True, "0": False, "true": True, "false": False}
+    known = {
+        True: True,  # 1 == True and 0 == False: the two numbers are these keys too
+        False: False,
+        "1": True,
+        "0": False,
+        "true": True,
+        "false": False,
+    }
     if isinstance(value, (bool, int, str)) and not isinstance(value, float):
         flag = known.get(value.lower() if isinstance(value, str) else value)
         if flag is not None:
@@ -103,7 +136,9 @@ def flag_field(obj: dict[str, Any], key: str, method: str) -> bool | None:
     raise BadParameter(f"{method}: {key} must be 1 or 0 (or true or false), not {_shown(value)}")
 
 
-def datetime_field(obj: dict[str, Any], key: str, method: str, *, required: bool = False) -> str | None:
+def datetime_field(
+    obj: dict[str, Any], key: str, method: str, *, required: bool = False
+) -> str | None:
     """A date and time as the store keeps it (``YYYY-MM-DD HH:MM:SS``)."""
     value = obj.get(key)
     if value is None or value == "":
@@ -111,14 +146,18 @@ def datetime_field(obj: dict[str, Any], key: str, method: str, *, required: bool
             raise BadParameter(f"{method}: {key} is required")
         return None
     if isinstance(value, str) and len(value) > 64:  # the dataset's message would reflect all of it
-        raise BadParameter(f"{method}: {key} must be a date and time like 2006-01-27 13:27:51, not {_shown(value)}")
+        raise BadParameter(
+            f"{method}: {key} must be a date and time like 2006-01-27 13:27:51, not {_shown(value)}"
+        )
     try:
         return dataset.datetime_text(value, f"{method}: {key}")
     except dataset.DatasetError as exc:
         raise BadParameter(str(exc)) from None
 
 
-def label_field(obj: dict[str, Any], keys: tuple[str, ...], method: str, *, required: bool = True) -> str | None:
+def label_field(
+    obj: dict[str, Any], keys: tuple[str, ...], method: str, *, required: bool = True
+) -> str | None:
     """A label under the first of ``keys`` given (``brandlabel`` or ``label``); never blank."""
     key = next((k for k in keys if obj.get(k) is not None), keys[0])
     value = text_field(obj, key, method, required=required)
@@ -144,10 +183,13 @@ def rows_or_none(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str,
 
 def password_md5(value: str) -> str:
     """An MD5 hex digest as given, or the digest of a plain password."""
-    return value.lower() if _MD5.fullmatch(value) else hashlib.md5(value.encode("utf-8")).hexdigest()
+    return (
+        value.lower() if _MD5.fullmatch(value) else hashlib.md5(value.encode("utf-8")).hexdigest()
+    )
 
 
 # --- visibility ------------------------------------------------------------------------------
+
 
 def sees_all(session: Session) -> bool:
     """A System Administrator's session sees every company."""
@@ -158,10 +200,17 @@ def visible_companies(conn: sqlite3.Connection, session: Session) -> list[int]:
     """The ids of the companies this session sees."""
     if sees_all(session):
         return [r[0] for r in conn.execute("SELECT TenantID FROM tblTenant ORDER BY TenantID")]
-    return [r[0] for r in conn.execute("SELECT TenantID FROM tblTenant WHERE TenantID = ?", (session.company_id,))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT TenantID FROM tblTenant WHERE TenantID = ?", (session.company_id,)
+        )
+    ]
 
 
-def company_for(conn: sqlite3.Connection, session: Session, obj: dict[str, Any], method: str) -> int:
+def company_for(
+    conn: sqlite3.Connection, session: Session, obj: dict[str, Any], method: str
+) -> int:
     """The company a call works on: ``companyid`` if given (and seen), else the session's own."""
     company_id = int_field(obj, "companyid", method)
     if company_id is None:
@@ -171,7 +220,9 @@ def company_for(conn: sqlite3.Connection, session: Session, obj: dict[str, Any],
     return company_id
 
 
-def _visible_agent(conn: sqlite3.Connection, session: Session, where: str, args: tuple) -> sqlite3.Row | None:
+def _visible_agent(
+    conn: sqlite3.Connection, session: Session, where: str, args: tuple
+) -> sqlite3.Row | None:
     row = conn.execute(f"{_AGENT_SELECT} WHERE {where}", args).fetchone()
     if row is None or not (sees_all(session) or row["TenantID"] == session.company_id):
         return None
@@ -180,16 +231,24 @@ def _visible_agent(conn: sqlite3.Connection, session: Session, where: str, args:
 
 # --- companies -------------------------------------------------------------------------------
 
+
 def company_list(store: Store, session: Session) -> list[dict[str, Any]] | dict[str, str]:
     """The companies this session sees: ``companyid``, ``companylabel``, ``active``."""
     with store.snapshot() as conn:
         seen = set(visible_companies(conn, session))
-        rows = [php_row({"companyid": r[0], "companylabel": r[1], "active": r[2]}) for r in conn.execute(
-            "SELECT TenantID, TenantLabel, Active FROM tblTenant ORDER BY TenantID") if r[0] in seen]
+        rows = [
+            php_row({"companyid": r[0], "companylabel": r[1], "active": r[2]})
+            for r in conn.execute(
+                "SELECT TenantID, TenantLabel, Active FROM tblTenant ORDER BY TenantID"
+            )
+            if r[0] in seen
+        ]
     return rows_or_none(rows)
 
 
-def create_company(store: Store, session: Session, obj: dict[str, Any], edition: str) -> list[dict[str, Any]]:
+def create_company(
+    store: Store, session: Session, obj: dict[str, Any], edition: str
+) -> list[dict[str, Any]]:
     """A new company with its own tables and default statuses, in one transaction."""
     method = "createCompany"
     obj = fields(obj)
@@ -199,16 +258,30 @@ def create_company(store: Store, session: Session, obj: dict[str, Any], edition:
     wanted = int_field(obj, "companyid", method)
     active = flag_field(obj, "active", method)
     with store.write() as conn:
-        if wanted is not None and conn.execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (wanted,)).fetchone():
+        if (
+            wanted is not None
+            and conn.execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (wanted,)).fetchone()
+        ):
             raise Conflict(f"{method}: company {wanted} exists")
-        company_id = wanted or conn.execute("SELECT COALESCE(MAX(TenantID), 0) + 1 FROM tblTenant").fetchone()[0]
+        company_id = (
+            wanted
+            or conn.execute("SELECT COALESCE(MAX(TenantID), 0) + 1 FROM tblTenant").fetchone()[0]
+        )
         if company_id > MAX_ID:
             raise Conflict(f"{method}: no company id is left; give companyid")
-        conn.execute("INSERT INTO tblTenant(TenantID, TenantLabel, Active) VALUES (?,?,?)",
-                     (company_id, label, int(active is not False)))
+        conn.execute(
+            "INSERT INTO tblTenant(TenantID, TenantLabel, Active) VALUES (?,?,?)",
+            (company_id, label, int(active is not False)),
+        )
         dataset.create_company_tables(conn, company_id)
-        conn.executemany(f"INSERT INTO {table(company_id, 'tblStatus')} VALUES (?,?,?)", NEW_COMPANY_STATUSES)
-    return [php_row({"companyid": company_id, "companylabel": label, "active": int(active is not False)})]
+        conn.executemany(
+            f"INSERT INTO {table(company_id, 'tblStatus')} VALUES (?,?,?)", NEW_COMPANY_STATUSES
+        )
+    return [
+        php_row(
+            {"companyid": company_id, "companylabel": label, "active": int(active is not False)}
+        )
+    ]
 
 
 def delete_company(store: Store, session: Session, obj: dict[str, Any]) -> dict[str, Any]:
@@ -231,23 +304,38 @@ def delete_company(store: Store, session: Session, obj: dict[str, Any]) -> dict[
 
 # --- brands ----------------------------------------------------------------------------------
 
+
 def _brand_row(conn: sqlite3.Connection, company_id: int, brand_id: int) -> dict[str, Any] | None:
-    row = conn.execute(f"SELECT BrandID, BrandLabel, BrandListLabel, Active FROM {table(company_id, 'tblBrand')}"
-                       " WHERE BrandID = ?", (brand_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT BrandID, BrandLabel, BrandListLabel, Active FROM {table(company_id, 'tblBrand')}"
+        " WHERE BrandID = ?",
+        (brand_id,),
+    ).fetchone()
     if row is None:
         return None
-    return php_row({"brandid": row[0], "brandlabel": row[1], "brandlistlabel": row[2], "active": row[3],
-                    "companyid": company_id})
+    return php_row(
+        {
+            "brandid": row[0],
+            "brandlabel": row[1],
+            "brandlistlabel": row[2],
+            "active": row[3],
+            "companyid": company_id,
+        }
+    )
 
 
-def _existing_brand(conn: sqlite3.Connection, company_id: int, obj: dict[str, Any], method: str) -> int:
+def _existing_brand(
+    conn: sqlite3.Connection, company_id: int, obj: dict[str, Any], method: str
+) -> int:
     brand_id = int_field(obj, "brandid", method, required=True)
     if _brand_row(conn, company_id, brand_id) is None:
         raise UnknownBrand(f"{method}: company {company_id} has no brand {brand_id}")
     return brand_id
 
 
-def _new_brand_id(conn: sqlite3.Connection, company_id: int, wanted: int | None, method: str) -> int:
+def _new_brand_id(
+    conn: sqlite3.Connection, company_id: int, wanted: int | None, method: str
+) -> int:
     brands = table(company_id, "tblBrand")
     if wanted is not None:
         if conn.execute(f"SELECT 1 FROM {brands} WHERE BrandID = ?", (wanted,)).fetchone():
@@ -259,7 +347,9 @@ def _new_brand_id(conn: sqlite3.Connection, company_id: int, wanted: int | None,
     return brand_id
 
 
-def create_brand(store: Store, session: Session, obj: dict[str, Any], edition: str) -> list[dict[str, Any]]:
+def create_brand(
+    store: Store, session: Session, obj: dict[str, Any], edition: str
+) -> list[dict[str, Any]]:
     """A new brand with its greeting and empty web-call settings."""
     method = "createBrand"
     obj = fields(obj)
@@ -273,11 +363,19 @@ def create_brand(store: Store, session: Session, obj: dict[str, Any], edition: s
     with store.write() as conn:
         company_id = company_for(conn, session, obj, method)
         brand_id = _new_brand_id(conn, company_id, wanted, method)
-        conn.execute(f"INSERT INTO {table(company_id, 'tblBrand')} VALUES (?,?,?,?)",
-                     (brand_id, label, list_label, int(active is not False)))
+        conn.execute(
+            f"INSERT INTO {table(company_id, 'tblBrand')} VALUES (?,?,?,?)",
+            (brand_id, label, list_label, int(active is not False)),
+        )
         webcalls = dataset.check_webcalls({}, method)
-        dataset.insert_brand_data(conn, company_id, [(brand_id, dataset.GREETING_LABEL, greeting),
-                                                     *dataset.webcall_rows(brand_id, webcalls)])
+        dataset.insert_brand_data(
+            conn,
+            company_id,
+            [
+                (brand_id, dataset.GREETING_LABEL, greeting),
+                *dataset.webcall_rows(brand_id, webcalls),
+            ],
+        )
         return [_brand_row(conn, company_id, brand_id)]
 
 
@@ -293,13 +391,22 @@ def update_brand(store: Store, session: Session, obj: dict[str, Any]) -> list[di
         company_id = company_for(conn, session, obj, method)
         brand_id = _existing_brand(conn, company_id, obj, method)
         brands = table(company_id, "tblBrand")
-        for column, value in (("BrandLabel", label), ("BrandListLabel", list_label),
-                              ("Active", None if active is None else int(active))):
+        for column, value in (
+            ("BrandLabel", label),
+            ("BrandListLabel", list_label),
+            ("Active", None if active is None else int(active)),
+        ):
             if value is not None:
-                conn.execute(f"UPDATE {brands} SET {column} = ? WHERE BrandID = ?", (value, brand_id))
+                conn.execute(
+                    f"UPDATE {brands} SET {column} = ? WHERE BrandID = ?", (value, brand_id)
+                )
         if greeting is not None:
-            conn.execute(f"INSERT OR REPLACE INTO {table(company_id, 'tblBrandData')}(BrandID, DataLabel, DataText)"
-                         " VALUES (?,?,?)", (brand_id, dataset.GREETING_LABEL, greeting))
+            conn.execute(
+                f"INSERT OR REPLACE INTO {table(company_id, 'tblBrandData')}(BrandID, DataLabel, "
+                "DataText)"
+                " VALUES (?,?,?)",
+                (brand_id, dataset.GREETING_LABEL, greeting),
+            )
         return [_brand_row(conn, company_id, brand_id)]
 
 
@@ -310,19 +417,27 @@ def delete_brand(store: Store, session: Session, obj: dict[str, Any]) -> dict[st
     with store.write() as conn:
         company_id = company_for(conn, session, obj, method)
         brand_id = _existing_brand(conn, company_id, obj, method)
-        accounts = conn.execute(f"SELECT COUNT(*) FROM {table(company_id, 'tblAccount')} WHERE BrandID = ?",
-                                (brand_id,)).fetchone()[0]
-        cases = conn.execute(f"SELECT COUNT(*) FROM {table(company_id, 'tblCase')} WHERE BrandID = ?",
-                             (brand_id,)).fetchone()[0]
+        accounts = conn.execute(
+            f"SELECT COUNT(*) FROM {table(company_id, 'tblAccount')} WHERE BrandID = ?", (brand_id,)
+        ).fetchone()[0]
+        cases = conn.execute(
+            f"SELECT COUNT(*) FROM {table(company_id, 'tblCase')} WHERE BrandID = ?", (brand_id,)
+        ).fetchone()[0]
         if accounts or cases:
-            raise Conflict(f"{method}: brand {brand_id} still has {accounts} account(s) and {cases} case(s); "
-                           "deactivate it with updateBrand {\"active\": 0} instead")
+            raise Conflict(
+                f"{method}: brand {brand_id} still has {accounts} account(s) and {cases} case(s); "
+                'deactivate it with updateBrand {"active": 0} instead'
+            )
         conn.execute(f"DELETE FROM {table(company_id, 'tblBrand')} WHERE BrandID = ?", (brand_id,))
     return {"msg": SUCCESS, "brandid": str(brand_id)}
 
 
-def copy_brand(store: Store, session: Session, obj: dict[str, Any], edition: str) -> list[dict[str, Any]]:
-    """A new brand with a brand's settings and brand data (greeting, web calls); no accounts or cases."""
+def copy_brand(
+    store: Store, session: Session, obj: dict[str, Any], edition: str
+) -> list[dict[str, Any]]:
+    """A new brand with a brand's settings and brand data (greeting, web calls); no accounts or
+    cases.
+    """
     method = "copyBrand"
     obj = fields(obj)
     if edition == "community":
@@ -334,15 +449,22 @@ def copy_brand(store: Store, session: Session, obj: dict[str, Any], edition: str
         company_id = company_for(conn, session, obj, method)
         source = _existing_brand(conn, company_id, obj, method)
         brands = table(company_id, "tblBrand")
-        row = conn.execute(f"SELECT BrandLabel, BrandListLabel, Active FROM {brands} WHERE BrandID = ?",
-                           (source,)).fetchone()
+        row = conn.execute(
+            f"SELECT BrandLabel, BrandListLabel, Active FROM {brands} WHERE BrandID = ?", (source,)
+        ).fetchone()
         brand_id = _new_brand_id(conn, company_id, wanted, method)
-        conn.execute(f"INSERT INTO {brands} VALUES (?,?,?,?)",
-                     (brand_id, label or f"{row[0]} (copy)", list_label or row[1], row[2]))
+        conn.execute(
+            f"INSERT INTO {brands} VALUES (?,?,?,?)",
+            (brand_id, label or f"{row[0]} (copy)", list_label or row[1], row[2]),
+        )
         for name in ("tblBrandData", "tblBrandSecret"):
             data = table(company_id, name)
-            conn.execute(f"INSERT INTO {data}(BrandID, DataLabel, DataText) SELECT ?, DataLabel, DataText FROM {data}"
-                         " WHERE BrandID = ?", (brand_id, source))
+            conn.execute(
+                f"INSERT INTO {data}(BrandID, DataLabel, DataText) SELECT ?, DataLabel, DataText "
+                f"FROM {data}"
+                " WHERE BrandID = ?",
+                (brand_id, source),
+            )
         return [_brand_row(conn, company_id, brand_id)]
 
 
@@ -351,7 +473,9 @@ def script_file(brand_id: int) -> str:
     return f"brand_{brand_id}_greeting.txt"
 
 
-def script_load(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, Any]] | dict[str, str]:
+def script_load(
+    store: Store, session: Session, obj: dict[str, Any]
+) -> list[dict[str, Any]] | dict[str, str]:
     """The brand's greeting script: its file name and its text, or no results."""
     method = "scriptLoad"
     obj = fields(obj)
@@ -361,30 +485,55 @@ def script_load(store: Store, session: Session, obj: dict[str, Any]) -> list[dic
         brand = _brand_row(conn, company_id, brand_id)
         if brand is None:
             return dict(NO_RESULTS)
-        text = conn.execute(f"SELECT DataText FROM {table(company_id, 'tblBrandData')} WHERE BrandID = ?"
-                            " AND DataLabel = ?", (brand_id, dataset.GREETING_LABEL)).fetchone()
-    return [{"brandid": brand["brandid"], "brandlabel": brand["brandlabel"], "filename": script_file(brand_id),
-             "script": text[0] if text else ""}]
+        text = conn.execute(
+            f"SELECT DataText FROM {table(company_id, 'tblBrandData')} WHERE BrandID = ?"
+            " AND DataLabel = ?",
+            (brand_id, dataset.GREETING_LABEL),
+        ).fetchone()
+    return [
+        {
+            "brandid": brand["brandid"],
+            "brandlabel": brand["brandlabel"],
+            "filename": script_file(brand_id),
+            "script": text[0] if text else "",
+        }
+    ]
 
 
 # --- agents ----------------------------------------------------------------------------------
 
 _AGENT_SELECT = (
-    "SELECT a.AgentID, a.TenantID, a.Login, a.Password, a.FirstName, a.LastName, a.Email, a.SecurityLevelID,"
-    " s.SecurityLevelLabel, a.TierID, t.TierLabel, a.Active, c.Active AS CompanyActive FROM tblAgent a"
-    " JOIN tblSecurityLevel s ON s.SecurityLevelID = a.SecurityLevelID JOIN tblTier t ON t.TierID = a.TierID"
-    " JOIN tblTenant c ON c.TenantID = a.TenantID")
+    "SELECT a.AgentID, a.TenantID, a.Login, a.Password, a.FirstName, a.LastName, a.Email, "
+    "a.SecurityLevelID,"
+    " s.SecurityLevelLabel, a.TierID, t.TierLabel, a.Active, c.Active AS CompanyActive FROM "
+    "tblAgent a"
+    " JOIN tblSecurityLevel s ON s.SecurityLevelID = a.SecurityLevelID JOIN tblTier t ON t.TierID "
+    "= a.TierID"
+    " JOIN tblTenant c ON c.TenantID = a.TenantID"
+)
 
 
 def _agent_row(row: sqlite3.Row) -> dict[str, Any]:
-    return php_row({
-        "agentid": row["AgentID"], "securitylevelid": row["SecurityLevelID"], "tierid": row["TierID"],
-        "login": row["Login"], "firstname": row["FirstName"], "lastname": row["LastName"],
-        "companyid": row["TenantID"], "email": row["Email"], "active": row["Active"],
-        "securitylevellabel": row["SecurityLevelLabel"], "tierlabel": row["TierLabel"]})
+    return php_row(
+        {
+            "agentid": row["AgentID"],
+            "securitylevelid": row["SecurityLevelID"],
+            "tierid": row["TierID"],
+            "login": row["Login"],
+            "firstname": row["FirstName"],
+            "lastname": row["LastName"],
+            "companyid": row["TenantID"],
+            "email": row["Email"],
+            "active": row["Active"],
+            "securitylevellabel": row["SecurityLevelLabel"],
+            "tierlabel": row["TierLabel"],
+        }
+    )
 
 
-def agent_exists(store: Store, session: Session, logins: list[str]) -> list[dict[str, Any]] | dict[str, str]:
+def agent_exists(
+    store: Store, session: Session, logins: list[str]
+) -> list[dict[str, Any]] | dict[str, str]:
     """A row per existing login: the whole agent if seen, else only the login (it is taken)."""
     if len(logins) > MAX_LOGINS:
         raise BadParameter(f"agentExists: at most {MAX_LOGINS} logins per call, not {len(logins)}")
@@ -399,25 +548,48 @@ def agent_exists(store: Store, session: Session, logins: list[str]) -> list[dict
     return rows_or_none(rows)
 
 
-def agent_auth(store: Store, session: Session, login: str, password: str) -> list[dict[str, Any]] | dict[str, str]:
+def agent_auth(
+    store: Store, session: Session, login: str, password: str
+) -> list[dict[str, Any]] | dict[str, str]:
     """The agent if the MD5 hex password matches; ``deny`` or ``destroy`` otherwise."""
     row = _visible_agent(store.read(), session, "a.Login = ?", (login,))
-    if row is None or not _MD5.fullmatch(password) or not secrets.compare_digest(password.lower(), row["Password"]):
+    if (
+        row is None
+        or not _MD5.fullmatch(password)
+        or not secrets.compare_digest(password.lower(), row["Password"])
+    ):
         return {"msg": "deny"}
     if not row["Active"] or not row["CompanyActive"]:
         return {"msg": "destroy"}
     full = _agent_row(row)
-    return [{key: full[key] for key in ("agentid", "securitylevelid", "tierid", "login", "firstname", "lastname",
-                                         "companyid")}]
+    return [
+        {
+            key: full[key]
+            for key in (
+                "agentid",
+                "securitylevelid",
+                "tierid",
+                "login",
+                "firstname",
+                "lastname",
+                "companyid",
+            )
+        }
+    ]
 
 
-def agent_list(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, Any]] | dict[str, str]:
+def agent_list(
+    store: Store, session: Session, obj: dict[str, Any]
+) -> list[dict[str, Any]] | dict[str, str]:
     """The agents this session sees, filtered by company, security level, tier and active."""
     method = "agentList"
     obj = fields(obj)
     where, args = [], []
-    for key, column, high in (("companyid", "a.TenantID", MAX_ID), ("securitylevelid", "a.SecurityLevelID", 4),
-                              ("tierid", "a.TierID", 4)):
+    for key, column, high in (
+        ("companyid", "a.TenantID", MAX_ID),
+        ("securitylevelid", "a.SecurityLevelID", 4),
+        ("tierid", "a.TierID", 4),
+    ):
         value = int_field(obj, key, method, high=high)
         if value is not None:
             where.append(f"{column} = ?")
@@ -430,12 +602,18 @@ def agent_list(store: Store, session: Session, obj: dict[str, Any]) -> list[dict
         seen = visible_companies(conn, session)
         where.append(f"a.TenantID IN ({','.join('?' * len(seen)) or 'NULL'})")
         args.extend(seen)
-        rows = [_agent_row(r) for r in conn.execute(
-            f"{_AGENT_SELECT} WHERE {' AND '.join(where)} ORDER BY a.AgentID", args)]
+        rows = [
+            _agent_row(r)
+            for r in conn.execute(
+                f"{_AGENT_SELECT} WHERE {' AND '.join(where)} ORDER BY a.AgentID", args
+            )
+        ]
     return rows_or_none(rows)
 
 
-def load_agent(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, Any]] | dict[str, str]:
+def load_agent(
+    store: Store, session: Session, obj: dict[str, Any]
+) -> list[dict[str, Any]] | dict[str, str]:
     """One agent by ``agentid`` or ``login``, or no results."""
     method = "loadAgent"
     obj = fields(obj)
@@ -443,7 +621,9 @@ def load_agent(store: Store, session: Session, obj: dict[str, Any]) -> list[dict
     login = text_field(obj, "login", method)
     if agent_id is None and login is None:
         raise BadParameter(f"{method}: give agentid or login")
-    where, args = ("a.AgentID = ?", (agent_id,)) if agent_id is not None else ("a.Login = ?", (login,))
+    where, args = (
+        ("a.AgentID = ?", (agent_id,)) if agent_id is not None else ("a.Login = ?", (login,))
+    )
     row = _visible_agent(store.read(), session, where, args)
     return [_agent_row(row)] if row is not None else dict(NO_RESULTS)
 
@@ -459,46 +639,80 @@ def create_agent(store: Store, session: Session, obj: dict[str, Any]) -> list[di
     password = text_field(obj, "password", method, required=agent_id is None)
     if password is not None and not password:
         raise BadParameter(f"{method}: password must not be empty")
-    texts = {column: text_field(obj, key, method) for key, column in
-             (("firstname", "FirstName"), ("lastname", "LastName"), ("email", "Email"))}
+    texts = {
+        column: text_field(obj, key, method)
+        for key, column in (
+            ("firstname", "FirstName"),
+            ("lastname", "LastName"),
+            ("email", "Email"),
+        )
+    }
     active = flag_field(obj, "active", method)
-    level = int_field(obj, "securitylevelid", method, high=4)  # tblSecurityLevel and tblTier hold 1..4
+    level = int_field(
+        obj, "securitylevelid", method, high=4
+    )  # tblSecurityLevel and tblTier hold 1..4
     tier = int_field(obj, "tierid", method, high=4)
     with store.write() as conn:
-        company_id = company_for(conn, session, obj, method) if "companyid" in obj or agent_id is None else None
+        company_id = (
+            company_for(conn, session, obj, method)
+            if "companyid" in obj or agent_id is None
+            else None
+        )
         if login is not None:
-            taken = conn.execute("SELECT AgentID FROM tblAgent WHERE Login = ?", (login,)).fetchone()
+            taken = conn.execute(
+                "SELECT AgentID FROM tblAgent WHERE Login = ?", (login,)
+            ).fetchone()
             if taken is not None and taken[0] != agent_id:
                 raise Conflict(f"{method}: login {login!r} is taken")
         if agent_id is None:
-            agent_id = conn.execute("SELECT COALESCE(MAX(AgentID), 0) + 1 FROM tblAgent").fetchone()[0]
-            conn.execute("INSERT INTO tblAgent(AgentID, TenantID, Login, Password, SecurityLevelID, TierID)"
-                         " VALUES (?,?,?,?,?,?)", (agent_id, company_id, login, password_md5(password),
-                                                   level or 1, tier or 1))
+            agent_id = conn.execute(
+                "SELECT COALESCE(MAX(AgentID), 0) + 1 FROM tblAgent"
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO tblAgent(AgentID, TenantID, Login, Password, SecurityLevelID, TierID)"
+                " VALUES (?,?,?,?,?,?)",
+                (agent_id, company_id, login, password_md5(password), level or 1, tier or 1),
+            )
         elif _visible_agent(conn, session, "a.AgentID = ?", (agent_id,)) is None:
             raise NotFound(f"{method}: no agent {agent_id}")
-        changes = {**texts, "TenantID": company_id, "Login": login,
-                   "Password": None if password is None else password_md5(password),
-                   "SecurityLevelID": level, "TierID": tier, "Active": None if active is None else int(active)}
+        changes = {
+            **texts,
+            "TenantID": company_id,
+            "Login": login,
+            "Password": None if password is None else password_md5(password),
+            "SecurityLevelID": level,
+            "TierID": tier,
+            "Active": None if active is None else int(active),
+        }
         for column, value in changes.items():
             if value is not None:
-                conn.execute(f"UPDATE tblAgent SET {column} = ? WHERE AgentID = ?", (value, agent_id))
+                conn.execute(
+                    f"UPDATE tblAgent SET {column} = ? WHERE AgentID = ?", (value, agent_id)
+                )
         # Open sessions follow the agent: a deactivated or moved agent's sessions end, a new
         # security level applies to the next call.
         if active is False:
             conn.execute("DELETE FROM tblSession WHERE AgentID = ?", (agent_id,))
         if company_id is not None:
-            conn.execute("DELETE FROM tblSession WHERE AgentID = ? AND TenantID <> ?", (agent_id, company_id))
+            conn.execute(
+                "DELETE FROM tblSession WHERE AgentID = ? AND TenantID <> ?", (agent_id, company_id)
+            )
         if level is not None:
-            conn.execute("UPDATE tblSession SET SecurityLevelID = ? WHERE AgentID = ?", (level, agent_id))
-        return [_agent_row(conn.execute(f"{_AGENT_SELECT} WHERE a.AgentID = ?", (agent_id,)).fetchone())]
+            conn.execute(
+                "UPDATE tblSession SET SecurityLevelID = ? WHERE AgentID = ?", (level, agent_id)
+            )
+        return [
+            _agent_row(conn.execute(f"{_AGENT_SELECT} WHERE a.AgentID = ?", (agent_id,)).fetchone())
+        ]
 
 
 def change_pass(store: Store, session: Session, obj: dict[str, Any]) -> dict[str, Any]:
     """Set an agent's password: one's own at any level, another agent's at level 3 or more."""
     method = "changePass"
     obj = fields(obj)
-    password = text_field(obj, "newpassword", method) or text_field(obj, "password", method, required=True)
+    password = text_field(obj, "newpassword", method) or text_field(
+        obj, "password", method, required=True
+    )
     if not password:
         raise BadParameter(f"{method}: password must not be empty")
     old = text_field(obj, "oldpassword", method)
@@ -507,18 +721,29 @@ def change_pass(store: Store, session: Session, obj: dict[str, Any]) -> dict[str
     with store.write() as conn:
         if agent_id is None and login is None:
             if session.agent_id is None:
-                raise BadParameter(f"{method}: a portal session has no agent; give agentid or login")
+                raise BadParameter(
+                    f"{method}: a portal session has no agent; give agentid or login"
+                )
             agent_id = session.agent_id
-        where, args = ("a.AgentID = ?", (agent_id,)) if agent_id is not None else ("a.Login = ?", (login,))
+        where, args = (
+            ("a.AgentID = ?", (agent_id,)) if agent_id is not None else ("a.Login = ?", (login,))
+        )
         row = _visible_agent(conn, session, where, args)
         if row is None:
-            raise NotFound(f"{method}: no agent {agent_id if agent_id is not None else repr(login)}")
+            raise NotFound(
+                f"{method}: no agent {agent_id if agent_id is not None else repr(login)}"
+            )
         if row["AgentID"] != session.agent_id and session.security_level < SUPERVISOR:
-            raise PermissionDenied(f"{method}: changing another agent's password needs security level "
-                                   f"{SUPERVISOR}; this session has {session.security_level}")
+            raise PermissionDenied(
+                f"{method}: changing another agent's password needs security level "
+                f"{SUPERVISOR}; this session has {session.security_level}"
+            )
         if old is not None and password_md5(old) != row["Password"]:
             raise PermissionDenied(f"{method}: the old password does not match")
-        conn.execute("UPDATE tblAgent SET Password = ? WHERE AgentID = ?", (password_md5(password), row["AgentID"]))
+        conn.execute(
+            "UPDATE tblAgent SET Password = ? WHERE AgentID = ?",
+            (password_md5(password), row["AgentID"]),
+        )
     return {"msg": SUCCESS, "agentid": str(row["AgentID"])}
 
 
@@ -535,12 +760,21 @@ def agent_access(store: Store, session: Session, obj: dict[str, Any]) -> dict[st
         row = _visible_agent(conn, session, "a.AgentID = ?", (agent_id,))
         if row is None:
             raise NotFound(f"{method}: no agent {agent_id}")
-        brands = [php_row({"brandid": r[0], "brandlabel": r[1], "brandlistlabel": r[2]}) for r in conn.execute(
-            f"SELECT BrandID, BrandLabel, BrandListLabel FROM {table(row['TenantID'], 'tblBrand')}"
-            " WHERE Active = 1 ORDER BY BrandID")]
+        brands = [
+            php_row({"brandid": r[0], "brandlabel": r[1], "brandlistlabel": r[2]})
+            for r in conn.execute(
+                "SELECT BrandID, BrandLabel, BrandListLabel FROM "
+                f"{table(row['TenantID'], 'tblBrand')}"
+                " WHERE Active = 1 ORDER BY BrandID"
+            )
+        ]
     level = row["SecurityLevelID"]
     full = _agent_row(row)
     del full["email"]
-    may = {"createcompany": level >= ADMIN, "deletecompany": level >= ADMIN, "allcompanies": level >= ADMIN,
-           "changeotherpasswords": level >= SUPERVISOR}
+    may = {
+        "createcompany": level >= ADMIN,
+        "deletecompany": level >= ADMIN,
+        "allcompanies": level >= ADMIN,
+        "changeotherpasswords": level >= SUPERVISOR,
+    }
     return {**full, "brands": brands, "may": {key: str(int(value)) for key, value in may.items()}}

@@ -13,29 +13,53 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
-from mockspice.domain.directory import (SUCCESS, company_for, datetime_field, fields, flag_field,
-                                        int_field, label_field, php_row, rows_or_none, text_field)
+from mockspice.domain.directory import (
+    SUCCESS,
+    company_for,
+    datetime_field,
+    fields,
+    flag_field,
+    int_field,
+    label_field,
+    php_row,
+    rows_or_none,
+    text_field,
+)
 from mockspice.domain.errors import BadParameter, NotFound
 from mockspice.domain.sessions import Session
 from mockspice.store.db import Store
 from mockspice.store.schema import table
 
-_EVENT_SELECT = ("SELECT e.EventID, e.CaseID, e.CategoryID, c.CategoryLabel, e.Title, e.Starts, e.Ends, e.Notes,"
-                 " e.AgentID FROM {events} e JOIN {categories} c ON c.CategoryID = e.CategoryID")
-EVENT_COLUMNS = ("eventid", "caseid", "categoryid", "categorylabel", "title", "starts", "ends", "notes", "agentid")
+_EVENT_SELECT = (
+    "SELECT e.EventID, e.CaseID, e.CategoryID, c.CategoryLabel, e.Title, e.Starts, e.Ends, e.Notes,"
+    " e.AgentID FROM {events} e JOIN {categories} c ON c.CategoryID = e.CategoryID"
+)
+EVENT_COLUMNS = (
+    "eventid",
+    "caseid",
+    "categoryid",
+    "categorylabel",
+    "title",
+    "starts",
+    "ends",
+    "notes",
+    "agentid",
+)
 ALERT_COLUMNS = ("alertid", "message", "created", "expires", "active")
 
 
 def now_text() -> str:
     """Now, as the store keeps dates (UTC)."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # --- events ----------------------------------------------------------------------------------
 
+
 def _select(company_id: int) -> str:
-    return _EVENT_SELECT.format(events=table(company_id, "tblEvent"),
-                                categories=table(company_id, "tblEventCategory"))
+    return _EVENT_SELECT.format(
+        events=table(company_id, "tblEvent"), categories=table(company_id, "tblEventCategory")
+    )
 
 
 def _event_row(conn: sqlite3.Connection, company_id: int, event_id: int) -> dict[str, Any] | None:
@@ -43,13 +67,19 @@ def _event_row(conn: sqlite3.Connection, company_id: int, event_id: int) -> dict
     return None if row is None else php_row(dict(zip(EVENT_COLUMNS, row)))
 
 
-def load(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, Any]] | dict[str, str]:
+def load(
+    store: Store, session: Session, obj: dict[str, Any]
+) -> list[dict[str, Any]] | dict[str, str]:
     """Events filtered by eventid, caseid, categoryid, agentid and a start window (from, to)."""
     method = "eventLoad"
     obj = fields(obj)
     where, args = [], []
-    for key, column in (("eventid", "e.EventID"), ("caseid", "e.CaseID"), ("categoryid", "e.CategoryID"),
-                        ("agentid", "e.AgentID")):
+    for key, column in (
+        ("eventid", "e.EventID"),
+        ("caseid", "e.CaseID"),
+        ("categoryid", "e.CategoryID"),
+        ("agentid", "e.AgentID"),
+    ):
         value = int_field(obj, key, method)
         if value is not None:
             where.append(f"{column} = ?")
@@ -61,33 +91,49 @@ def load(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, 
             args.append(value)
     with store.snapshot() as conn:
         company_id = company_for(conn, session, obj, method)
-        found = conn.execute(f"{_select(company_id)} {'WHERE ' + ' AND '.join(where) if where else ''}"
-                             " ORDER BY e.Starts, e.EventID", args).fetchall()
+        found = conn.execute(
+            f"{_select(company_id)} {'WHERE ' + ' AND '.join(where) if where else ''}"
+            " ORDER BY e.Starts, e.EventID",
+            args,
+        ).fetchall()
     return rows_or_none([php_row(dict(zip(EVENT_COLUMNS, r))) for r in found])
 
 
-def _event_values(conn: sqlite3.Connection, session: Session, company_id: int, obj: dict[str, Any],
-                  method: str, creating: bool) -> dict[str, Any]:
+def _event_values(
+    conn: sqlite3.Connection,
+    session: Session,
+    company_id: int,
+    obj: dict[str, Any],
+    method: str,
+    creating: bool,
+) -> dict[str, Any]:
     """The columns an eventCreate or updateEvent object sets, checked against the store."""
     values: dict[str, Any] = {}
     category = int_field(obj, "categoryid", method, required=creating)
     if category is not None:
-        if not conn.execute(f"SELECT 1 FROM {table(company_id, 'tblEventCategory')} WHERE CategoryID = ?",
-                            (category,)).fetchone():
+        if not conn.execute(
+            f"SELECT 1 FROM {table(company_id, 'tblEventCategory')} WHERE CategoryID = ?",
+            (category,),
+        ).fetchone():
             raise NotFound(f"{method}: company {company_id} has no event category {category}")
         values["CategoryID"] = category
     if "caseid" in obj:  # null or "" detaches the event from its case
         case = int_field(obj, "caseid", method)
-        if case is not None and not conn.execute(f"SELECT 1 FROM {table(company_id, 'tblCase')} WHERE CaseID = ?",
-                                                 (case,)).fetchone():
+        if (
+            case is not None
+            and not conn.execute(
+                f"SELECT 1 FROM {table(company_id, 'tblCase')} WHERE CaseID = ?", (case,)
+            ).fetchone()
+        ):
             raise NotFound(f"{method}: company {company_id} has no case {case}")
         values["CaseID"] = case
     agent = int_field(obj, "agentid", method)
     if agent is None and creating:
         agent = session.agent_id
     if agent is not None:
-        if not conn.execute("SELECT 1 FROM tblAgent WHERE AgentID = ? AND TenantID = ?",
-                            (agent, company_id)).fetchone():
+        if not conn.execute(
+            "SELECT 1 FROM tblAgent WHERE AgentID = ? AND TenantID = ?", (agent, company_id)
+        ).fetchone():
             raise NotFound(f"{method}: company {company_id} has no agent {agent}")
         values["AgentID"] = agent
     title = label_field(obj, ("title",), method, required=creating)
@@ -105,8 +151,9 @@ def _event_values(conn: sqlite3.Connection, session: Session, company_id: int, o
 
 
 def _check_times(conn: sqlite3.Connection, company_id: int, event_id: int, method: str) -> None:
-    starts, ends = conn.execute(f"SELECT Starts, Ends FROM {table(company_id, 'tblEvent')} WHERE EventID = ?",
-                                (event_id,)).fetchone()
+    starts, ends = conn.execute(
+        f"SELECT Starts, Ends FROM {table(company_id, 'tblEvent')} WHERE EventID = ?", (event_id,)
+    ).fetchone()
     if ends is not None and ends < starts:  # both canonical text: text order is time order
         raise BadParameter(f"{method}: ends ({ends}) is before starts ({starts})")
 
@@ -121,8 +168,10 @@ def create(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str
         events = table(company_id, "tblEvent")
         event_id = conn.execute(f"SELECT COALESCE(MAX(EventID), 0) + 1 FROM {events}").fetchone()[0]
         values["EventID"] = event_id
-        conn.execute(f"INSERT INTO {events}({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                     tuple(values.values()))
+        conn.execute(
+            f"INSERT INTO {events}({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
+        )
         _check_times(conn, company_id, event_id, method)
         return [_event_row(conn, company_id, event_id)]
 
@@ -138,8 +187,12 @@ def update(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str
             raise NotFound(f"{method}: company {company_id} has no event {event_id}")
         values = _event_values(conn, session, company_id, obj, method, creating=False)
         if values:
-            conn.execute(f"UPDATE {table(company_id, 'tblEvent')} SET {', '.join(f'{c} = ?' for c in values)}"
-                         " WHERE EventID = ?", (*values.values(), event_id))
+            conn.execute(
+                f"UPDATE {table(company_id, 'tblEvent')} SET "
+                f"{', '.join(f'{c} = ?' for c in values)}"
+                " WHERE EventID = ?",
+                (*values.values(), event_id),
+            )
         _check_times(conn, company_id, event_id, method)
         return [_event_row(conn, company_id, event_id)]
 
@@ -149,20 +202,31 @@ def delete(store: Store, session: Session, obj: dict[str, Any]) -> dict[str, Any
     return _delete(store, session, obj, "eventDelete", "tblEvent", "EventID", "event")
 
 
-def _delete(store: Store, session: Session, obj: dict[str, Any], method: str, table_name: str, column: str,
-            what: str) -> dict[str, Any]:
+def _delete(
+    store: Store,
+    session: Session,
+    obj: dict[str, Any],
+    method: str,
+    table_name: str,
+    column: str,
+    what: str,
+) -> dict[str, Any]:
     """Remove the record ``obj`` names by ``<what>id`` from one of the company's tables."""
     obj = fields(obj)
     key = f"{what}id"
     record_id = int_field(obj, key, method, required=True)
     with store.write() as conn:
         company_id = company_for(conn, session, obj, method)
-        if not conn.execute(f"DELETE FROM {table(company_id, table_name)} WHERE {column} = ?", (record_id,)).rowcount:
+        if not conn.execute(
+            f"DELETE FROM {table(company_id, table_name)} WHERE {column} = ?", (record_id,)
+        ).rowcount:
             raise NotFound(f"{method}: company {company_id} has no {what} {record_id}")
     return {"msg": SUCCESS, key: str(record_id)}
 
 
-def categories(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, Any]] | dict[str, str]:
+def categories(
+    store: Store, session: Session, obj: dict[str, Any]
+) -> list[dict[str, Any]] | dict[str, str]:
     """The company's event categories (or the one categoryid names)."""
     method = "eventCategory"
     obj = fields(obj)
@@ -172,19 +236,31 @@ def categories(store: Store, session: Session, obj: dict[str, Any]) -> list[dict
         found = conn.execute(
             f"SELECT CategoryID, CategoryLabel FROM {table(company_id, 'tblEventCategory')}"
             f"{' WHERE CategoryID = ?' if category is not None else ''} ORDER BY CategoryID",
-            () if category is None else (category,)).fetchall()
+            () if category is None else (category,),
+        ).fetchall()
     return rows_or_none([php_row({"categoryid": r[0], "categorylabel": r[1]}) for r in found])
 
 
 # --- alerts ----------------------------------------------------------------------------------
 
-def _alert_rows(conn: sqlite3.Connection, company_id: int, where: str = "", args: tuple = ()) -> list[dict[str, Any]]:
-    return [php_row(dict(zip(ALERT_COLUMNS, r))) for r in conn.execute(
-        f"SELECT AlertID, Message, Created, Expires, Active FROM {table(company_id, 'tblAlert')}"
-        f"{' WHERE ' + where if where else ''} ORDER BY AlertID", args)]
+
+def _alert_rows(
+    conn: sqlite3.Connection, company_id: int, where: str = "", args: tuple = ()
+) -> list[dict[str, Any]]:
+    return [
+        php_row(dict(zip(ALERT_COLUMNS, r)))
+        for r in conn.execute(
+            "SELECT AlertID, Message, Created, Expires, Active FROM "
+            f"{table(company_id, 'tblAlert')}"
+            f"{' WHERE ' + where if where else ''} ORDER BY AlertID",
+            args,
+        )
+    ]
 
 
-def load_alerts(store: Store, session: Session, obj: dict[str, Any]) -> list[dict[str, Any]] | dict[str, str]:
+def load_alerts(
+    store: Store, session: Session, obj: dict[str, Any]
+) -> list[dict[str, Any]] | dict[str, str]:
     """Alerts filtered by alertid, active (1/0) and current (1: active and not expired now)."""
     method = "alertLoad"
     obj = fields(obj)
@@ -216,8 +292,10 @@ def create_alert(store: Store, session: Session, obj: dict[str, Any]) -> list[di
         company_id = company_for(conn, session, obj, method)
         alerts = table(company_id, "tblAlert")
         alert_id = conn.execute(f"SELECT COALESCE(MAX(AlertID), 0) + 1 FROM {alerts}").fetchone()[0]
-        conn.execute(f"INSERT INTO {alerts}(AlertID, Message, Created, Expires, Active) VALUES (?,?,?,?,?)",
-                     (alert_id, message, now_text(), expires, int(active is not False)))
+        conn.execute(
+            f"INSERT INTO {alerts}(AlertID, Message, Created, Expires, Active) VALUES (?,?,?,?,?)",
+            (alert_id, message, now_text(), expires, int(active is not False)),
+        )
         return _alert_rows(conn, company_id, "AlertID = ?", (alert_id,))
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mockspice.domain.errors import BadParameter
 from mockspice.domain.accounts import check_company
+from mockspice.domain.errors import BadParameter
 from mockspice.domain.outbound import check_brand
 from mockspice.domain.records import NO_RESULTS
 from mockspice.store.db import Store
@@ -43,7 +43,9 @@ def brand_of(obj: dict[str, Any], method: str) -> int:
             if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
                 value = int(value)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-                raise BadParameter(f"{method}: {key} must be a brand id (a positive whole number or its text)")
+                raise BadParameter(
+                    f"{method}: {key} must be a brand id (a positive whole number or its text)"
+                )
             return value
     return 1  # the Community edition's only brand, and every company's first
 
@@ -55,10 +57,16 @@ def case_aggregate(store: Store, company: int, obj: dict[str, Any]) -> Any:
     where, args = "", []
     if any(key in obj for key in _BRAND_KEYS):
         where, args = "WHERE c.BrandID = ?", [brand_of(obj, "caseAggregate")]
-    rows = store.read().execute(
-        f"SELECT s.StatusID, s.StatusLabel, COUNT(*) FROM {table(company, 'tblCase')} c"
-        f" JOIN {table(company, 'tblStatus')} s ON s.StatusID = c.StatusID {where}"
-        " GROUP BY s.StatusID ORDER BY s.StatusID", args).fetchall()
+    rows = (
+        store.read()
+        .execute(
+            f"SELECT s.StatusID, s.StatusLabel, COUNT(*) FROM {table(company, 'tblCase')} c"
+            f" JOIN {table(company, 'tblStatus')} s ON s.StatusID = c.StatusID {where}"
+            " GROUP BY s.StatusID ORDER BY s.StatusID",
+            args,
+        )
+        .fetchall()
+    )
     if not rows:
         return dict(NO_RESULTS)
     return [{"statusid": str(r[0]), "statuslabel": r[1], "count": str(r[2])} for r in rows]
@@ -69,25 +77,39 @@ def set_incontact(store: Store, company: int, obj: dict[str, Any]) -> dict[str, 
     brand = brand_of(obj, "setinContactCredentials")
     credentials = {k: v for k, v in obj.items() if k not in _BRAND_KEYS}
     if not credentials:
-        raise BadParameter("setinContactCredentials: give the credentials as keys of the object, e.g. "
-                           '{"username": "...", "password": "..."}')
+        raise BadParameter(
+            "setinContactCredentials: give the credentials as keys of the object, e.g. "
+            '{"username": "...", "password": "..."}'
+        )
     if len(credentials) > MAX_CREDENTIALS:
         raise BadParameter(f"setinContactCredentials: at most {MAX_CREDENTIALS} keys")
     for key, value in credentials.items():
         if not _KEY.fullmatch(key):
-            raise BadParameter(f"setinContactCredentials: {key[:64]!r} is not a key (letters, digits, _; "
-                               "a letter first; 64 at most)")
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > MAX_VALUE:
-            raise BadParameter(f"setinContactCredentials: {key} must be text (or a number), "
-                               f"{MAX_VALUE} characters at most")
+            raise BadParameter(
+                f"setinContactCredentials: {key[:64]!r} is not a key (letters, digits, _; "
+                "a letter first; 64 at most)"
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (str, int, float))
+            or len(str(value)) > MAX_VALUE
+        ):
+            raise BadParameter(
+                f"setinContactCredentials: {key} must be text (or a number), "
+                f"{MAX_VALUE} characters at most"
+            )
     data = table(company, "tblBrandSecret")
     with store.write() as conn:
         check_brand(conn, company, brand)
         # Replaced as a whole, so a key left out is gone, as a settings form would save it.
-        conn.execute(f"DELETE FROM {data} WHERE BrandID = ? AND substr(DataLabel, 1, ?) = ?",
-                     (brand, len(INCONTACT_PREFIX), INCONTACT_PREFIX))
-        conn.executemany(f"INSERT INTO {data}(BrandID, DataLabel, DataText) VALUES (?, ?, ?)",
-                         [(brand, INCONTACT_PREFIX + k, str(v)) for k, v in credentials.items()])
+        conn.execute(
+            f"DELETE FROM {data} WHERE BrandID = ? AND substr(DataLabel, 1, ?) = ?",
+            (brand, len(INCONTACT_PREFIX), INCONTACT_PREFIX),
+        )
+        conn.executemany(
+            f"INSERT INTO {data}(BrandID, DataLabel, DataText) VALUES (?, ?, ?)",
+            [(brand, INCONTACT_PREFIX + k, str(v)) for k, v in credentials.items()],
+        )
     return dict(SUCCESS)
 
 
@@ -96,9 +118,11 @@ def incontact(store: Store, company: int, obj: dict[str, Any]) -> dict[str, Any]
     brand = brand_of(obj, "inContactCredentials")
     with store.snapshot() as conn:
         check_brand(conn, company, brand)
-        rows = conn.execute(f"SELECT DataLabel, DataText FROM {table(company, 'tblBrandSecret')}"
-                            " WHERE BrandID = ? AND substr(DataLabel, 1, ?) = ? ORDER BY rowid",
-                            (brand, len(INCONTACT_PREFIX), INCONTACT_PREFIX)).fetchall()
+        rows = conn.execute(
+            f"SELECT DataLabel, DataText FROM {table(company, 'tblBrandSecret')}"
+            " WHERE BrandID = ? AND substr(DataLabel, 1, ?) = ? ORDER BY rowid",
+            (brand, len(INCONTACT_PREFIX), INCONTACT_PREFIX),
+        ).fetchall()
     if not rows:
         return dict(NO_RESULTS)
-    return {"brandid": str(brand), **{label[len(INCONTACT_PREFIX):]: text for label, text in rows}}
+    return {"brandid": str(brand), **{label[len(INCONTACT_PREFIX) :]: text for label, text in rows}}

@@ -58,8 +58,11 @@ def error_entry(exc: BaseException, **where: Any) -> dict[str, Any]:
     """The entry (kind ``error``) of an unhandled exception: ``where`` it happened (``method``,
     ``path``, ``status``, ...), then ``error`` (``"<ExcType>: <message>"``) and the ``traceback``,
     so that a test harness can fail the test that caused it with the server's own traceback."""
-    return {**where, "error": clip(f"{type(exc).__name__}: {exc}"),
-            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
+    return {
+        **where,
+        "error": clip(f"{type(exc).__name__}: {exc}"),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
 
 
 class _Recorder:
@@ -83,7 +86,9 @@ def reserve(store: Store) -> int:
     return store.counters.take()
 
 
-def append(store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id: int | None = None) -> int:
+def append(
+    store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id: int | None = None
+) -> int:
     """Record an entry; returns its id at once, the row is written a moment later (store/behind.py).
 
     :param limit: the journal's cap (setting ``journal_limit``): older entries are dropped.
@@ -139,10 +144,14 @@ class Shared:
 
     def __init__(self, text: str):
         self.text = text  # the entry's JSON
-        self.key = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+        self.key = int.from_bytes(
+            hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+        )
 
 
-def record(store: Store, limit: int, kind: str, text: str | Shared, entry_id: int | None = None) -> int:
+def record(
+    store: Store, limit: int, kind: str, text: str | Shared, entry_id: int | None = None
+) -> int:
     """Record an entry already written as JSON (an object's text, or a shared one); as
     :func:`append` otherwise."""
     row = (entry_id or store.counters.take(), kind, now_iso(), text)
@@ -152,13 +161,18 @@ def record(store: Store, limit: int, kind: str, text: str | Shared, entry_id: in
 
 # Rows go in by statements of 2**k rows, up to 128 (640 parameters, under the 999 of older
 # SQLite builds): one call into SQLite for many rows, as each call lets go of the GIL and takes it
-# again (a thread switch, under load), and at most 8 statement texts for the sqlite3 module to cache.
+# again (a thread switch, under load), and at most 8 statement texts for the sqlite3 module to
+# cache.
 _INSERT = "INSERT OR REPLACE INTO tblJournal(JournalID, Kind, Created, Entry, TextKey) VALUES "
 _MOST_ROWS = 128
 
 
-def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limit: int,
-           max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+def _write(
+    conn: sqlite3.Connection,
+    rows: list[tuple[int, str, str, Any]],
+    limit: int,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> None:
     """Write a batch inside the writer's transaction, then drop what is past the caps (``limit``
     entries, ``max_bytes`` bytes) and count it.
 
@@ -180,14 +194,20 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limi
             values += (entry_id, kind, created, text, None)
     # In the same transaction as its rows: a text is never found missing.
     for key, text in shared.items():
-        if conn.execute("INSERT OR IGNORE INTO tblJournalText(TextKey, Entry) VALUES (?, ?)", (key, text)).rowcount:
+        if conn.execute(
+            "INSERT OR IGNORE INTO tblJournalText(TextKey, Entry) VALUES (?, ?)", (key, text)
+        ).rowcount:
             size += len(text.encode())
     done = 0
     while done < len(values):
         count = 1 << (min((len(values) - done) // 5, _MOST_ROWS).bit_length() - 1)
-        conn.execute(_INSERT + ", ".join(["(?, ?, ?, ?, ?)"] * count), values[done:done + count * 5])
+        conn.execute(
+            _INSERT + ", ".join(["(?, ?, ?, ?, ?)"] * count), values[done : done + count * 5]
+        )
         done += count * 5
-    dropped, size = _drop(conn, "JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ?", (limit,), size, cleared)
+    dropped, size = _drop(
+        conn, "JournalID <= (SELECT MAX(JournalID) FROM tblJournal) - ?", (limit,), size, cleared
+    )
     if size > max_bytes:
         # Down to 90% of the cap, so that a full journal is not trimmed on every batch: the oldest
         # tenth of the rows at a time (a shared entry's text counts when its last row goes), so
@@ -196,44 +216,62 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[int, str, str, Any]], limi
             count = conn.execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0]
             if not count:
                 break
-            last = conn.execute("SELECT JournalID FROM tblJournal ORDER BY JournalID LIMIT 1 OFFSET ?",
-                                (max(count // 10, 1) - 1,)).fetchone()[0]
+            last = conn.execute(
+                "SELECT JournalID FROM tblJournal ORDER BY JournalID LIMIT 1 OFFSET ?",
+                (max(count // 10, 1) - 1,),
+            ).fetchone()[0]
             more, size = _drop(conn, "JournalID <= ?", (last,), size, cleared)
             dropped += more
-    conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (BYTES_KEY, size))
+    conn.execute(
+        "INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (BYTES_KEY, size)
+    )
     if dropped:
         conn.execute(
             "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?) ON CONFLICT(MetaKey) "
             "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + excluded.MetaValue",
-            (DROPPED_KEY, dropped))
+            (DROPPED_KEY, dropped),
+        )
 
 
-def _drop(conn: sqlite3.Connection, where: str, args: tuple, size: int, cleared: int) -> tuple[int, int]:
+def _drop(
+    conn: sqlite3.Connection, where: str, args: tuple, size: int, cleared: int
+) -> tuple[int, int]:
     """Delete the rows ``where`` says, and the shared texts no row names any more: how many of
     them had been listed (not cleared away), and the journal's size after."""
-    rows = conn.execute(f"DELETE FROM tblJournal WHERE {where} RETURNING JournalID, TextKey, "
-                        "length(CAST(Entry AS BLOB))", args).fetchall()
+    rows = conn.execute(
+        f"DELETE FROM tblJournal WHERE {where} RETURNING JournalID, TextKey, "
+        "length(CAST(Entry AS BLOB))",
+        args,
+    ).fetchall()
     size -= sum(r[2] for r in rows)
     for key in {r[1] for r in rows if r[1] is not None}:  # the texts no entry names any more
-        gone = conn.execute("DELETE FROM tblJournalText WHERE TextKey = ?1 AND NOT EXISTS "
-                            "(SELECT 1 FROM tblJournal WHERE TextKey = ?1) RETURNING length(CAST(Entry AS BLOB))",
-                            (key,)).fetchall()
+        gone = conn.execute(
+            "DELETE FROM tblJournalText WHERE TextKey = ?1 AND NOT EXISTS "
+            "(SELECT 1 FROM tblJournal WHERE TextKey = ?1) RETURNING length(CAST(Entry AS BLOB))",
+            (key,),
+        ).fetchall()
         size -= sum(r[0] for r in gone)
     return sum(1 for r in rows if r[0] > cleared), size
 
 
 def _size(conn: sqlite3.Connection) -> int:
     """The journal's size in bytes (counted once, for a store that has not kept it yet)."""
-    row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (BYTES_KEY,)).fetchone()
+    row = conn.execute(
+        "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (BYTES_KEY,)
+    ).fetchone()
     if row is not None:
         return int(row[0])
-    return conn.execute("SELECT (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournal)"
-                        " + (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournalText)").fetchone()[0]
+    return conn.execute(
+        "SELECT (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournal)"
+        " + (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournalText)"
+    ).fetchone()[0]
 
 
 def _cleared_to(conn: sqlite3.Connection) -> int:
     """The last id the latest clear emptied away (entries at or below it are never listed)."""
-    row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (LAST_ID_KEY,)).fetchone()
+    row = conn.execute(
+        "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (LAST_ID_KEY,)
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -243,7 +281,9 @@ def _newest(conn: sqlite3.Connection) -> int:
 
 
 def resume(store: Store) -> None:
-    """Go on after the ids an existing store has already given (``mockspice serve --db`` of an earlier run)."""
+    """Go on after the ids an existing store has already given (``mockspice serve --db`` of an
+    earlier run).
+    """
     with store.snapshot() as conn:
         store.counters.raise_to(max(_newest(conn), _cleared_to(conn)))
 
@@ -269,8 +309,9 @@ def settle(store: Store, limit: int | None) -> None:
         with store.snapshot() as conn:
             # Ids at or below (newest - limit) may already be trimmed away: not waited for.
             low = max(_cleared_to(conn), max(top, _newest(conn)) - limit, seen_to)
-            found = conn.execute("SELECT COUNT(*) FROM tblJournal WHERE JournalID > ? AND JournalID <= ?",
-                                 (low, top)).fetchone()[0]
+            found = conn.execute(
+                "SELECT COUNT(*) FROM tblJournal WHERE JournalID > ? AND JournalID <= ?", (low, top)
+            ).fetchone()[0]
         if found >= top - low or time.monotonic() > deadline:
             break
         time.sleep(0.001)
@@ -278,8 +319,14 @@ def settle(store: Store, limit: int | None) -> None:
         recorder.complete_to = max(recorder.complete_to, top)
 
 
-def entries(store: Store, kind: str | None = None, since: int | str | None = None,
-            limit: int | None = None, *, cap: int | None = None) -> dict[str, Any]:
+def entries(
+    store: Store,
+    kind: str | None = None,
+    since: int | str | None = None,
+    limit: int | None = None,
+    *,
+    cap: int | None = None,
+) -> dict[str, Any]:
     """The journal, oldest first: ``{"entries", "count", "dropped"}``.
 
     :param kind: only entries of this kind (one of :data:`KINDS`).
@@ -299,22 +346,29 @@ def entries(store: Store, kind: str | None = None, since: int | str | None = Non
     elif since:
         where.append("Created >= ?")
         args.append(since)
-    sql = ("SELECT JournalID, Kind, Created, Entry, "
-           "(SELECT Entry FROM tblJournalText AS t WHERE t.TextKey = tblJournal.TextKey) "
-           "FROM tblJournal WHERE " + " AND ".join(where))
+    sql = (
+        "SELECT JournalID, Kind, Created, Entry, "
+        "(SELECT Entry FROM tblJournalText AS t WHERE t.TextKey = tblJournal.TextKey) "
+        "FROM tblJournal WHERE " + " AND ".join(where)
+    )
     sql += " ORDER BY JournalID DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     with store.snapshot() as conn:
-        # Entries cleared away are hidden also when they arrived after the clear (their ids are older).
+        # Entries cleared away are hidden also when they arrived after the clear (their ids are
+        # older).
         rows = conn.execute(sql, [_cleared_to(conn), *args]).fetchall()
-        dropped = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,)).fetchone()
+        dropped = conn.execute(
+            "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (DROPPED_KEY,)
+        ).fetchone()
     out = [_entry(r) for r in reversed(rows)]
     return {"entries": out, "count": len(out), "dropped": int(dropped[0]) if dropped else 0}
 
 
 def _entry(row: sqlite3.Row) -> dict[str, Any]:
-    """A stored entry as listed: the journal's id, kind and time first, never hidden by its own keys."""
+    """A stored entry as listed: the journal's id, kind and time first, never hidden by its own
+    keys.
+    """
     entry = {"id": row[0], "kind": row[1], "at": row[2]}
     entry.update((k, v) for k, v in json.loads(_whole(row[3], row[4])).items() if k not in entry)
     return entry
@@ -337,8 +391,10 @@ def clear(conn: sqlite3.Connection, store: Store) -> None:
     Every id given so far counts as cleared, so entries still on their way to the table are
     dropped when they arrive.
     """
-    conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)",
-                 (LAST_ID_KEY, store.counters.last()))
+    conn.execute(
+        "INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)",
+        (LAST_ID_KEY, store.counters.last()),
+    )
     conn.execute("DELETE FROM tblJournal")
     conn.execute("DELETE FROM tblJournalText")
     conn.execute("DELETE FROM tblMockMeta WHERE MetaKey IN (?, ?)", (DROPPED_KEY, BYTES_KEY))

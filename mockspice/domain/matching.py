@@ -1,5 +1,6 @@
 """Journal matchers, WireMock-style: which entries a test's code caused, how many, and the closest
-misses with what differs (``/_mockspice/journal`` and ``/_mockspice/journal/find|count|near-misses``).
+misses with what differs (``/_mockspice/journal`` and
+``/_mockspice/journal/find|count|near-misses``).
 
 A matcher is a JSON object of criteria, all of which an entry must meet; ``{}`` matches every
 entry. Each key is declared once, in :data:`KEYS`: how its value is checked (and read from a
@@ -13,17 +14,20 @@ or after a time), as the journal's own filter does.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from mockspice.domain import journal
 from mockspice.domain.errors import BadParameter, json_type
 from mockspice.domain.stubs import contains
 from mockspice.store.db import Store
 from mockspice.store.schema import MAX_ID
-from mockspice.webcalls.engine import KINDS as WEBCALL_KINDS, OUTCOMES as WEBCALL_OUTCOMES
+from mockspice.webcalls.engine import KINDS as WEBCALL_KINDS
+from mockspice.webcalls.engine import OUTCOMES as WEBCALL_OUTCOMES
 
-# An API call's outcome (surfaces/api/dispatch.py): answered by its method, failed, or a stub's answer.
+# An API call's outcome (surfaces/api/dispatch.py): answered by its method, failed, or a stub's
+# answer.
 API_OUTCOMES = ("result", "error", "stub")
 OUTCOMES = tuple(dict.fromkeys(WEBCALL_OUTCOMES + API_OUTCOMES))
 MOST = 10**9  # the largest limit
@@ -36,7 +40,11 @@ class Matcher:
 
     def __init__(self, criteria: dict[str, Any], limit: int | None = None):
         self.criteria, self.limit = criteria, limit
-        compared = [(name, KEYS[name], value) for name, value in criteria.items() if KEYS[name].actual is not None]
+        compared = [
+            (name, KEYS[name], value)
+            for name, value in criteria.items()
+            if KEYS[name].actual is not None
+        ]
         self.of_entry = [c for c in compared if not c[1].per_call]  # compared with the entry
         self.of_call = [c for c in compared if c[1].per_call]  # with one of an API entry's calls
 
@@ -50,6 +58,7 @@ class Matcher:
 
 
 # --- checking values ---------------------------------------------------------------------------
+
 
 def _text(value: Any, label: str) -> str:
     if not isinstance(value, str):
@@ -68,6 +77,7 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
         if not isinstance(value, str) or value not in choices:
             raise BadParameter(f"{label} must be one of {', '.join(choices)}")
         return value
+
     return check
 
 
@@ -78,19 +88,25 @@ def _id(value: Any, label: str) -> int:
 
 
 def _id_text(value: str, label: str) -> int:
-    return _id(int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None, label)
+    return _id(
+        int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None, label
+    )
 
 
 def _pattern(value: Any, label: str) -> Any:
     if not isinstance(value, (list, dict)):
-        raise BadParameter(f"{label} must be an array (positional) or an object (named) to match a subset of, "
-                           f"not {json_type(value)}")
+        raise BadParameter(
+            f"{label} must be an array (positional) or an object (named) to match a subset of, "
+            f"not {json_type(value)}"
+        )
     return value
 
 
 def _form(value: Any, label: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadParameter(f"{label} must be an object of form variable names and their values (strings)")
+        raise BadParameter(
+            f"{label} must be an object of form variable names and their values (strings)"
+        )
     return value
 
 
@@ -110,10 +126,12 @@ def since_text(value: str, label: str = "parameter 'since'") -> int | str:
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        moment = moment.astimezone(dt.timezone.utc)
+            moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment.astimezone(dt.UTC)
     except (ValueError, OverflowError):  # 9999-12-31T23:59-23:59 overflows in UTC
-        raise BadParameter(f"{label} must be an entry id or an ISO 8601 time like 2026-01-01T12:00:00Z") from None
+        raise BadParameter(
+            f"{label} must be an entry id or an ISO 8601 time like 2026-01-01T12:00:00Z"
+        ) from None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -124,10 +142,13 @@ def _limit(value: Any, label: str) -> int:
 
 
 def _limit_text(value: str, label: str) -> int:
-    return _limit(int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None, label)
+    return _limit(
+        int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None, label
+    )
 
 
 # --- what an entry holds -----------------------------------------------------------------------
+
 
 def _exchange(entry: dict[str, Any]) -> dict[str, Any]:
     return (entry.get("exchange") or {}) if entry.get("kind") == "webcall" else {}
@@ -149,6 +170,7 @@ def _brand_of(name: str) -> Callable[[dict[str, Any], Any], Any]:
         if entry.get("kind") == "pop":
             return _pop_id(entry, name)
         return (_exchange(entry).get("brand") or {}).get(name)
+
     return actual
 
 
@@ -189,8 +211,12 @@ KEYS: dict[str, Key] = {
     "kind": Key(_one_of(journal.KINDS), lambda e, c: e.get("kind"), _one_of(journal.KINDS)),
     "method": Key(_name, _method, _name, per_call=True),
     "params_match": Key(_pattern, _params, per_call=True, meets=contains),
-    "form_match": Key(_form, lambda e, c: (_exchange(e).get("request") or {}).get("form"), meets=contains),
-    "call": Key(_one_of(WEBCALL_KINDS), lambda e, c: _exchange(e).get("kind"), _one_of(WEBCALL_KINDS)),
+    "form_match": Key(
+        _form, lambda e, c: (_exchange(e).get("request") or {}).get("form"), meets=contains
+    ),
+    "call": Key(
+        _one_of(WEBCALL_KINDS), lambda e, c: _exchange(e).get("kind"), _one_of(WEBCALL_KINDS)
+    ),
     "url": Key(_text, lambda e, c: (_exchange(e).get("request") or {}).get("url"), _text),
     "outcome": Key(_one_of(OUTCOMES), _outcome, _one_of(OUTCOMES), per_call=True),
     "company": Key(_id, _brand_of("company"), _id_text),
@@ -199,7 +225,12 @@ KEYS: dict[str, Key] = {
     "callid": Key(_text, lambda e, c: _pop_params(e).get("callid"), _text),
     "since": Key(_since, None, since_text),
 }
-QUERY_KEYS = ("kind", "since", "limit", *(k for k, key in KEYS.items() if key.from_text and k not in ("kind", "since")))
+QUERY_KEYS = (
+    "kind",
+    "since",
+    "limit",
+    *(k for k, key in KEYS.items() if key.from_text and k not in ("kind", "since")),
+)
 
 
 def check(raw: Any, *, with_limit: bool = False) -> Matcher:
@@ -209,12 +240,16 @@ def check(raw: Any, *, with_limit: bool = False) -> Matcher:
     """
     known = (*KEYS, "limit") if with_limit else tuple(KEYS)
     if not isinstance(raw, dict):
-        raise BadParameter(f"a matcher is a JSON object of criteria (known keys: {', '.join(known)}), "
-                           f"not {json_type(raw)}")
+        raise BadParameter(
+            f"a matcher is a JSON object of criteria (known keys: {', '.join(known)}), "
+            f"not {json_type(raw)}"
+        )
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise BadParameter(f"unknown matcher key {unknown[0]!r} (known: {', '.join(known)})")
-    criteria = {name: KEYS[name].check(value, f"'{name}'") for name, value in raw.items() if name != "limit"}
+    criteria = {
+        name: KEYS[name].check(value, f"'{name}'") for name, value in raw.items() if name != "limit"
+    }
     return Matcher(criteria, _limit(raw["limit"], "'limit'") if "limit" in raw else None)
 
 
@@ -223,12 +258,18 @@ def from_query(args: Mapping[str, str]) -> Matcher:
     unknown = sorted(set(args) - set(QUERY_KEYS))
     if unknown:
         raise BadParameter(f"unknown parameter {unknown[0]!r} (known: {', '.join(QUERY_KEYS)})")
-    criteria = {name: KEYS[name].from_text(value, f"parameter '{name}'")
-                for name, value in args.items() if name != "limit"}
-    return Matcher(criteria, _limit_text(args["limit"], "parameter 'limit'") if "limit" in args else None)
+    criteria = {
+        name: KEYS[name].from_text(value, f"parameter '{name}'")
+        for name, value in args.items()
+        if name != "limit"
+    }
+    return Matcher(
+        criteria, _limit_text(args["limit"], "parameter 'limit'") if "limit" in args else None
+    )
 
 
 # --- comparing ---------------------------------------------------------------------------------
+
 
 def _calls(entry: dict[str, Any]) -> list[Any]:
     """The calls an entry's per-call keys are compared with: an API entry's (one empty call when it
@@ -248,7 +289,9 @@ def differences(matcher: Matcher, entry: dict[str, Any]) -> list[dict[str, Any]]
     if matcher.of_call:
         best: list[dict[str, Any] | None] = []
         for call in _calls(entry):
-            found = [_difference(name, key, value, entry, call) for name, key, value in matcher.of_call]
+            found = [
+                _difference(name, key, value, entry, call) for name, key, value in matcher.of_call
+            ]
             if not best or sum(d is not None for d in found) < sum(d is not None for d in best):
                 best = found
             if not any(found):
@@ -258,17 +301,27 @@ def differences(matcher: Matcher, entry: dict[str, Any]) -> list[dict[str, Any]]
     return sorted((d for d in out if d is not None), key=lambda d: order.index(d["key"]))
 
 
-def _difference(name: str, key: Key, expected: Any, entry: dict[str, Any], call: Any) -> dict[str, Any] | None:
+def _difference(
+    name: str, key: Key, expected: Any, entry: dict[str, Any], call: Any
+) -> dict[str, Any] | None:
     actual = key.actual(entry, call)
-    return None if key.meets(expected, actual) else {"key": name, "expected": expected, "actual": actual}
+    return (
+        None
+        if key.meets(expected, actual)
+        else {"key": name, "expected": expected, "actual": actual}
+    )
 
 
 def matches(matcher: Matcher, entry: dict[str, Any]) -> bool:
-    """Whether the entry meets every criterion (one call of a batch meeting all the per-call ones)."""
+    """Whether the entry meets every criterion (one call of a batch
+    meeting all the per-call ones).
+    """
     if not all(key.meets(value, key.actual(entry, None)) for _, key, value in matcher.of_entry):
         return False
-    return not matcher.of_call or any(all(key.meets(value, key.actual(entry, call)) for _, key, value in matcher.of_call)
-                                      for call in _calls(entry))
+    return not matcher.of_call or any(
+        all(key.meets(value, key.actual(entry, call)) for _, key, value in matcher.of_call)
+        for call in _calls(entry)
+    )
 
 
 def _plain(matcher: Matcher) -> bool:
@@ -276,9 +329,12 @@ def _plain(matcher: Matcher) -> bool:
     return set(matcher.criteria) <= {"kind", "since"}
 
 
-def select(store: Store, matcher: Matcher, limit: int | None = None, *, cap: int | None = None) -> dict[str, Any]:
+def select(
+    store: Store, matcher: Matcher, limit: int | None = None, *, cap: int | None = None
+) -> dict[str, Any]:
     """The entries that match, oldest first: ``{"entries", "count", "dropped"}`` as
-    :func:`mockspice.domain.journal.entries` answers, ``limit`` keeping the newest of those that match.
+    :func:`mockspice.domain.journal.entries` answers, ``limit`` keeping the newest of those that
+    match.
 
     :param cap: the journal's cap (setting ``journal_limit``), to wait for other processes' entries.
     """
@@ -287,14 +343,18 @@ def select(store: Store, matcher: Matcher, limit: int | None = None, *, cap: int
     listed = journal.entries(store, kind=matcher.kind, since=matcher.since, cap=cap)
     kept = [entry for entry in listed["entries"] if matches(matcher, entry)]
     if limit is not None:
-        kept = kept[len(kept) - limit:] if limit < len(kept) else kept
+        kept = kept[len(kept) - limit :] if limit < len(kept) else kept
     return {**listed, "entries": kept, "count": len(kept)}
 
 
-def near_misses(store: Store, matcher: Matcher, limit: int = 5, *, cap: int | None = None) -> list[dict[str, Any]]:
+def near_misses(
+    store: Store, matcher: Matcher, limit: int = 5, *, cap: int | None = None
+) -> list[dict[str, Any]]:
     """The entries (after ``since``) closest to the matcher without matching it, each with what
     differs: ``[{"entry", "differences"}]``, the fewest differences first, then the newest."""
     listed = journal.entries(store, since=matcher.since, cap=cap)["entries"]
     found = [(differences(matcher, entry), entry) for entry in reversed(listed)]  # newest first
-    misses = sorted((f for f in found if f[0]), key=lambda f: len(f[0]))  # stable: ties stay newest first
+    misses = sorted(
+        (f for f in found if f[0]), key=lambda f: len(f[0])
+    )  # stable: ties stay newest first
     return [{"entry": entry, "differences": diffs} for diffs, entry in misses[:limit]]

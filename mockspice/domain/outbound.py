@@ -22,8 +22,6 @@ from mockspice.webcalls.criteria import CriteriaError, search_criteria
 from mockspice.webcalls.engine import JOURNAL_BODY_LIMIT, Endpoint, Engine, Exchange, ticket
 
 
-
-
 class NoWebCall(DomainError):
     """The brand has no URL for this web call."""
 
@@ -33,10 +31,19 @@ class NoWebCall(DomainError):
 
 def check_brand(conn: sqlite3.Connection, company_id: int, brand_id: int) -> str:
     """The brand's label; :class:`UnknownCompany` or :class:`UnknownBrand` if it does not exist."""
-    if not 1 <= company_id <= MAX_ID or conn.execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (company_id,)).fetchone() is None:
+    if (
+        not 1 <= company_id <= MAX_ID
+        or conn.execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (company_id,)).fetchone()
+        is None
+    ):
         raise UnknownCompany(f"company {company_id} does not exist")
-    row = None if not 1 <= brand_id <= MAX_ID else conn.execute(
-        f"SELECT BrandLabel FROM {table(company_id, 'tblBrand')} WHERE BrandID = ?", (brand_id,)).fetchone()
+    row = (
+        None
+        if not 1 <= brand_id <= MAX_ID
+        else conn.execute(
+            f"SELECT BrandLabel FROM {table(company_id, 'tblBrand')} WHERE BrandID = ?", (brand_id,)
+        ).fetchone()
+    )
     if row is None:
         raise UnknownBrand(f"brand {brand_id} does not exist in company {company_id}")
     return row[0]
@@ -71,14 +78,20 @@ def put_settings(store: Store, company_id: int, brand_id: int, raw: Any) -> dict
     with store.write() as conn:
         check_brand(conn, company_id, brand_id)
         if raw == {}:  # a mistake more often than a wish: clearing them all is said key by key
-            raise BadParameter("no web-call settings given; to clear them, send each with an empty value "
-                               '(e.g. {"search_url": "", "load_url": ""})')
+            raise BadParameter(
+                "no web-call settings given; to clear them, send each with an empty value "
+                '(e.g. {"search_url": "", "load_url": ""})'
+            )
         if settings["int_pass"] == dataset.MASK:  # as GET answered it: the one the brand has
             settings["int_pass"] = settings_of(conn, company_id, brand_id)["int_pass"]
             if not settings["int_pass"]:
-                raise BadParameter(f"int_pass: is the mask {dataset.MASK!r}, and the brand has no intPass to "
-                                   "keep; give its value")
-        dataset.insert_brand_data(conn, company_id, dataset.webcall_rows(brand_id, settings), replace=True)
+                raise BadParameter(
+                    f"int_pass: is the mask {dataset.MASK!r}, and the brand has no intPass to "
+                    "keep; give its value"
+                )
+        dataset.insert_brand_data(
+            conn, company_id, dataset.webcall_rows(brand_id, settings), replace=True
+        )
     return _masked(settings)
 
 
@@ -97,7 +110,12 @@ def wire_to_partner(data: dict[str, Any], int_user: str, int_pass: str) -> dict[
         for brand in company["brands"]:
             webcalls = brand["webcalls"]
             if not any(webcalls[f"{kind}_url"] for kind in ("search", "load", "update", "case")):
-                webcalls.update({f"{kind}_url": f"{PARTNER_PREFIX}/{kind}" for kind in ("search", "load", "update", "case")})
+                webcalls.update(
+                    {
+                        f"{kind}_url": f"{PARTNER_PREFIX}/{kind}"
+                        for kind in ("search", "load", "update", "case")
+                    }
+                )
                 webcalls.update(int_user=int_user, int_pass=int_pass)
     return data
 
@@ -121,8 +139,13 @@ class Outbound:
 
     def _record(self, exchange: Exchange) -> int:
         exchange.id = journal.reserve(self.store)  # the entry holds its own id
-        return journal.append(self.store, self.journal_limit, "webcall",
-                              {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)}, entry_id=exchange.id)
+        return journal.append(
+            self.store,
+            self.journal_limit,
+            "webcall",
+            {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)},
+            entry_id=exchange.id,
+        )
 
     def brand_endpoint(self, company_id: int, brand_id: int, kind: str, self_url: str) -> Endpoint:
         """The brand's endpoint for ``kind``; :class:`NoWebCall` when it has none."""
@@ -133,8 +156,11 @@ class Outbound:
             raise NoWebCall(f"brand {brand_id} of company {company_id} has no {kind}_url")
         return found
 
-    def fire(self, company_id: int, brand_id: int, kind: str, payload: dict[str, Any], self_url: str) -> Exchange:
-        """Fire one web call of a brand now (the control API's ``POST /_mockspice/webcalls/<kind>``).
+    def fire(
+        self, company_id: int, brand_id: int, kind: str, payload: dict[str, Any], self_url: str
+    ) -> Exchange:
+        """Fire one web call of a brand now (the control API's ``POST
+        /_mockspice/webcalls/<kind>``).
 
         :param payload: search: ``variables`` (search criteria by the store's names, or by the
             page's variable names); load: ``userkey``; update: ``userkey`` of a stored account
@@ -156,25 +182,34 @@ class Outbound:
             if account is None:
                 account = self.stored_account(company_id, _required_text(payload, "userkey"))
             elif not isinstance(account, dict) or not isinstance(account.get("userkey"), str):
-                raise BadParameter("'account' must be an account object with a 'userkey' (docs/fixtures.md)")
+                raise BadParameter(
+                    "'account' must be an account object with a 'userkey' (docs/fixtures.md)"
+                )
             else:
                 account = _checked_account(account)
             return self.engine.update(target, account, brand)
-        userkey, tickets = self.case_tickets(company_id, brand_id, payload.get("case"), payload.get("response"))
+        userkey, tickets = self.case_tickets(
+            company_id, brand_id, payload.get("case"), payload.get("response")
+        )
         return self.engine.case(target, userkey, tickets, brand)
 
     def stored_account(self, company_id: int, userkey: str) -> dict[str, Any]:
         """An account of the store, in the shape userXML is built from."""
         with self.store.snapshot() as conn:
-            row = conn.execute(f"SELECT AccountID, Password FROM {table(company_id, 'tblAccount')} WHERE Userkey = ?",
-                               (userkey,)).fetchone()
+            row = conn.execute(
+                f"SELECT AccountID, Password FROM {table(company_id, 'tblAccount')} WHERE Userkey "
+                "= ?",
+                (userkey,),
+            ).fetchone()
             if row is None:
                 raise BadParameter(f"company {company_id} has no account with userkey {userkey!r}")
             account = records.account(conn, company_id, row[0])
         account["password"] = row[1]
         return account
 
-    def case_tickets(self, company_id: int, brand_id: int, case_id: Any, response_id: Any) -> tuple[str, list[dict]]:
+    def case_tickets(
+        self, company_id: int, brand_id: int, case_id: Any, response_id: Any
+    ) -> tuple[str, list[dict]]:
         """The userkey and the caseXML ticket of a stored case's response."""
         if isinstance(case_id, bool) or not isinstance(case_id, int):
             raise BadParameter("'case' must be the id of a case (a whole number)")

@@ -1,4 +1,5 @@
-"""API sessions: ``connect``, ``portalconnect``, ``checkSession`` and the session check of every call.
+"""API sessions: ``connect``, ``portalconnect``, ``checkSession`` and the session check of every
+call.
 
 A session id is 32 lower-case hex digits, like a PHP session id. Sessions live in the store, so
 every worker knows them; each use moves the expiry ``session_ttl_s`` into the future. They are
@@ -69,9 +70,15 @@ def _password_matches(stored_md5: str, given: str) -> bool:
 
 def connect(store: Store, login: str, password: str, ttl_s: float) -> dict[str, Any]:
     """Open an agent session: ``{"session", "security_level"}`` (as the real server answers)."""
-    row = store.read().execute(
-        "SELECT AgentID, TenantID, Password, SecurityLevelID FROM tblAgent WHERE Login = ? AND Active = 1",
-        (login,)).fetchone()
+    row = (
+        store.read()
+        .execute(
+            "SELECT AgentID, TenantID, Password, SecurityLevelID FROM tblAgent WHERE Login = ? "
+            "AND Active = 1",
+            (login,),
+        )
+        .fetchone()
+    )
     if row is None or not _password_matches(row[2], password):
         raise LoginFailed("login failed: unknown login or wrong password")
     session = _open(store, "agent", row[0], row[1], None, row[3], ttl_s)
@@ -82,25 +89,56 @@ def portal_connect(store: Store, company_id: int, userkey: str, ttl_s: float) ->
     """Open a client-portal session for an account (``portalconnect(id)``): level 0."""
     row = None
     if store.read().execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (company_id,)).fetchone():
-        row = store.read().execute(f"SELECT AccountID FROM {table(company_id, 'tblAccount')} WHERE Userkey = ?",
-                                   (userkey,)).fetchone()
+        row = (
+            store.read()
+            .execute(
+                f"SELECT AccountID FROM {table(company_id, 'tblAccount')} WHERE Userkey = ?",
+                (userkey,),
+            )
+            .fetchone()
+        )
     if row is None:
         raise LoginFailed(f"portal login failed: no account {userkey!r} in company {company_id}")
-    return {"session": _open(store, "portal", None, company_id, userkey, 0, ttl_s), "security_level": "0"}
+    return {
+        "session": _open(store, "portal", None, company_id, userkey, 0, ttl_s),
+        "security_level": "0",
+    }
 
 
-def _open(store: Store, kind: str, agent_id: int | None, company_id: int | None, userkey: str | None,
-          level: int, ttl_s: float) -> str:
+def _open(
+    store: Store,
+    kind: str,
+    agent_id: int | None,
+    company_id: int | None,
+    userkey: str | None,
+    level: int,
+    ttl_s: float,
+) -> str:
     session_id = secrets.token_hex(16)
     with store.write(history=True) as conn:
         conn.execute("DELETE FROM tblSession WHERE ExpiresAt < ?", (time.time(),))
-        conn.execute("INSERT INTO tblSession(SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, Created,"
-                     " ExpiresAt) VALUES (?,?,?,?,?,?,?,?)",
-                     (session_id, kind, agent_id, company_id, userkey, level, journal.now_iso(), time.time() + ttl_s))
+        conn.execute(
+            "INSERT INTO tblSession(SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, "
+            "Created,"
+            " ExpiresAt) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                session_id,
+                kind,
+                agent_id,
+                company_id,
+                userkey,
+                level,
+                journal.now_iso(),
+                time.time() + ttl_s,
+            ),
+        )
         # A client that connects in a loop must not fill the disk: past the cap, the sessions that
         # would expire first end (as the oldest entries of the journal are dropped).
-        conn.execute("DELETE FROM tblSession WHERE rowid IN (SELECT rowid FROM tblSession ORDER BY ExpiresAt"
-                     " LIMIT max(0, (SELECT COUNT(*) FROM tblSession) - ?))", (MAX_SESSIONS,))
+        conn.execute(
+            "DELETE FROM tblSession WHERE rowid IN (SELECT rowid FROM tblSession ORDER BY ExpiresAt"
+            " LIMIT max(0, (SELECT COUNT(*) FROM tblSession) - ?))",
+            (MAX_SESSIONS,),
+        )
     return session_id
 
 
@@ -110,9 +148,16 @@ def check(store: Store, session_id: Any, ttl_s: float) -> Session:
         raise InvalidSession("no session id was given (send it as the last positional parameter)")
     if not isinstance(session_id, str):
         raise InvalidSession(f"the session id must be text, not {type(session_id).__name__}")
-    row = store.read().execute(
-        "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, SingleRowObject"
-        " FROM tblSession WHERE SessionID = ?", (session_id,)).fetchone()
+    row = (
+        store.read()
+        .execute(
+            "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, "
+            "SingleRowObject"
+            " FROM tblSession WHERE SessionID = ?",
+            (session_id,),
+        )
+        .fetchone()
+    )
     if row is None:
         raise InvalidSession(f"unknown session {journal.clip(session_id)!r}")
     now = time.time()
@@ -122,16 +167,25 @@ def check(store: Store, session_id: Any, ttl_s: float) -> Session:
     if expires_at - now < ttl_s / 2:  # slide the expiry, without a write on every call
         expires_at = now + ttl_s
         with store.write(history=True) as conn:
-            conn.execute("UPDATE tblSession SET ExpiresAt = ? WHERE SessionID = ?", (expires_at, session_id))
+            conn.execute(
+                "UPDATE tblSession SET ExpiresAt = ? WHERE SessionID = ?", (expires_at, session_id)
+            )
     return Session(row[0], row[1], row[2], row[3], row[4], row[5], expires_at, _quirk(row[7]))
 
 
 def get_settings(store: Store, session_id: str) -> dict[str, Any]:
     """A live session as the control API shows it, with its settings (``single_row_object``)."""
     _check_id(session_id)
-    row = store.read().execute(
-        "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, SingleRowObject"
-        " FROM tblSession WHERE SessionID = ? AND ExpiresAt >= ?", (session_id, time.time())).fetchone()
+    row = (
+        store.read()
+        .execute(
+            "SELECT SessionID, Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, "
+            "SingleRowObject"
+            " FROM tblSession WHERE SessionID = ? AND ExpiresAt >= ?",
+            (session_id, time.time()),
+        )
+        .fetchone()
+    )
     if row is None:
         raise _not_found(session_id)
     return _shown(row)
@@ -145,20 +199,26 @@ def put_settings(store: Store, session_id: str, raw: Any) -> dict[str, Any]:
     """
     _check_id(session_id)
     if not isinstance(raw, dict):
-        raise BadParameter(f"the body must be a JSON object: {{\"single_row_object\": true, false or null}}, "
-                           f"not {json_type(raw)}")
+        raise BadParameter(
+            f'the body must be a JSON object: {{"single_row_object": true, false or null}}, '
+            f"not {json_type(raw)}"
+        )
     unknown = sorted(set(raw) - set(SETTINGS))
     if unknown:
         raise BadParameter(f"unknown session setting {unknown[0]!r} (known: {', '.join(SETTINGS)})")
     single = raw.get("single_row_object")
     if single is not None and not isinstance(single, bool):
-        raise BadParameter(f"'single_row_object' must be true, false or null (null: the server's setting), "
-                           f"not {json_type(single)}")
+        raise BadParameter(
+            f"'single_row_object' must be true, false or null (null: the server's setting), "
+            f"not {json_type(single)}"
+        )
     with store.write() as conn:
         row = conn.execute(
-            "UPDATE tblSession SET SingleRowObject = ? WHERE SessionID = ? AND ExpiresAt >= ? RETURNING SessionID,"
+            "UPDATE tblSession SET SingleRowObject = ? WHERE SessionID = ? AND ExpiresAt >= ? "
+            "RETURNING SessionID,"
             " Kind, AgentID, TenantID, Userkey, SecurityLevelID, ExpiresAt, SingleRowObject",
-            (None if single is None else int(single), session_id, time.time())).fetchone()
+            (None if single is None else int(single), session_id, time.time()),
+        ).fetchone()
         if row is None:
             raise _not_found(session_id)  # rolled back: the generation stays
     return _shown(row)
@@ -170,12 +230,16 @@ _ID = re.compile(r"[0-9a-f]{32}")
 
 def _check_id(session_id: str) -> None:
     if not _ID.fullmatch(session_id):
-        raise BadParameter(f"the session id must be 32 lower-case hex digits, as connect and portalconnect "
-                           f"answer it, not {journal.clip(session_id)!r}")
+        raise BadParameter(
+            f"the session id must be 32 lower-case hex digits, as connect and portalconnect "
+            f"answer it, not {journal.clip(session_id)!r}"
+        )
 
 
 def _not_found(session_id: str) -> NotFound:
-    return NotFound(f"no live session {session_id!r} (it never was, it expired, or a reset ended it)")
+    return NotFound(
+        f"no live session {session_id!r} (it never was, it expired, or a reset ended it)"
+    )
 
 
 def _quirk(value: int | None) -> bool | None:
@@ -183,8 +247,15 @@ def _quirk(value: int | None) -> bool | None:
 
 
 def _shown(row: Any) -> dict[str, Any]:
-    return {"session": row[0], "kind": row[1], "agent": row[2], "company": row[3], "userkey": row[4],
-            "security_level": row[5], "single_row_object": _quirk(row[7])}
+    return {
+        "session": row[0],
+        "kind": row[1],
+        "agent": row[2],
+        "company": row[3],
+        "userkey": row[4],
+        "security_level": row[5],
+        "single_row_object": _quirk(row[7]),
+    }
 
 
 def close_all(conn) -> None:

@@ -56,6 +56,7 @@ class QueryFailed(DomainError):
 
 def quote_names(sql: str) -> str:
     """Quote ``1_tblBrand``-style names outside string literals (MySQL takes them bare)."""
+
     def replace(match: re.Match) -> str:
         token = match.group(0)
         return token if token[0] in "'\"`" else f'"{token}"'
@@ -68,11 +69,18 @@ class QueryProcesses:
     at a time and kept for the next (a :meth:`Store.helper`, closed with the store)."""
 
     def __init__(self, store: Store, settings: Any):
-        self.config = json.dumps({
-            "db": str(store.path.resolve()), "time_ms": settings.query_time_limit_ms,
-            "memory_mb": settings.query_memory_mb, "max_bytes": settings.query_max_bytes,
-            "max_rows": MAX_ROWS, "hidden_tables": sorted(HIDDEN_TABLES),
-            "hidden_suffixes": sorted(HIDDEN_SUFFIXES), "hidden_columns": sorted(HIDDEN_COLUMNS)})
+        self.config = json.dumps(
+            {
+                "db": str(store.path.resolve()),
+                "time_ms": settings.query_time_limit_ms,
+                "memory_mb": settings.query_memory_mb,
+                "max_bytes": settings.query_max_bytes,
+                "max_rows": MAX_ROWS,
+                "hidden_tables": sorted(HIDDEN_TABLES),
+                "hidden_suffixes": sorted(HIDDEN_SUFFIXES),
+                "hidden_columns": sorted(HIDDEN_COLUMNS),
+            }
+        )
         # Waited for past the limit (grace): the process stops the statement itself at the limit.
         self.limit_s = settings.query_time_limit_ms / 1000
         self.grace_s = self.limit_s * 0.04 + 0.02
@@ -88,15 +96,22 @@ class QueryProcesses:
 
     def run(self, sql: str) -> dict[str, Any]:
         """The child's answer to one statement; :class:`QueryFailed` if it had to be killed."""
-        deadline = time.monotonic() + self.limit_s  # the wait and a start of the process count in the time
+        deadline = (
+            time.monotonic() + self.limit_s
+        )  # the wait and a start of the process count in the time
         if not self._slots.acquire(timeout=self.limit_s):
-            raise QueryFailed(f"query failed: {self.most} statements were running in this server process for "
-                              f"{self.limit_s:g} s (as many as the threads setting; the query_time_limit_ms limit)")
+            raise QueryFailed(
+                f"query failed: {self.most} statements were running in this server process for "
+                f"{self.limit_s:g} s (as many as the threads setting; the query_time_limit_ms "
+                "limit)"
+            )
         try:
             proc = self._take()
             try:
                 budget = max(deadline - time.monotonic(), 0.001)
-                os.write(proc.stdin.fileno(), json.dumps({"sql": sql, "time_s": budget}).encode() + b"\n")
+                os.write(
+                    proc.stdin.fileno(), json.dumps({"sql": sql, "time_s": budget}).encode() + b"\n"
+                )
                 line = self._answer(proc, deadline + self.grace_s)
             except OSError:
                 line = None
@@ -104,9 +119,14 @@ class QueryProcesses:
                 code = proc.poll()
                 self._stop(proc)
                 if code is None:
-                    raise QueryFailed(f"query failed: stopped after {self.limit_s:g} s (the query_time_limit_ms limit)")
-                raise QueryFailed(f"query failed: the statement's process ended (exit code {code}), most likely "
-                                  "past the query_memory_mb limit")
+                    raise QueryFailed(
+                        f"query failed: stopped after {self.limit_s:g} s (the query_time_limit_ms "
+                        "limit)"
+                    )
+                raise QueryFailed(
+                    f"query failed: the statement's process ended (exit code {code}), most likely "
+                    "past the query_memory_mb limit"
+                )
             with self._lock:
                 self._idle.append(proc)
             return json.loads(line)
@@ -122,7 +142,9 @@ class QueryProcesses:
                 return self._start()
             if proc.poll() is None:
                 return proc
-            self._stop(proc)  # it ended while idle (killed from outside): reaped, and another started
+            self._stop(
+                proc
+            )  # it ended while idle (killed from outside): reaped, and another started
 
     def _answer(self, proc: subprocess.Popen, deadline: float) -> bytes | None:
         """One line from the child, or None when it does not come in time (or the child died)."""
@@ -144,8 +166,13 @@ class QueryProcesses:
                 return None
 
     def _start(self) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-I", "-S", CHILD], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,
+        )
         proc.stdin.write(self.config.encode() + b"\n")
         with self._lock:
             self._all.add(proc)
@@ -175,7 +202,9 @@ def query(store: Store, sql: str, settings: Any) -> list[dict[str, Any]] | dict[
     answer = processes.run(quote_names(sql))
     error = answer.get("error")
     if error == "refused":
-        raise QueryRefused(f"query refused: only reading is allowed (the statement would {answer['message']})")
+        raise QueryRefused(
+            f"query refused: only reading is allowed (the statement would {answer['message']})"
+        )
     if error is not None:
         raise QueryFailed(f"query failed: {answer['message']}")
     return answer["rows"] or {"msg": "no results"}

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from mockspice.domain import journal, outbound, sessions, stubs
 from mockspice.domain.errors import BadDataset
@@ -54,8 +55,12 @@ def prepare(settings: Settings) -> Prepared:
     file_stubs = stubs.load_path(settings.stubs) if settings.stubs else []
     masked = [place for place, holder, key in secrets_of(data) if holder[key] == MASK]
     if masked:  # an export of GET /_mockspice/state: there is no store to keep the secrets from
-        raise DatasetError(str(settings.fixtures), "", f"{_place_name(masked[0])}: is the mask {MASK!r} (as "
-                           "GET /_mockspice/state shows secrets); a fixtures file needs the real value")
+        raise DatasetError(
+            str(settings.fixtures),
+            "",
+            f"{_place_name(masked[0])}: is the mask {MASK!r} (as "
+            "GET /_mockspice/state shows secrets); a fixtures file needs the real value",
+        )
     if settings.partner:
         data = outbound.wire_to_partner(data, outbound.PARTNER_INT_USER, outbound.PARTNER_INT_PASS)
     temp_dir = None
@@ -116,13 +121,19 @@ def import_state(store: Store, raw: Any, source: str = "request body") -> dict[s
     except DatasetError as exc:
         raise BadDataset(str(exc)) from None
     with store.write() as conn:
-        masked = [(place, holder, key) for place, holder, key in secrets_of(data) if holder[key] == MASK]
+        masked = [
+            (place, holder, key) for place, holder, key in secrets_of(data) if holder[key] == MASK
+        ]
         if masked:
-            current = {place: holder[key] for place, holder, key in secrets_of(dataset.export(conn))}
+            current = {
+                place: holder[key] for place, holder, key in secrets_of(dataset.export(conn))
+            }
             for place, holder, key in masked:
                 if not current.get(place):
-                    raise BadDataset(f"{source}: {_place_name(place)}: is the mask {MASK!r}, and the store has "
-                                     "no such secret to keep; give its value")
+                    raise BadDataset(
+                        f"{source}: {_place_name(place)}: is the mask {MASK!r}, and the store has "
+                        "no such secret to keep; give its value"
+                    )
                 holder[key] = current[place]
         dataset.replace(conn, data)
         sessions.close_all(conn)  # their agents and companies may be gone

@@ -2,12 +2,12 @@
 
 A stub names a method, optionally a subset of the parameters it matches, and what to answer: a
 ``result``, an ``error``, or a fault of the whole HTTP answer (``http500``: an HTML error page;
-``drop``: the connection is closed in the middle of the answer; ``malformed``: a reply that is not JSON),
-after an optional ``delay_ms``, for ``times`` calls or forever. Instead of one answer it may give
-an ordered list (``answers``: the first call gets the first, the next the second, ...; after the
-last, the last again or, with ``"then": "end"``, the stub is used up), for a client's retry logic.
-A stub with only ``single_row_object`` is a pass-through: the real method answers the calls it
-matches, with the single-row quirk on or off for them.
+``drop``: the connection is closed in the middle of the answer; ``malformed``: a reply that is not
+JSON), after an optional ``delay_ms``, for ``times`` calls or forever. Instead of one answer it may
+give an ordered list (``answers``: the first call gets the first, the next the second, ...; after
+the last, the last again or, with ``"then": "end"``, the stub is used up), for a client's retry
+logic. A stub with only ``single_row_object`` is a pass-through: the real method answers the calls
+it matches, with the single-row quirk on or off for them.
 
 Stubs live in the store, so every worker answers with them; a call uses a stub (its hit, its
 place in the answer list, one of its ``times``) under the store's write lock, so that two workers
@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any
 
 from mockspice.domain.errors import BadParameter, json_type
 from mockspice.store.dataset import DatasetError, line_of, read_yaml
@@ -34,8 +35,18 @@ FAULTS = ("http500", "drop", "malformed")
 MAX_DELAY_MS = 60_000
 MAX_TIMES = 10**9
 MAX_ANSWERS = 1000
-KEYS = ("method", "params_match", "result", "error", "times", "delay_ms", "fault", "answers", "then",
-        "single_row_object")
+KEYS = (
+    "method",
+    "params_match",
+    "result",
+    "error",
+    "times",
+    "delay_ms",
+    "fault",
+    "answers",
+    "then",
+    "single_row_object",
+)
 ANSWER_KEYS = ("result", "error", "fault", "delay_ms")
 THEN = ("repeat", "end")  # after the last answer: it again, or the stub is used up
 FILE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -63,47 +74,79 @@ def check(raw: Any, row_methods: Collection[str] | None = None) -> dict[str, Any
         None: not checked.
     """
     if not isinstance(raw, dict):
-        raise BadStub("a stub is a JSON object: {\"method\", \"params_match\", \"result\" or \"error\", ...}, "
-                      f"not {json_type(raw)}")
+        raise BadStub(
+            'a stub is a JSON object: {"method", "params_match", "result" or "error", ...}, '
+            f"not {json_type(raw)}"
+        )
     unknown = sorted(set(raw) - set(KEYS), key=str)
     if unknown:
-        raise BadStub(f"unknown stub key {unknown[0]!r} (known: {', '.join(KEYS)})", str(unknown[0]))
+        raise BadStub(
+            f"unknown stub key {unknown[0]!r} (known: {', '.join(KEYS)})", str(unknown[0])
+        )
     for key, value in raw.items():
         _check_json(value, key)
     if not isinstance(raw.get("method"), str) or not raw["method"]:
         raise BadStub("'method' is required: the name of the API method to answer", "method")
     if "params_match" in raw and not isinstance(raw["params_match"], (list, dict)):
-        raise BadStub("'params_match' must be an array (positional) or an object (named) to match a subset of",
-                      "params_match")
+        raise BadStub(
+            "'params_match' must be an array (positional) or an object (named) to match a subset "
+            "of",
+            "params_match",
+        )
     times = _whole(raw, "times", 1, MAX_TIMES)
     delay_ms = _whole(raw, "delay_ms", 0, MAX_DELAY_MS)
     single = raw.get("single_row_object")
     if single is not None and not isinstance(single, bool):
-        raise BadStub(f"'single_row_object' must be true or false, not {json_type(single)}", "single_row_object")
+        raise BadStub(
+            f"'single_row_object' must be true or false, not {json_type(single)}",
+            "single_row_object",
+        )
     given = [k for k in ("result", "error", "fault") if k in raw]
-    stub = {"method": raw["method"], "params_match": raw.get("params_match"), "result": None, "error": None,
-            "times": times, "delay_ms": delay_ms or 0, "fault": None, "answers": None, "then": None,
-            "single_row_object": single}
+    stub = {
+        "method": raw["method"],
+        "params_match": raw.get("params_match"),
+        "result": None,
+        "error": None,
+        "times": times,
+        "delay_ms": delay_ms or 0,
+        "fault": None,
+        "answers": None,
+        "then": None,
+        "single_row_object": single,
+    }
     if single is not None:
         if given or "answers" in raw:
-            raise BadStub("'single_row_object' makes a pass-through stub (the real method answers, with the quirk on "
-                          "or off): it goes without 'result', 'error', 'fault' and 'answers'", "single_row_object")
+            raise BadStub(
+                "'single_row_object' makes a pass-through stub (the real method answers, with the "
+                "quirk on "
+                "or off): it goes without 'result', 'error', 'fault' and 'answers'",
+                "single_row_object",
+            )
         _check_passing(raw["method"], row_methods)
     elif "answers" in raw:
         if given:
-            raise BadStub(f"a stub has 'answers' or {given[0]!r}, not both: each answer has its own", given[0])
+            raise BadStub(
+                f"a stub has 'answers' or {given[0]!r}, not both: each answer has its own", given[0]
+            )
         stub["answers"] = _answers(raw["answers"])
     elif not given:
-        raise BadStub("a stub needs 'result', 'error', 'fault', 'answers' (one per call), or 'single_row_object' "
-                      "(a pass-through)")
+        raise BadStub(
+            "a stub needs 'result', 'error', 'fault', 'answers' (one per call), or "
+            "'single_row_object' "
+            "(a pass-through)"
+        )
     else:
         stub.update(_answer(raw, ()))
     if "then" in raw:
         if stub["answers"] is None:
             raise BadStub("'then' goes with 'answers': what follows the last answer", "then")
         if raw["then"] not in THEN:
-            raise BadStub("'then' must be repeat (the last answer again, the default) or end (the stub is used "
-                          "up: later calls go to the next stub or the real method)", "then")
+            raise BadStub(
+                "'then' must be repeat (the last answer again, the default) or end (the stub is "
+                "used "
+                "up: later calls go to the next stub or the real method)",
+                "then",
+            )
         stub["then"] = raw["then"]
     elif stub["answers"] is not None:
         stub["then"] = "repeat"
@@ -112,8 +155,12 @@ def check(raw: Any, row_methods: Collection[str] | None = None) -> dict[str, Any
 
 def _check_passing(method: str, row_methods: Collection[str] | None) -> None:
     if row_methods is not None and method not in row_methods:
-        raise BadStub(f"'method': a pass-through stub answers through the real method, and {method!r} is none of "
-                      "the API's methods that answer rows (the single-row quirk applies only to those)", "method")
+        raise BadStub(
+            f"'method': a pass-through stub answers through the real method, and {method!r} is "
+            "none of "
+            "the API's methods that answer rows (the single-row quirk applies only to those)",
+            "method",
+        )
 
 
 def _check_json(value: Any, key: str) -> None:
@@ -121,39 +168,63 @@ def _check_json(value: Any, key: str) -> None:
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise BadStub(f"{key!r} holds a value JSON has not ({str(exc).splitlines()[0][:120]}); "
-                      "in YAML, quote a date", key) from None
+        raise BadStub(
+            f"{key!r} holds a value JSON has not ({str(exc).splitlines()[0][:120]}); "
+            "in YAML, quote a date",
+            key,
+        ) from None
 
 
 def _whole(raw: dict[str, Any], key: str, low: int, high: int, *path: str | int) -> int | None:
     value = raw.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+    ):
         raise BadStub(f"'{key}' must be a whole number from {low} to {high}", *path, key)
     return value
 
 
 def _answers(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
-        raise BadStub("'answers' must be a non-empty array of {\"result\"} | {\"error\"} | {\"fault\"} objects "
-                      "(each may have \"delay_ms\"), one per call", "answers")
+        raise BadStub(
+            '\'answers\' must be a non-empty array of {"result"} | {"error"} | {"fault"} objects '
+            '(each may have "delay_ms"), one per call',
+            "answers",
+        )
     if len(raw) > MAX_ANSWERS:
-        raise BadStub(f"'answers' may hold at most {MAX_ANSWERS} answers, not {len(raw)}", "answers")
+        raise BadStub(
+            f"'answers' may hold at most {MAX_ANSWERS} answers, not {len(raw)}", "answers"
+        )
     out = []
     for index, item in enumerate(raw):
         where = ("answers", index)
         if not isinstance(item, dict):
-            raise BadStub(f"'answers'[{index}] must be an object with one of 'result', 'error' or 'fault', "
-                          f"not {json_type(item)}", *where)
+            raise BadStub(
+                f"'answers'[{index}] must be an object with one of 'result', 'error' or 'fault', "
+                f"not {json_type(item)}",
+                *where,
+            )
         unknown = sorted(set(item) - set(ANSWER_KEYS), key=str)
         if unknown:
-            raise BadStub(f"'answers'[{index}]: unknown key {unknown[0]!r} (known: {', '.join(ANSWER_KEYS)})",
-                          *where, str(unknown[0]))
+            raise BadStub(
+                f"'answers'[{index}]: unknown key {unknown[0]!r} (known: {', '.join(ANSWER_KEYS)})",
+                *where,
+                str(unknown[0]),
+            )
         given = [k for k in ("result", "error", "fault") if k in item]
         if len(given) != 1:
-            raise BadStub(f"'answers'[{index}] must have exactly one of 'result', 'error' or 'fault'"
-                          + (f", not {' and '.join(repr(k) for k in given)}" if given else ""), *where)
+            raise BadStub(
+                f"'answers'[{index}] must have exactly one of 'result', 'error' or 'fault'"
+                + (f", not {' and '.join(repr(k) for k in given)}" if given else ""),
+                *where,
+            )
         answer = _answer(item, where)
-        out.append({given[0]: answer[given[0]], "delay_ms": _whole(item, "delay_ms", 0, MAX_DELAY_MS, *where)})
+        out.append(
+            {
+                given[0]: answer[given[0]],
+                "delay_ms": _whole(item, "delay_ms", 0, MAX_DELAY_MS, *where),
+            }
+        )
     return out
 
 
@@ -165,25 +236,44 @@ def _answer(raw: dict[str, Any], where: tuple) -> dict[str, Any]:
     if error is not None:
         if isinstance(error, str):
             error = {"code": -32000, "message": error}
-        if not isinstance(error, dict) or not isinstance(error.get("message"), str) or \
-                isinstance(error.get("code", -32000), bool) or not isinstance(error.get("code", -32000), int) or \
-                set(error) - {"code", "message", "data"}:
-            raise BadStub("'error' must be a message, or {\"code\": integer, \"message\": string, \"data\": any}"
-                          f", not {json_type(error)}" + (" (in YAML, quote yes, no, on and off)"
-                                                           if isinstance(error, bool) else ""), *where, "error")
-        error = {"code": error.get("code", -32000), "message": error["message"], "data": error.get("data")}
+        if (
+            not isinstance(error, dict)
+            or not isinstance(error.get("message"), str)
+            or isinstance(error.get("code", -32000), bool)
+            or not isinstance(error.get("code", -32000), int)
+            or set(error) - {"code", "message", "data"}
+        ):
+            raise BadStub(
+                '\'error\' must be a message, or {"code": integer, "message": string, "data": any}'
+                f", not {json_type(error)}"
+                + (" (in YAML, quote yes, no, on and off)" if isinstance(error, bool) else ""),
+                *where,
+                "error",
+            )
+        error = {
+            "code": error.get("code", -32000),
+            "message": error["message"],
+            "data": error.get("data"),
+        }
     if raw.get("fault") is not None and raw["fault"] not in FAULTS:
         raise BadStub(f"'fault' must be one of {', '.join(FAULTS)}", *where, "fault")
     return {"result": raw.get("result"), "error": error, "fault": raw.get("fault")}
 
 
 def contains(pattern: Any, value: Any) -> bool:
-    """Whether ``value`` holds ``pattern``: objects by subset of keys, arrays by position, else equal."""
+    """Whether ``value`` holds ``pattern``: objects by subset of keys, arrays by position, else
+    equal.
+    """
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(k in value and contains(v, value[k]) for k, v in pattern.items())
+        return isinstance(value, dict) and all(
+            k in value and contains(v, value[k]) for k, v in pattern.items()
+        )
     if isinstance(pattern, list):
-        return isinstance(value, list) and len(pattern) <= len(value) and all(
-            contains(p, v) for p, v in zip(pattern, value))
+        return (
+            isinstance(value, list)
+            and len(pattern) <= len(value)
+            and all(contains(p, v) for p, v in zip(pattern, value))
+        )
     if isinstance(pattern, bool) or isinstance(value, bool):
         return pattern is value  # true is not 1 in JSON
     return pattern == value
@@ -198,6 +288,7 @@ def _times_left(stub: dict[str, Any]) -> int | None:
 
 # --- files (--stubs) ---------------------------------------------------------------------------
 
+
 def load_path(path: str | Path, row_methods: Collection[str] | None = None) -> list[dict[str, Any]]:
     """The stubs of a file, or of every ``*.yaml``, ``*.yml`` and ``*.json`` of a folder (in name
     order), each checked: ``{"file", "place", "line", "stub"}``.
@@ -209,8 +300,10 @@ def load_path(path: str | Path, row_methods: Collection[str] | None = None) -> l
     """
     path = Path(path)
     if path.is_dir():
-        files = sorted((p for p in path.iterdir() if p.suffix.lower() in FILE_SUFFIXES and p.is_file()),
-                       key=lambda p: p.name)
+        files = sorted(
+            (p for p in path.iterdir() if p.suffix.lower() in FILE_SUFFIXES and p.is_file()),
+            key=lambda p: p.name,
+        )
     elif path.exists():
         files = [path]
     else:
@@ -226,7 +319,11 @@ def _load_file(path: Path, row_methods: Collection[str] | None) -> list[dict[str
         raise StubsError(source, "", f"cannot read it ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise StubsError(source, "", f"not UTF-8 text (byte {exc.start})") from None
-    raw = _parse_json(text, source) if path.suffix.lower() == ".json" else read_yaml(text, source, StubsError)
+    raw = (
+        _parse_json(text, source)
+        if path.suffix.lower() == ".json"
+        else read_yaml(text, source, StubsError)
+    )
     if raw is None:
         raise StubsError(source, "", "holds nothing: write a stub object, or a list of them")
     many = isinstance(raw, list)
@@ -258,12 +355,15 @@ def _parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=unique, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
-        raise StubsError(source, "", f"not valid JSON, column {exc.colno}: {exc.msg}", exc.lineno) from None
+        raise StubsError(
+            source, "", f"not valid JSON, column {exc.colno}: {exc.msg}", exc.lineno
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise StubsError(source, "", f"not valid JSON: {exc}") from None
 
 
 # --- the store ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -285,16 +385,24 @@ def seed(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> None:
 
 
 def restore(conn: sqlite3.Connection) -> None:
-    """Every stub removed and the files' put back as loaded (a reset), in the caller's transaction."""
+    """Every stub removed and the files' put back as loaded (a
+    reset), in the caller's transaction.
+    """
     conn.execute("DELETE FROM tblRpcStub")
-    row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (SEED_KEY,)).fetchone()
+    row = conn.execute(
+        "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (SEED_KEY,)
+    ).fetchone()
     _insert_files(conn, json.loads(row[0]) if row else [])
 
 
 def _insert_files(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> None:
-    conn.executemany("INSERT INTO tblRpcStub(Method, Stub, TimesLeft, Origin) VALUES (?, ?, ?, ?)",
-                     [(e["stub"]["method"], json.dumps(e["stub"]), _times_left(e["stub"]), e["file"])
-                      for e in entries])
+    conn.executemany(
+        "INSERT INTO tblRpcStub(Method, Stub, TimesLeft, Origin) VALUES (?, ?, ?, ?)",
+        [
+            (e["stub"]["method"], json.dumps(e["stub"]), _times_left(e["stub"]), e["file"])
+            for e in entries
+        ],
+    )
 
 
 # API stubs first (oldest first), then the files' (in the order loaded).
@@ -317,18 +425,24 @@ class Stubs:
         """Check and keep a stub; returns it as :meth:`all` lists it."""
         stub = check(raw, self.row_methods)
         with self.store.write() as conn:
-            stub_id = conn.execute("INSERT INTO tblRpcStub(Method, Stub, TimesLeft) VALUES (?, ?, ?)",
-                                   (stub["method"], json.dumps(stub), _times_left(stub))).lastrowid
+            stub_id = conn.execute(
+                "INSERT INTO tblRpcStub(Method, Stub, TimesLeft) VALUES (?, ?, ?)",
+                (stub["method"], json.dumps(stub), _times_left(stub)),
+            ).lastrowid
         return _listed(stub_id, stub, _times_left(stub), 0, None)
 
     def all(self) -> list[dict[str, Any]]:
         """Every stub in the order they match, with the calls it has left (null: no end), its
         hits and its origin; a used-up stub stays, with ``times_left`` 0."""
-        rows = self.store.read().execute(f"SELECT StubID, Stub, TimesLeft, Hits, Origin FROM tblRpcStub {_ORDER}")
+        rows = self.store.read().execute(
+            f"SELECT StubID, Stub, TimesLeft, Hits, Origin FROM tblRpcStub {_ORDER}"
+        )
         return [_listed(r[0], json.loads(r[1]), r[2], r[3], r[4]) for r in rows]
 
     def clear(self) -> int:
-        """Remove every stub, the files' too (a reset restores those); returns how many there were."""
+        """Remove every stub, the files' too (a reset restores
+        those); returns how many there were.
+        """
         with self.store.write() as conn:
             return conn.execute("DELETE FROM tblRpcStub").rowcount
 
@@ -346,13 +460,24 @@ class Stubs:
             try:
                 _check_passing(entry["stub"]["method"], self.row_methods)
             except BadStub as exc:
-                raise StubsError(entry["file"], f"{entry['place']}.method", exc.message, entry["line"]) from None
+                raise StubsError(
+                    entry["file"], f"{entry['place']}.method", exc.message, entry["line"]
+                ) from None
 
     def knows(self, method: str) -> bool:
-        """Whether a stub answers ``method`` itself (so that an unknown name is not 'Method not found')."""
-        return self.store.read().execute(
-            f"SELECT 1 FROM tblRpcStub WHERE Method = ? AND {_LIVE} "
-            "AND json_extract(Stub, '$.single_row_object') IS NULL LIMIT 1", (method,)).fetchone() is not None
+        """Whether a stub answers ``method`` itself (so that an unknown name is not 'Method not
+        found').
+        """
+        return (
+            self.store.read()
+            .execute(
+                f"SELECT 1 FROM tblRpcStub WHERE Method = ? AND {_LIVE} "
+                "AND json_extract(Stub, '$.single_row_object') IS NULL LIMIT 1",
+                (method,),
+            )
+            .fetchone()
+            is not None
+        )
 
     def match(self, method: str, params: Any) -> Hit | None:
         """The first stub that answers this call, used (its hit, its next answer, one of its
@@ -367,12 +492,17 @@ class Stubs:
             if found is None:
                 return None
             stub_id, stub = found
-            hits = conn.execute("UPDATE tblRpcStub SET Hits = Hits + 1, TimesLeft = TimesLeft - 1 "
-                                "WHERE StubID = ? RETURNING Hits", (stub_id,)).fetchone()[0]
+            hits = conn.execute(
+                "UPDATE tblRpcStub SET Hits = Hits + 1, TimesLeft = TimesLeft - 1 "
+                "WHERE StubID = ? RETURNING Hits",
+                (stub_id,),
+            ).fetchone()[0]
         return _hit(stub_id, stub, hits)
 
     @staticmethod
-    def _first(conn: sqlite3.Connection, select: str, method: str, params: Any) -> tuple[int, dict] | None:
+    def _first(
+        conn: sqlite3.Connection, select: str, method: str, params: Any
+    ) -> tuple[int, dict] | None:
         for stub_id, text in conn.execute(select, (method,)).fetchall():
             stub = {**_DEFAULTS, **json.loads(text)}
             if stub["params_match"] is None or contains(stub["params_match"], params):
@@ -393,6 +523,14 @@ def _hit(stub_id: int, stub: dict[str, Any], hits: int) -> Hit:
     return Hit(stub_id, answer, index, None, delay)
 
 
-def _listed(stub_id: int, stub: dict[str, Any], times_left: int | None, hits: int, origin: str | None) -> dict:
-    return {"id": stub_id, **{k: stub.get(k) for k in KEYS}, "times_left": times_left, "hits": hits,
-            "origin": "api" if origin is None else "file", "file": origin}
+def _listed(
+    stub_id: int, stub: dict[str, Any], times_left: int | None, hits: int, origin: str | None
+) -> dict:
+    return {
+        "id": stub_id,
+        **{k: stub.get(k) for k in KEYS},
+        "times_left": times_left,
+        "hits": hits,
+        "origin": "api" if origin is None else "file",
+        "file": origin,
+    }

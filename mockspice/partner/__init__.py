@@ -1,4 +1,6 @@
-"""The reference partner: a separate Flask app answering SpiceCSM's web calls, as a template to copy."""
+"""The reference partner: a separate Flask app answering SpiceCSM's web calls, as a template to
+copy.
+"""
 
 from mockspice.partner.app import create_partner_app, partner_accounts, serve_partner
 

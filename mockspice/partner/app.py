@@ -1,4 +1,5 @@
-"""The reference partner: SpiceCSM's four web-call receivers (search, load, update, case) as a template.
+"""The reference partner: SpiceCSM's four web-call receivers (search, load, update, case) as a
+template.
 
 A partner copies this file to answer SpiceCSM's web calls from its own data; docs/partner-guide.md
 walks through it. "The page" below is SpiceCSM's API/Integration page. Accounts are the mockspice
@@ -23,15 +24,19 @@ from lxml import etree
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
+from mockspice.domain.outbound import PARTNER_INT_PASS, PARTNER_INT_USER
 from mockspice.resources import DATA_DIR
 from mockspice.store.dataset import load_file
 from mockspice.store.phones import normalize_phone
-from mockspice.domain.outbound import PARTNER_INT_PASS, PARTNER_INT_USER
 from mockspice.wire import safexml
 from mockspice.wire.build import user_xml
 from mockspice.wire.documents import (
-    ACCOUNT_USER_ATTRIBUTES, CORRECTED_NAMES, SEARCH_USER_ATTRIBUTES, SEARCH_VARIABLES,
-    TICKET_ATTRIBUTES)
+    ACCOUNT_USER_ATTRIBUTES,
+    CORRECTED_NAMES,
+    SEARCH_USER_ATTRIBUTES,
+    SEARCH_VARIABLES,
+    TICKET_ATTRIBUTES,
+)
 from mockspice.wire.encoding import encode
 from mockspice.wire.parse import UnreadableDocument, parse_account
 from mockspice.wire.validate import validate
@@ -41,8 +46,9 @@ MAX_BODY = 16 * 1024 * 1024
 XML = "text/xml; charset=utf-8"
 # Page, "Account Search/Load": the variables in its spelling, plus the corrected spellings
 # (SecondaryPhone, Mobile) that a fixed SpiceCSM, or mockspice's corrected_names, sends.
-VARIABLES = dict(SEARCH_VARIABLES) | {right: dict(SEARCH_VARIABLES)[wrong]
-                                      for wrong, right in CORRECTED_NAMES.items()}
+VARIABLES = dict(SEARCH_VARIABLES) | {
+    right: dict(SEARCH_VARIABLES)[wrong] for wrong, right in CORRECTED_NAMES.items()
+}
 PHONES = ("pphone", "sphone", "mobile", "fax")
 # CustFields is "ID\value" pairs joined by commas; the page gives no escape, so a comma only
 # separates pairs when the next pair starts: "1\Smith, Jones,2\Gold" is two pairs.
@@ -51,22 +57,30 @@ PAIR_START = re.compile(r",(?=\s*\d+\\)")
 receivers = Blueprint("partner", __name__)
 
 
-# The credentials the partner accepts unless told otherwise (SpiceCSM sends them as intUser/intPass).
+# The credentials the partner accepts unless told otherwise (SpiceCSM sends them as
+# intUser/intPass).
 DEFAULT_INT_USER, DEFAULT_INT_PASS = PARTNER_INT_USER, PARTNER_INT_PASS
 
+
 class PartnerBook:
-    """The partner's accounts and the cases it was sent, in memory, safe to share between threads."""
+    """The partner's accounts and the cases it was sent, in memory,
+    safe to share between threads.
+    """
 
     def __init__(self, accounts: list[dict]):
         self._lock = threading.Lock()
-        self._accounts = {a["userkey"]: {**a, "fields": {int(f["id"]): f["value"] for f in a.get("fields") or ()}}
-                          for a in accounts}
+        self._accounts = {
+            a["userkey"]: {**a, "fields": {int(f["id"]): f["value"] for f in a.get("fields") or ()}}
+            for a in accounts
+        }
         self._tickets: dict[str, dict[tuple[str, str], dict]] = {}
 
     def search(self, criteria: list[tuple[str, object]]) -> list[dict]:
         """Return the accounts that match every criterion (AND), in the book's order."""
         with self._lock:
-            return [a for a in self._accounts.values() if all(_matches(a, k, v) for k, v in criteria)]
+            return [
+                a for a in self._accounts.values() if all(_matches(a, k, v) for k, v in criteria)
+            ]
 
     # Accounts are replaced whole, never changed in place, so a reader may keep one unlocked.
     def load(self, userkey: str) -> dict | None:
@@ -105,8 +119,9 @@ def _matches(account: dict, key: str, wanted) -> bool:
         # An ANI arrives as PrimaryPhone (the pop) in whatever format the switch uses, and the
         # caller may ring from any of their numbers: compare digits, against every phone.
         digits = normalize_phone(wanted)
-        return bool(digits) and any(normalize_phone(c.get(p) or "") == digits
-                                    for c in contacts for p in PHONES)
+        return bool(digits) and any(
+            normalize_phone(c.get(p) or "") == digits for c in contacts for p in PHONES
+        )
     if key == "fields":
         field_id, value = wanted
         return _same(account["fields"].get(field_id, ""), value)
@@ -170,24 +185,39 @@ def check_credentials():
 
 @receivers.post("/search")
 def search():
-    """Account search: every matching account as <users><user .../></users>, values percent-encoded."""
+    """Account search: every matching account as <users><user
+    .../></users>, values percent-encoded.
+    """
     users = []
     for account in current_app.extensions["partner"]["book"].search(_criteria(request.form)):
         contact = (account.get("contacts") or [{}])[0]  # the first contact speaks for the account
-        values = {"status": account.get("status") or "", "userkey": account["userkey"],
-                  "name": f"{contact.get('firstname') or ''} {contact.get('lastname') or ''}".strip(),
-                  "email": contact.get("pemail") or "", "phone": contact.get("pphone") or ""}
-        users.append("\n  <user " + " ".join(f'{name}="{encode(values[name])}"'
-                                             for name in SEARCH_USER_ATTRIBUTES) + " />")
+        values = {
+            "status": account.get("status") or "",
+            "userkey": account["userkey"],
+            "name": f"{contact.get('firstname') or ''} {contact.get('lastname') or ''}".strip(),
+            "email": contact.get("pemail") or "",
+            "phone": contact.get("pphone") or "",
+        }
+        users.append(
+            "\n  <user "
+            + " ".join(f'{name}="{encode(values[name])}"' for name in SEARCH_USER_ATTRIBUTES)
+            + " />"
+        )
     # Page: "Should no matching records be found the parent element must be returned with no
     # child elements": then the reply is <users></users>.
-    return _xml('<?xml version="1.0" encoding="UTF-8"?>\n<users>' + "".join(users)
-                + ("\n" if users else "") + "</users>\n")
+    return _xml(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<users>'
+        + "".join(users)
+        + ("\n" if users else "")
+        + "</users>\n"
+    )
 
 
 @receivers.post("/load")
 def load():
-    """Account load: the account of Userkey as <userdata>; an unknown userkey is 404 (page silent)."""
+    """Account load: the account of Userkey as <userdata>; an
+    unknown userkey is 404 (page silent).
+    """
     userkey = _required("Userkey")
     account = current_app.extensions["partner"]["book"].load(userkey)
     if account is None:
@@ -237,8 +267,12 @@ def partner_accounts(path: str | Path) -> list[dict]:
     return [a for company in load_file(path)["companies"] for a in company["accounts"]]
 
 
-def create_partner_app(accounts: list[dict] | None = None, *, int_user: str = DEFAULT_INT_USER,
-                       int_pass: str = DEFAULT_INT_PASS) -> Flask:
+def create_partner_app(
+    accounts: list[dict] | None = None,
+    *,
+    int_user: str = DEFAULT_INT_USER,
+    int_pass: str = DEFAULT_INT_PASS,
+) -> Flask:
     """Create a reference partner answering from ``accounts`` (default: data/partner.yaml)."""
     app = Flask(__name__)
     # Werkzeug keeps form fields under 500 kB by default; a userXML of many contacts is larger.
@@ -250,8 +284,13 @@ def create_partner_app(accounts: list[dict] | None = None, *, int_user: str = DE
     return app
 
 
-def serve_partner(host: str = "127.0.0.1", port: int = 9000, data_file: str | Path | None = None,
-                  int_user: str = DEFAULT_INT_USER, int_pass: str = DEFAULT_INT_PASS) -> None:
+def serve_partner(
+    host: str = "127.0.0.1",
+    port: int = 9000,
+    data_file: str | Path | None = None,
+    int_user: str = DEFAULT_INT_USER,
+    int_pass: str = DEFAULT_INT_PASS,
+) -> None:
     """Serve the reference partner until interrupted, printing its URL first."""
     accounts = partner_accounts(data_file) if data_file else None
     app = create_partner_app(accounts, int_user=int_user, int_pass=int_pass)
@@ -259,8 +298,11 @@ def serve_partner(host: str = "127.0.0.1", port: int = 9000, data_file: str | Pa
     # this process's memory, and an update must be seen by the next load whichever worker got it.
     server = make_server(host, port, app, threaded=True)
     shown = f"[{host}]" if ":" in host else host
-    print(f"mockspice reference partner on http://{shown}:{server.server_port}/ "
-          "(POST search, load, update, case)", flush=True)
+    print(
+        f"mockspice reference partner on http://{shown}:{server.server_port}/ "
+        "(POST search, load, update, case)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mockspice.store.db import Store
@@ -31,7 +32,7 @@ LINGER_S = 0.005  # the writer lets a batch gather this long, unless a reader is
 BUSY_LINGER_S = 0.05  # ... and this long while the batches are big (under load: fewer transactions)
 BUSY_ROWS = 32  # a batch of this many rows or more: busy
 FLUSH_S = 1.0  # a reader waits at most this long for this process's queue
-CLOSE_S = 3.0  # closing waits at most this long (the server kills a worker 5 s after asking it to stop) ...
+CLOSE_S = 3.0  # closing waits at most this long (a worker is killed 5 s after asked to stop) ...
 AT_EXIT_S = 1.0  # ... and the interpreter's exit this long more, for all writers together
 GIVE_UP_AFTER = 50  # failed attempts (about 5 s) before a batch is dropped with a message
 
@@ -78,10 +79,19 @@ class Counters:
 
     def _ids(self) -> int:
         found = getattr(self._local, "descriptor", None)
-        if found is not None and found.fd >= 0 and found.pid == os.getpid() and found.epoch == self._epoch:
+        if (
+            found is not None
+            and found.fd >= 0
+            and found.pid == os.getpid()
+            and found.epoch == self._epoch
+        ):
             return found.fd
-        found = _Descriptor(os.open(self.ids_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), self._epoch)
-        self._local.descriptor = found  # the one it replaces, of an earlier epoch, closes as it goes
+        found = _Descriptor(
+            os.open(self.ids_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), self._epoch
+        )
+        self._local.descriptor = (
+            found  # the one it replaces, of an earlier epoch, closes as it goes
+        )
         return found.fd
 
     def take(self) -> int:
@@ -136,7 +146,9 @@ class Counters:
         return int.from_bytes(self._map()[:_WIDTH], "little")
 
     def set_generation(self, value: int) -> None:
-        """Publish the generation a committed write of the dataset left (the caller holds the write lock)."""
+        """Publish the generation a committed write of the dataset left (the caller holds the write
+        lock).
+        """
         self._map()[:_WIDTH] = value.to_bytes(_WIDTH, "little")
 
     def close(self) -> None:
@@ -158,7 +170,7 @@ class WriteBehind:
         dataset's generation is left alone).
     """
 
-    def __init__(self, store: "Store", write: Callable[[sqlite3.Connection, Sequence[Any]], None]):
+    def __init__(self, store: Store, write: Callable[[sqlite3.Connection, Sequence[Any]], None]):
         self._store, self._write = store, write
         self._queue: list[Any] = []
         self._queued = self._done = 0  # rows ever queued; rows ever written or given up, in order
@@ -206,7 +218,8 @@ class WriteBehind:
             return self._done >= target
 
     def close(self, timeout: float | None = None) -> bool:
-        """Write what is queued (waiting at most ``timeout``, default ``CLOSE_S``), then stop the thread.
+        """Write what is queued (waiting at most ``timeout``, default ``CLOSE_S``), then stop the
+        thread.
 
         Returns False when the thread is still writing (its store must stay open for it).
         """
@@ -218,8 +231,10 @@ class WriteBehind:
             self._cond.notify_all()
         self._thread.join(timeout)
         if self._thread.is_alive():
-            _say(f"mockspice: error: {self._queued - self._done} journal entries are still being "
-                 f"written after {timeout:g} s")
+            _say(
+                f"mockspice: error: {self._queued - self._done} journal entries are still being "
+                f"written after {timeout:g} s"
+            )
             return False
         return True
 
@@ -244,8 +259,10 @@ class WriteBehind:
             except Exception as exc:  # noqa: BLE001 - the writer must outlive a bad moment of the disk
                 failures += 1
                 written = failures >= GIVE_UP_AFTER  # given up: counted as done
-                _say(f"mockspice: error: writing {len(batch)} journal entries failed ({exc})"
-                     + ("; they are lost" if written else "; retrying"))
+                _say(
+                    f"mockspice: error: writing {len(batch)} journal entries failed ({exc})"
+                    + ("; they are lost" if written else "; retrying")
+                )
                 if written:
                     failures = 0
             with self._cond:
@@ -267,7 +284,7 @@ def _say(line: str) -> None:
         pass
 
 
-_LIVE: "weakref.WeakSet[WriteBehind]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[WriteBehind] = weakref.WeakSet()
 
 
 @atexit.register

@@ -17,15 +17,16 @@ import json
 import math
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
-from mockspice.store.phones import normalize_phone
 from mockspice.store import schema
+from mockspice.store.phones import normalize_phone
 from mockspice.store.schema import MAX_ID, table
 
 MASK = "********"  # how an answer shows a secret (the web-call engine's mask too)
@@ -35,14 +36,29 @@ FORMAT = "mockspice-dataset/1"
 # The load reply's contact attributes (integration page, "Account Search/Load") and the
 # columns that hold them.
 CONTACT_COLUMNS = {
-    "firstname": "FirstName", "lastname": "LastName", "aone": "AddressOne",
-    "atwo": "AddressTwo", "city": "City", "region": "Region", "pc": "PostalCode",
-    "country": "Country", "pphone": "PrimaryPhone", "sphone": "SecondaryPhone",
-    "pemail": "PrimaryEmail", "semail": "SecondaryEmail", "mobile": "Mobile", "fax": "Fax",
+    "firstname": "FirstName",
+    "lastname": "LastName",
+    "aone": "AddressOne",
+    "atwo": "AddressTwo",
+    "city": "City",
+    "region": "Region",
+    "pc": "PostalCode",
+    "country": "Country",
+    "pphone": "PrimaryPhone",
+    "sphone": "SecondaryPhone",
+    "pemail": "PrimaryEmail",
+    "semail": "SecondaryEmail",
+    "mobile": "Mobile",
+    "fax": "Fax",
 }
 PHONE_KEYS = ("pphone", "sphone", "mobile", "fax")
-RESPONSE_TEXTS = {"journal": "Journal", "email": "Email", "article": "Article",
-                  "treepath": "TreePath", "events": "Events"}
+RESPONSE_TEXTS = {
+    "journal": "Journal",
+    "email": "Email",
+    "article": "Article",
+    "treepath": "TreePath",
+    "events": "Events",
+}
 
 
 class DatasetError(ValueError):
@@ -55,7 +71,12 @@ class DatasetError(ValueError):
 
     def as_dict(self) -> dict[str, Any]:
         """The error as JSON-ready data."""
-        return {"source": self.source, "place": self.place, "reason": self.reason, "line": self.line}
+        return {
+            "source": self.source,
+            "place": self.place,
+            "reason": self.reason,
+            "line": self.line,
+        }
 
 
 class _Invalid(Exception):
@@ -71,6 +92,7 @@ def _place(path: tuple) -> str:
 
 
 # --- value checkers: each takes (value, path) and returns the canonical value ---------------
+
 
 def _int(value: Any, path: tuple) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -106,7 +128,9 @@ def _text(value: Any, path: tuple) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         # JSON may escape a lone surrogate ("\ud800"); no text store can keep it.
-        raise _Invalid(path, f"is not valid Unicode text (a lone surrogate at character {exc.start})") from None
+        raise _Invalid(
+            path, f"is not valid Unicode text (a lone surrogate at character {exc.start})"
+        ) from None
     return value
 
 
@@ -141,14 +165,18 @@ def _datetime(value: Any, path: tuple) -> str:
         try:
             moment = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise _Invalid(path, f"must be a date and time like 2006-01-27 13:27:51, not {value!r}") from None
+            raise _Invalid(
+                path, f"must be a date and time like 2006-01-27 13:27:51, not {value!r}"
+            ) from None
     else:
         raise _Invalid(path, f"must be a date and time like 2006-01-27 13:27:51, not {value!r}")
     if moment.tzinfo is not None:
         try:
-            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
         except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the last UTC date
-            raise _Invalid(path, f"is outside the dates that can be kept in UTC: {value!r}") from None
+            raise _Invalid(
+                path, f"is outside the dates that can be kept in UTC: {value!r}"
+            ) from None
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -174,8 +202,12 @@ def _url(value: Any, path: tuple) -> str:
 
 
 def _timeout(value: Any, path: tuple) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0.1 <= value <= 300:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0.1 <= value <= 300
+    ):
         raise _Invalid(path, f"must be a number of seconds from 0.1 to 300, not {value!r}")
     return float(value)
 
@@ -201,8 +233,10 @@ def _record(spec: dict[str, _Key], value: Any, path: tuple, what: str) -> dict[s
         raise _Invalid(path, f"must be a mapping (a {what})")
     unknown = [k for k in value if k not in spec]
     if unknown:
-        raise _Invalid(path + (str(unknown[0]),),
-                       f"unknown key {unknown[0]!r} in a {what} (known: {', '.join(spec)})")
+        raise _Invalid(
+            path + (str(unknown[0]),),
+            f"unknown key {unknown[0]!r} in a {what} (known: {', '.join(spec)})",
+        )
     out = {}
     for key, rule in spec.items():
         if key in value:
@@ -229,33 +263,56 @@ _TEXT = _Key(_text, "")
 CONTACT = {key: _TEXT for key in CONTACT_COLUMNS}
 FIELD_VALUE = {"id": _Key(_id), "value": _TEXT}
 ACCOUNT = {
-    "userkey": _Key(_name), "brand": _Key(_id), "password": _TEXT,
-    "status": _Key(_name, "Active"), "account": _TEXT,
+    "userkey": _Key(_name),
+    "brand": _Key(_id),
+    "password": _TEXT,
+    "status": _Key(_name, "Active"),
+    "account": _TEXT,
     "contacts": _Key(_list_of(CONTACT, "contact"), list),
     "fields": _Key(_list_of(FIELD_VALUE, "field value"), list),
 }
 RESPONSE = {
-    "id": _Key(_id), "date": _Key(_datetime), "agent": _Key(_opt_id, None),
-    "tier": _Key(_level, 1), "status": _Key(_id), "issue": _Key(_opt_id, None),
-    "callid": _TEXT, **{key: _TEXT for key in RESPONSE_TEXTS},
+    "id": _Key(_id),
+    "date": _Key(_datetime),
+    "agent": _Key(_opt_id, None),
+    "tier": _Key(_level, 1),
+    "status": _Key(_id),
+    "issue": _Key(_opt_id, None),
+    "callid": _TEXT,
+    **{key: _TEXT for key in RESPONSE_TEXTS},
 }
 CASE = {
-    "id": _Key(_id), "userkey": _Key(_name), "brand": _Key(_opt_id, None),
-    "status": _Key(_id), "issue": _Key(_opt_id, None), "tier": _Key(_level, 1),
-    "agent": _Key(_opt_id, None), "callid": _TEXT, "created": _Key(_datetime),
+    "id": _Key(_id),
+    "userkey": _Key(_name),
+    "brand": _Key(_opt_id, None),
+    "status": _Key(_id),
+    "issue": _Key(_opt_id, None),
+    "tier": _Key(_level, 1),
+    "agent": _Key(_opt_id, None),
+    "callid": _TEXT,
+    "created": _Key(_datetime),
     "responses": _Key(_list_of(RESPONSE, "response"), list),
 }
 # A brand's web-call settings, kept as brand data (<CompanyID>_tblBrandData) under these labels:
 # SpiceCSM does not say where it keeps them (spicecsm-facts.md, "Not known"); per-brand
 # settings are where it keeps everything else of a brand.
 WEBCALL_LABELS = {
-    "search_url": "SearchURL", "load_url": "LoadURL", "update_url": "UpdateURL",
-    "case_url": "CaseURL", "int_user": "IntUser", "int_pass": "IntPass", "timeout_s": "WebCallTimeout",
+    "search_url": "SearchURL",
+    "load_url": "LoadURL",
+    "update_url": "UpdateURL",
+    "case_url": "CaseURL",
+    "int_user": "IntUser",
+    "int_pass": "IntPass",
+    "timeout_s": "WebCallTimeout",
 }
 DEFAULT_TIMEOUT_S = 10.0
 WEBCALLS = {
-    "search_url": _Key(_url, ""), "load_url": _Key(_url, ""), "update_url": _Key(_url, ""),
-    "case_url": _Key(_url, ""), "int_user": _TEXT, "int_pass": _TEXT,
+    "search_url": _Key(_url, ""),
+    "load_url": _Key(_url, ""),
+    "update_url": _Key(_url, ""),
+    "case_url": _Key(_url, ""),
+    "int_user": _TEXT,
+    "int_pass": _TEXT,
     "timeout_s": _Key(_timeout, DEFAULT_TIMEOUT_S),
 }
 
@@ -265,28 +322,45 @@ def _webcalls(value: Any, path: tuple) -> dict[str, Any]:
 
 
 BRAND = {
-    "id": _Key(_id), "label": _Key(_name), "list_label": _Key(_text, None),
-    "active": _Key(_bool, True), "greeting": _TEXT,
+    "id": _Key(_id),
+    "label": _Key(_name),
+    "list_label": _Key(_text, None),
+    "active": _Key(_bool, True),
+    "greeting": _TEXT,
     "webcalls": _Key(_webcalls, lambda: _webcalls({}, ())),
     "data": _Key(_mapping_of_text, dict),
 }
 EVENT_CATEGORY = {"id": _Key(_id), "label": _Key(_name)}
 EVENT = {
-    "id": _Key(_id), "case": _Key(_opt_id, None), "category": _Key(_id), "title": _Key(_name),
-    "starts": _Key(_datetime), "ends": _Key(_opt_datetime, None), "notes": _TEXT,
+    "id": _Key(_id),
+    "case": _Key(_opt_id, None),
+    "category": _Key(_id),
+    "title": _Key(_name),
+    "starts": _Key(_datetime),
+    "ends": _Key(_opt_datetime, None),
+    "notes": _TEXT,
     "agent": _Key(_opt_id, None),
 }
 ALERT = {
-    "id": _Key(_id), "message": _Key(_name), "created": _Key(_datetime),
-    "expires": _Key(_opt_datetime, None), "active": _Key(_bool, True),
+    "id": _Key(_id),
+    "message": _Key(_name),
+    "created": _Key(_datetime),
+    "expires": _Key(_opt_datetime, None),
+    "active": _Key(_bool, True),
 }
 COMPANY = {
-    "id": _Key(_id), "label": _Key(_name), "active": _Key(_bool, True),
+    "id": _Key(_id),
+    "label": _Key(_name),
+    "active": _Key(_bool, True),
     "brands": _Key(_list_of(BRAND, "brand"), list),
-    "statuses": _Key(_list_of({"id": _Key(_id), "label": _Key(_name),
-                               "closed": _Key(_bool, False)}, "status"), list),
-    "issues": _Key(_list_of({"id": _Key(_id), "label": _Key(_name),
-                             "parent": _Key(_opt_id, None)}, "issue"), list),
+    "statuses": _Key(
+        _list_of({"id": _Key(_id), "label": _Key(_name), "closed": _Key(_bool, False)}, "status"),
+        list,
+    ),
+    "issues": _Key(
+        _list_of({"id": _Key(_id), "label": _Key(_name), "parent": _Key(_opt_id, None)}, "issue"),
+        list,
+    ),
     "custom_fields": _Key(_list_of({"id": _Key(_id), "label": _Key(_name)}, "custom field"), list),
     "accounts": _Key(_list_of(ACCOUNT, "account"), list),
     "cases": _Key(_list_of(CASE, "case"), list),
@@ -295,10 +369,17 @@ COMPANY = {
     "alerts": _Key(_list_of(ALERT, "alert"), list),
 }
 AGENT = {
-    "id": _Key(_id), "company": _Key(_id), "login": _Key(_name),
-    "password": _Key(_text, None), "password_md5": _Key(_md5, None),
-    "firstname": _TEXT, "lastname": _TEXT, "email": _TEXT,
-    "security_level": _Key(_level, 1), "tier": _Key(_level, 1), "active": _Key(_bool, True),
+    "id": _Key(_id),
+    "company": _Key(_id),
+    "login": _Key(_name),
+    "password": _Key(_text, None),
+    "password_md5": _Key(_md5, None),
+    "firstname": _TEXT,
+    "lastname": _TEXT,
+    "email": _TEXT,
+    "security_level": _Key(_level, 1),
+    "tier": _Key(_level, 1),
+    "active": _Key(_bool, True),
 }
 DATASET = {
     "format": _Key(_text, FORMAT),
@@ -314,15 +395,20 @@ def _unique(items: list[dict], key: str, path: tuple, what: str) -> dict[Any, in
     for i, item in enumerate(items):
         value = item[key]
         if value in seen:
-            raise _Invalid(path + (i, key), f"duplicate {what} {value!r} (first at {_place(path + (seen[value],))})")
+            raise _Invalid(
+                path + (i, key),
+                f"duplicate {what} {value!r} (first at {_place(path + (seen[value],))})",
+            )
         seen[value] = i
     return seen
 
 
 def _refer(value: Any, known: dict, path: tuple, what: str) -> None:
     if value is not None and value not in known:
-        raise _Invalid(path, f"no {what} with id {value!r}" if isinstance(value, int)
-                       else f"no {what} {value!r}")
+        raise _Invalid(
+            path,
+            f"no {what} with id {value!r}" if isinstance(value, int) else f"no {what} {value!r}",
+        )
 
 
 def _check_references(data: dict) -> None:
@@ -346,7 +432,9 @@ def _check_references(data: dict) -> None:
         brands = _unique(company["brands"], "id", cpath + ("brands",), "brand id")
         statuses = _unique(company["statuses"], "id", cpath + ("statuses",), "status id")
         issues = _unique(company["issues"], "id", cpath + ("issues",), "issue id")
-        fields = _unique(company["custom_fields"], "id", cpath + ("custom_fields",), "custom field id")
+        fields = _unique(
+            company["custom_fields"], "id", cpath + ("custom_fields",), "custom field id"
+        )
         accounts = _unique(company["accounts"], "userkey", cpath + ("accounts",), "userkey")
         cases = _unique(company["cases"], "id", cpath + ("cases",), "case id")
         for b, brand in enumerate(company["brands"]):
@@ -354,8 +442,10 @@ def _check_references(data: dict) -> None:
                 brand["list_label"] = brand["label"]
             for label in brand["data"]:
                 if label == GREETING_LABEL or label in WEBCALL_LABELS.values():
-                    raise _Invalid(cpath + ("brands", b, "data", label),
-                                   f"{label!r} is set with the brand's 'greeting' or 'webcalls' keys")
+                    raise _Invalid(
+                        cpath + ("brands", b, "data", label),
+                        f"{label!r} is set with the brand's 'greeting' or 'webcalls' keys",
+                    )
         for i, issue in enumerate(company["issues"]):
             _refer(issue["parent"], issues, cpath + ("issues", i, "parent"), "issue")
         for a, account in enumerate(company["accounts"]):
@@ -372,7 +462,10 @@ def _check_references(data: dict) -> None:
             if case["brand"] is None:
                 case["brand"] = owner_brand
             elif case["brand"] != owner_brand:
-                raise _Invalid(kpath + ("brand",), f"account {case['userkey']!r} belongs to brand {owner_brand}")
+                raise _Invalid(
+                    kpath + ("brand",),
+                    f"account {case['userkey']!r} belongs to brand {owner_brand}",
+                )
             _refer(case["status"], statuses, kpath + ("status",), "status")
             _refer(case["issue"], issues, kpath + ("issue",), "issue")
             _refer_agent(case["agent"], agent_company, company["id"], kpath + ("agent",))
@@ -382,8 +475,11 @@ def _check_references(data: dict) -> None:
             for r, response in enumerate(case["responses"]):
                 rpath = kpath + ("responses", r)
                 if response["id"] in responses:
-                    raise _Invalid(rpath + ("id",), f"duplicate response id {response['id']} "
-                                   f"(first at {_place(responses[response['id']])})")
+                    raise _Invalid(
+                        rpath + ("id",),
+                        f"duplicate response id {response['id']} "
+                        f"(first at {_place(responses[response['id']])})",
+                    )
                 responses[response["id"]] = rpath
                 _refer(response["status"], statuses, rpath + ("status",), "status")
                 _refer(response["issue"], issues, rpath + ("issue",), "issue")
@@ -392,7 +488,9 @@ def _check_references(data: dict) -> None:
 
 
 def _check_events(company: dict, cpath: tuple, cases: dict, agent_company: dict) -> None:
-    categories = _unique(company["event_categories"], "id", cpath + ("event_categories",), "event category id")
+    categories = _unique(
+        company["event_categories"], "id", cpath + ("event_categories",), "event category id"
+    )
     _unique(company["events"], "id", cpath + ("events",), "event id")
     _unique(company["alerts"], "id", cpath + ("alerts",), "alert id")
     for e, event in enumerate(company["events"]):
@@ -449,13 +547,21 @@ def webcall_rows(brand_id: int, webcalls: dict[str, Any]) -> list[tuple[int, str
     return [(brand_id, label, str(webcalls[key])) for key, label in WEBCALL_LABELS.items()]
 
 
-def insert_brand_data(conn: sqlite3.Connection, company_id: int, rows: list[tuple[int, str, str]],
-                      replace: bool = False) -> None:
-    """Write brand data rows, each secret to ``<c>_tblBrandSecret`` and the rest to ``<c>_tblBrandData``."""
+def insert_brand_data(
+    conn: sqlite3.Connection,
+    company_id: int,
+    rows: list[tuple[int, str, str]],
+    replace: bool = False,
+) -> None:
+    """Write brand data rows, each secret to ``<c>_tblBrandSecret`` and the rest to
+    ``<c>_tblBrandData``.
+    """
     verb = "INSERT OR REPLACE" if replace else "INSERT"
     for name, secret in (("tblBrandData", False), ("tblBrandSecret", True)):
-        conn.executemany(f"{verb} INTO {table(company_id, name)}(BrandID, DataLabel, DataText) VALUES (?,?,?)",
-                         [row for row in rows if schema.is_secret_label(row[1]) is secret])
+        conn.executemany(
+            f"{verb} INTO {table(company_id, name)}(BrandID, DataLabel, DataText) VALUES (?,?,?)",
+            [row for row in rows if schema.is_secret_label(row[1]) is secret],
+        )
 
 
 def webcalls_from_data(data: dict[str, str]) -> dict[str, Any]:
@@ -477,12 +583,16 @@ def check(raw: Any, source: str = "dataset", text: str | None = None) -> dict[st
         # Nothing, or a mapping without companies, is a mistake rather than a wish to empty the
         # store (a JSON null wiped everything): an empty dataset is said so, as companies: [].
         if raw is None:
-            raise _Invalid((), "the dataset is empty; an empty dataset is written {\"companies\": []}")
+            raise _Invalid(
+                (), 'the dataset is empty; an empty dataset is written {"companies": []}'
+            )
         data = _record(DATASET, raw, (), "dataset")
         if data["format"] != FORMAT:
             raise _Invalid(("format",), f"unknown format {data['format']!r}, expected {FORMAT!r}")
         if "companies" not in raw:
-            raise _Invalid((), "a dataset needs 'companies' (a list; {\"companies\": []} for an empty one)")
+            raise _Invalid(
+                (), "a dataset needs 'companies' (a list; {\"companies\": []} for an empty one)"
+            )
         _check_references(data)
     except _Invalid as exc:
         raise DatasetError(source, _place(exc.path), exc.reason, line_of(text, exc.path)) from None
@@ -498,13 +608,16 @@ class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int)) and key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark)
+                    None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 
 
 def read_yaml(text: str, source: str, error: type[DatasetError] = DatasetError) -> Any:
-    """YAML text as data (duplicate keys refused); ``error`` naming the line and column otherwise."""
+    """YAML text as data (duplicate keys refused); ``error`` naming
+    the line and column otherwise.
+    """
     try:
         return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
@@ -544,7 +657,9 @@ def line_of(text: str | None, path: tuple) -> int | None:
         child = None
         if isinstance(node, yaml.MappingNode):
             child = next((v for k, v in node.value if k.value == str(part)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             child = node.value[part]
         if child is None:
             break
@@ -559,6 +674,7 @@ def dump_yaml(data: dict[str, Any]) -> str:
 
 # --- the store side --------------------------------------------------------------------------
 
+
 def replace(conn: sqlite3.Connection, data: dict[str, Any]) -> None:
     """Replace the store's dataset with ``data`` (canonical), inside the caller's transaction."""
     wipe(conn)
@@ -567,8 +683,22 @@ def replace(conn: sqlite3.Connection, data: dict[str, Any]) -> None:
     conn.executemany(
         "INSERT INTO tblAgent(AgentID, TenantID, Login, Password, FirstName, LastName, Email,"
         " SecurityLevelID, TierID, Active) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [(a["id"], a["company"], a["login"], a["password_md5"], a["firstname"], a["lastname"],
-          a["email"], a["security_level"], a["tier"], int(a["active"])) for a in data["agents"]])
+        [
+            (
+                a["id"],
+                a["company"],
+                a["login"],
+                a["password_md5"],
+                a["firstname"],
+                a["lastname"],
+                a["email"],
+                a["security_level"],
+                a["tier"],
+                int(a["active"]),
+            )
+            for a in data["agents"]
+        ],
+    )
 
 
 def company_ids(conn: sqlite3.Connection) -> list[int]:
@@ -598,60 +728,146 @@ def create_company_tables(conn: sqlite3.Connection, company_id: int) -> None:
 
 def _insert_company(conn: sqlite3.Connection, company: dict[str, Any]) -> None:
     cid = company["id"]
-    conn.execute("INSERT INTO tblTenant(TenantID, TenantLabel, Active) VALUES (?,?,?)",
-                 (cid, company["label"], int(company["active"])))
+    conn.execute(
+        "INSERT INTO tblTenant(TenantID, TenantLabel, Active) VALUES (?,?,?)",
+        (cid, company["label"], int(company["active"])),
+    )
     create_company_tables(conn, cid)
     t = {name: table(cid, name) for name in schema.COMPANY_TABLES}
-    conn.executemany(f"INSERT INTO {t['tblBrand']} VALUES (?,?,?,?)",
-                     [(b["id"], b["label"], b["list_label"], int(b["active"])) for b in company["brands"]])
-    insert_brand_data(conn, cid, [
-        row for b in company["brands"]
-        for row in [(b["id"], GREETING_LABEL, b["greeting"]), *webcall_rows(b["id"], b["webcalls"]),
-                    *((b["id"], label, text) for label, text in b["data"].items())]])
-    conn.executemany(f"INSERT INTO {t['tblStatus']} VALUES (?,?,?)",
-                     [(s["id"], s["label"], int(s["closed"])) for s in company["statuses"]])
+    conn.executemany(
+        f"INSERT INTO {t['tblBrand']} VALUES (?,?,?,?)",
+        [(b["id"], b["label"], b["list_label"], int(b["active"])) for b in company["brands"]],
+    )
+    insert_brand_data(
+        conn,
+        cid,
+        [
+            row
+            for b in company["brands"]
+            for row in [
+                (b["id"], GREETING_LABEL, b["greeting"]),
+                *webcall_rows(b["id"], b["webcalls"]),
+                *((b["id"], label, text) for label, text in b["data"].items()),
+            ]
+        ],
+    )
+    conn.executemany(
+        f"INSERT INTO {t['tblStatus']} VALUES (?,?,?)",
+        [(s["id"], s["label"], int(s["closed"])) for s in company["statuses"]],
+    )
     # Parents may come after their children in the file; foreign keys are checked per
     # statement, so insert the issues first and link them after.
-    conn.executemany(f"INSERT INTO {t['tblIssue']}(IssueID, IssueLabel) VALUES (?,?)",
-                     [(i["id"], i["label"]) for i in company["issues"]])
-    conn.executemany(f"UPDATE {t['tblIssue']} SET ParentID = ? WHERE IssueID = ?",
-                     [(i["parent"], i["id"]) for i in company["issues"] if i["parent"] is not None])
-    conn.executemany(f"INSERT INTO {t['tblCustomField']} VALUES (?,?)",
-                     [(f["id"], f["label"]) for f in company["custom_fields"]])
+    conn.executemany(
+        f"INSERT INTO {t['tblIssue']}(IssueID, IssueLabel) VALUES (?,?)",
+        [(i["id"], i["label"]) for i in company["issues"]],
+    )
+    conn.executemany(
+        f"UPDATE {t['tblIssue']} SET ParentID = ? WHERE IssueID = ?",
+        [(i["parent"], i["id"]) for i in company["issues"] if i["parent"] is not None],
+    )
+    conn.executemany(
+        f"INSERT INTO {t['tblCustomField']} VALUES (?,?)",
+        [(f["id"], f["label"]) for f in company["custom_fields"]],
+    )
     insert_accounts(conn, cid, company["accounts"])
     account_ids = dict(conn.execute(f"SELECT Userkey, AccountID FROM {t['tblAccount']}").fetchall())
     conn.executemany(
         f"INSERT INTO {t['tblCase']} VALUES (?,?,?,?,?,?,?,?,?)",
-        [(k["id"], k["brand"], account_ids[k["userkey"]], k["status"], k["issue"], k["tier"],
-          k["agent"], k["callid"], k["created"]) for k in company["cases"]])
+        [
+            (
+                k["id"],
+                k["brand"],
+                account_ids[k["userkey"]],
+                k["status"],
+                k["issue"],
+                k["tier"],
+                k["agent"],
+                k["callid"],
+                k["created"],
+            )
+            for k in company["cases"]
+        ],
+    )
     conn.executemany(
         f"INSERT INTO {t['tblResponse']} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(r["id"], k["id"], r["agent"], r["tier"], r["status"], r["issue"], r["date"], r["callid"],
-          *(r[key] for key in RESPONSE_TEXTS)) for k in company["cases"] for r in k["responses"]])
-    conn.executemany(f"INSERT INTO {t['tblEventCategory']} VALUES (?,?)",
-                     [(c["id"], c["label"]) for c in company["event_categories"]])
+        [
+            (
+                r["id"],
+                k["id"],
+                r["agent"],
+                r["tier"],
+                r["status"],
+                r["issue"],
+                r["date"],
+                r["callid"],
+                *(r[key] for key in RESPONSE_TEXTS),
+            )
+            for k in company["cases"]
+            for r in k["responses"]
+        ],
+    )
     conn.executemany(
-        f"INSERT INTO {t['tblEvent']}(EventID, CaseID, CategoryID, Title, Starts, Ends, Notes, AgentID)"
+        f"INSERT INTO {t['tblEventCategory']} VALUES (?,?)",
+        [(c["id"], c["label"]) for c in company["event_categories"]],
+    )
+    conn.executemany(
+        f"INSERT INTO {t['tblEvent']}(EventID, CaseID, CategoryID, Title, Starts, Ends, Notes, "
+        "AgentID)"
         " VALUES (?,?,?,?,?,?,?,?)",
-        [(e["id"], e["case"], e["category"], e["title"], e["starts"], e["ends"], e["notes"], e["agent"])
-         for e in company["events"]])
-    conn.executemany(f"INSERT INTO {t['tblAlert']}(AlertID, Message, Created, Expires, Active) VALUES (?,?,?,?,?)",
-                     [(a["id"], a["message"], a["created"], a["expires"], int(a["active"])) for a in company["alerts"]])
+        [
+            (
+                e["id"],
+                e["case"],
+                e["category"],
+                e["title"],
+                e["starts"],
+                e["ends"],
+                e["notes"],
+                e["agent"],
+            )
+            for e in company["events"]
+        ],
+    )
+    conn.executemany(
+        f"INSERT INTO {t['tblAlert']}(AlertID, Message, Created, Expires, Active) VALUES "
+        "(?,?,?,?,?)",
+        [
+            (a["id"], a["message"], a["created"], a["expires"], int(a["active"]))
+            for a in company["alerts"]
+        ],
+    )
 
 
-def insert_accounts(conn: sqlite3.Connection, company_id: int, accounts: list[dict[str, Any]]) -> None:
+def insert_accounts(
+    conn: sqlite3.Connection, company_id: int, accounts: list[dict[str, Any]]
+) -> None:
     """Insert checked accounts with their contacts, phone index rows and field values."""
-    t = {name: table(company_id, name) for name in ("tblAccount", "tblContact", "tblContactPhone",
-                                                      "tblCustomFieldValue")}
-    next_account = conn.execute(f"SELECT COALESCE(MAX(AccountID), 0) + 1 FROM {t['tblAccount']}").fetchone()[0]
-    next_contact = conn.execute(f"SELECT COALESCE(MAX(ContactID), 0) + 1 FROM {t['tblContact']}").fetchone()[0]
+    t = {
+        name: table(company_id, name)
+        for name in ("tblAccount", "tblContact", "tblContactPhone", "tblCustomFieldValue")
+    }
+    next_account = conn.execute(
+        f"SELECT COALESCE(MAX(AccountID), 0) + 1 FROM {t['tblAccount']}"
+    ).fetchone()[0]
+    next_contact = conn.execute(
+        f"SELECT COALESCE(MAX(ContactID), 0) + 1 FROM {t['tblContact']}"
+    ).fetchone()[0]
     account_rows, contact_rows, phone_rows, value_rows = [], [], [], []
     for account_id, account in enumerate(accounts, start=next_account):
-        account_rows.append((account_id, account["brand"], account["userkey"], account["password"],
-                             account["status"], account["account"]))
+        account_rows.append(
+            (
+                account_id,
+                account["brand"],
+                account["userkey"],
+                account["password"],
+                account["status"],
+                account["account"],
+            )
+        )
         for position, contact in enumerate(account["contacts"]):
-            contact_rows.append((next_contact, account_id, position,
-                                 *(contact[key] for key in CONTACT_COLUMNS)))
+            contact_rows.append(
+                (next_contact, account_id, position, *(contact[key] for key in CONTACT_COLUMNS))
+            )
             for digits in {normalize_phone(contact[key]) for key in PHONE_KEYS} - {""}:
                 phone_rows.append((next_contact, account_id, account["brand"], digits))
             next_contact += 1
@@ -665,14 +881,28 @@ def insert_accounts(conn: sqlite3.Connection, company_id: int, accounts: list[di
 def export(conn: sqlite3.Connection) -> dict[str, Any]:
     """The store's whole dataset in canonical form (call inside a read snapshot)."""
     companies = []
-    for row in conn.execute("SELECT TenantID, TenantLabel, Active FROM tblTenant ORDER BY TenantID").fetchall():
+    for row in conn.execute(
+        "SELECT TenantID, TenantLabel, Active FROM tblTenant ORDER BY TenantID"
+    ).fetchall():
         companies.append(_export_company(conn, row[0], row[1], bool(row[2])))
     agents = [
-        {"id": r[0], "company": r[1], "login": r[2], "password_md5": r[3], "firstname": r[4],
-         "lastname": r[5], "email": r[6], "security_level": r[7], "tier": r[8], "active": bool(r[9])}
+        {
+            "id": r[0],
+            "company": r[1],
+            "login": r[2],
+            "password_md5": r[3],
+            "firstname": r[4],
+            "lastname": r[5],
+            "email": r[6],
+            "security_level": r[7],
+            "tier": r[8],
+            "active": bool(r[9]),
+        }
         for r in conn.execute(
             "SELECT AgentID, TenantID, Login, Password, FirstName, LastName, Email,"
-            " SecurityLevelID, TierID, Active FROM tblAgent ORDER BY AgentID")]
+            " SecurityLevelID, TierID, Active FROM tblAgent ORDER BY AgentID"
+        )
+    ]
     return {"format": FORMAT, "companies": companies, "agents": agents}
 
 
@@ -680,55 +910,133 @@ def _export_company(conn: sqlite3.Connection, cid: int, label: str, active: bool
     t = {name: table(cid, name) for name in schema.COMPANY_TABLES}
     data: dict[int, dict[str, str]] = {}
     for brand_id, key, text in conn.execute(
-            f"SELECT BrandID, DataLabel, DataText FROM {t['tblBrandData']} UNION ALL "
-            f"SELECT BrandID, DataLabel, DataText FROM {t['tblBrandSecret']} ORDER BY 1, 2"):
+        f"SELECT BrandID, DataLabel, DataText FROM {t['tblBrandData']} UNION ALL "
+        f"SELECT BrandID, DataLabel, DataText FROM {t['tblBrandSecret']} ORDER BY 1, 2"
+    ):
         data.setdefault(brand_id, {})[key] = text
     brands = []
-    for b in conn.execute(f"SELECT BrandID, BrandLabel, BrandListLabel, Active FROM {t['tblBrand']} ORDER BY BrandID"):
+    for b in conn.execute(
+        f"SELECT BrandID, BrandLabel, BrandListLabel, Active FROM {t['tblBrand']} ORDER BY BrandID"
+    ):
         extra = data.get(b[0], {})
         greeting = extra.pop(GREETING_LABEL, "")
         webcalls = webcalls_from_data(extra)
-        brands.append({"id": b[0], "label": b[1], "list_label": b[2], "active": bool(b[3]),
-                       "greeting": greeting, "webcalls": webcalls, "data": extra})
+        brands.append(
+            {
+                "id": b[0],
+                "label": b[1],
+                "list_label": b[2],
+                "active": bool(b[3]),
+                "greeting": greeting,
+                "webcalls": webcalls,
+                "data": extra,
+            }
+        )
     contacts: dict[int, list] = {}
     for r in conn.execute(f"SELECT * FROM {t['tblContact']} ORDER BY AccountID, Position"):
         contacts.setdefault(r[1], []).append(dict(zip(CONTACT_COLUMNS, r[3:])))
     values: dict[int, list] = {}
-    for r in conn.execute(f"SELECT AccountID, FieldID, Value FROM {t['tblCustomFieldValue']} ORDER BY AccountID, FieldID"):
+    for r in conn.execute(
+        f"SELECT AccountID, FieldID, Value FROM {t['tblCustomFieldValue']} ORDER BY AccountID, "
+        "FieldID"
+    ):
         values.setdefault(r[0], []).append({"id": r[1], "value": r[2]})
     userkeys = {}
     accounts = []
-    for r in conn.execute(f"SELECT AccountID, BrandID, Userkey, Password, Status, ExternalID FROM {t['tblAccount']} ORDER BY AccountID"):
+    for r in conn.execute(
+        f"SELECT AccountID, BrandID, Userkey, Password, Status, ExternalID FROM {t['tblAccount']} "
+        "ORDER BY AccountID"
+    ):
         userkeys[r[0]] = r[2]
-        accounts.append({"userkey": r[2], "brand": r[1], "password": r[3], "status": r[4], "account": r[5],
-                         "contacts": contacts.get(r[0], []), "fields": values.get(r[0], [])})
+        accounts.append(
+            {
+                "userkey": r[2],
+                "brand": r[1],
+                "password": r[3],
+                "status": r[4],
+                "account": r[5],
+                "contacts": contacts.get(r[0], []),
+                "fields": values.get(r[0], []),
+            }
+        )
     responses: dict[int, list] = {}
     for r in conn.execute(f"SELECT * FROM {t['tblResponse']} ORDER BY CaseID, ResponseID"):
-        responses.setdefault(r[1], []).append({
-            "id": r[0], "date": r[6], "agent": r[2], "tier": r[3], "status": r[4], "issue": r[5],
-            "callid": r[7], **dict(zip(RESPONSE_TEXTS, r[8:]))})
+        responses.setdefault(r[1], []).append(
+            {
+                "id": r[0],
+                "date": r[6],
+                "agent": r[2],
+                "tier": r[3],
+                "status": r[4],
+                "issue": r[5],
+                "callid": r[7],
+                **dict(zip(RESPONSE_TEXTS, r[8:])),
+            }
+        )
     cases = [
-        {"id": r[0], "userkey": userkeys[r[2]], "brand": r[1], "status": r[3], "issue": r[4], "tier": r[5],
-         "agent": r[6], "callid": r[7], "created": r[8], "responses": responses.get(r[0], [])}
-        for r in conn.execute(f"SELECT * FROM {t['tblCase']} ORDER BY CaseID")]
+        {
+            "id": r[0],
+            "userkey": userkeys[r[2]],
+            "brand": r[1],
+            "status": r[3],
+            "issue": r[4],
+            "tier": r[5],
+            "agent": r[6],
+            "callid": r[7],
+            "created": r[8],
+            "responses": responses.get(r[0], []),
+        }
+        for r in conn.execute(f"SELECT * FROM {t['tblCase']} ORDER BY CaseID")
+    ]
     return {
-        "id": cid, "label": label, "active": active, "brands": brands,
-        "statuses": [{"id": r[0], "label": r[1], "closed": bool(r[2])}
-                     for r in conn.execute(f"SELECT * FROM {t['tblStatus']} ORDER BY StatusID")],
-        "issues": [{"id": r[0], "label": r[1], "parent": r[2]}
-                   for r in conn.execute(f"SELECT * FROM {t['tblIssue']} ORDER BY IssueID")],
-        "custom_fields": [{"id": r[0], "label": r[1]}
-                          for r in conn.execute(f"SELECT * FROM {t['tblCustomField']} ORDER BY FieldID")],
-        "accounts": accounts, "cases": cases,
-        "event_categories": [{"id": r[0], "label": r[1]} for r in conn.execute(
-            f"SELECT CategoryID, CategoryLabel FROM {t['tblEventCategory']} ORDER BY CategoryID")],
-        "events": [{"id": r[0], "case": r[1], "category": r[2], "title": r[3], "starts": r[4], "ends": r[5],
-                    "notes": r[6], "agent": r[7]} for r in conn.execute(
-            f"SELECT EventID, CaseID, CategoryID, Title, Starts, Ends, Notes, AgentID FROM {t['tblEvent']}"
-            " ORDER BY EventID")],
-        "alerts": [{"id": r[0], "message": r[1], "created": r[2], "expires": r[3], "active": bool(r[4])}
-                   for r in conn.execute(
-            f"SELECT AlertID, Message, Created, Expires, Active FROM {t['tblAlert']} ORDER BY AlertID")],
+        "id": cid,
+        "label": label,
+        "active": active,
+        "brands": brands,
+        "statuses": [
+            {"id": r[0], "label": r[1], "closed": bool(r[2])}
+            for r in conn.execute(f"SELECT * FROM {t['tblStatus']} ORDER BY StatusID")
+        ],
+        "issues": [
+            {"id": r[0], "label": r[1], "parent": r[2]}
+            for r in conn.execute(f"SELECT * FROM {t['tblIssue']} ORDER BY IssueID")
+        ],
+        "custom_fields": [
+            {"id": r[0], "label": r[1]}
+            for r in conn.execute(f"SELECT * FROM {t['tblCustomField']} ORDER BY FieldID")
+        ],
+        "accounts": accounts,
+        "cases": cases,
+        "event_categories": [
+            {"id": r[0], "label": r[1]}
+            for r in conn.execute(
+                f"SELECT CategoryID, CategoryLabel FROM {t['tblEventCategory']} ORDER BY CategoryID"
+            )
+        ],
+        "events": [
+            {
+                "id": r[0],
+                "case": r[1],
+                "category": r[2],
+                "title": r[3],
+                "starts": r[4],
+                "ends": r[5],
+                "notes": r[6],
+                "agent": r[7],
+            }
+            for r in conn.execute(
+                "SELECT EventID, CaseID, CategoryID, Title, Starts, Ends, Notes, AgentID FROM "
+                f"{t['tblEvent']}"
+                " ORDER BY EventID"
+            )
+        ],
+        "alerts": [
+            {"id": r[0], "message": r[1], "created": r[2], "expires": r[3], "active": bool(r[4])}
+            for r in conn.execute(
+                f"SELECT AlertID, Message, Created, Expires, Active FROM {t['tblAlert']} ORDER BY "
+                "AlertID"
+            )
+        ],
     }
 
 

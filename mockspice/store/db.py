@@ -16,9 +16,10 @@ import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from mockspice.store import schema
 from mockspice.store.behind import Counters
@@ -65,7 +66,9 @@ class Store:
         self._write_lock = threading.Lock()
         self._write_owner: int | None = None  # the thread holding it
         self._lock_file: tuple[int, int] | None = None  # (pid, fd)
-        self._opened: dict[int, tuple[int, sqlite3.Connection]] = {}  # (pid, connection) of each live thread
+        self._opened: dict[
+            int, tuple[int, sqlite3.Connection]
+        ] = {}  # (pid, connection) of each live thread
         self._epoch = 0  # bumped by close(): a thread's connection from before is closed
         # Journal ids and the generation, shared by the processes using the file (store/behind.py).
         self.counters = Counters(self.path)  # files <db>-ids and <db>-generation
@@ -73,7 +76,7 @@ class Store:
         self._helpers_lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> tuple["Store", bool]:
+    def open(cls, path: str | os.PathLike[str]) -> tuple[Store, bool]:
         """Check ``path`` and create the schema if the file is new.
 
         Returns the store and whether the file already held a mockspice store.
@@ -86,10 +89,13 @@ class Store:
         if not existed:
             conn = store.connection()
             conn.executescript(
-                "BEGIN IMMEDIATE;" + schema.GLOBAL_DDL
+                "BEGIN IMMEDIATE;"
+                + schema.GLOBAL_DDL
                 + f"PRAGMA application_id = {schema.APPLICATION_ID};"
-                + f"PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")
-            store.counters.restart()  # a counter file left by an earlier store of this name is not this one's
+                + f"PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;"
+            )
+            # A counter file left by an earlier store of this name is not this one's.
+            store.counters.restart()
         else:
             with store._writer():  # in order with the writers of a store already being served
                 store._migrate()
@@ -105,18 +111,25 @@ class Store:
         version = self.read().execute("PRAGMA user_version").fetchone()[0]
         if version >= schema.SCHEMA_VERSION:
             return
-        companies = [r[0] for r in self.read().execute("SELECT TenantID FROM tblTenant ORDER BY TenantID")]
-        steps = "".join(step if isinstance(step, str) else step(companies)
-                        for step in (schema.MIGRATIONS[v] for v in range(version, schema.SCHEMA_VERSION)))
+        companies = [
+            r[0] for r in self.read().execute("SELECT TenantID FROM tblTenant ORDER BY TenantID")
+        ]
+        steps = "".join(
+            step if isinstance(step, str) else step(companies)
+            for step in (schema.MIGRATIONS[v] for v in range(version, schema.SCHEMA_VERSION))
+        )
         try:
             self.connection().executescript(
-                f"BEGIN IMMEDIATE;{steps}PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;")
+                f"BEGIN IMMEDIATE;{steps}PRAGMA user_version = {schema.SCHEMA_VERSION};COMMIT;"
+            )
         except sqlite3.DatabaseError as exc:
             conn = self.connection()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StoreError(f"db {self.path}: cannot be brought from schema version {version} to "
-                             f"{schema.SCHEMA_VERSION} ({exc})") from None
+            raise StoreError(
+                f"db {self.path}: cannot be brought from schema version {version} to "
+                f"{schema.SCHEMA_VERSION} ({exc})"
+            ) from None
 
     def _check_file(self) -> int | None:
         """The file's schema version (None: a new file, or an empty one, to be created)."""
@@ -144,8 +157,12 @@ class Store:
             try:
                 app_id = probe.execute("PRAGMA application_id").fetchone()[0]
                 version = probe.execute("PRAGMA user_version").fetchone()[0]
-                tables = [r[0] for r in probe.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+                tables = [
+                    r[0]
+                    for r in probe.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                    )
+                ]
             finally:
                 probe.close()
         except sqlite3.DatabaseError as exc:
@@ -154,12 +171,16 @@ class Store:
             return None
         if app_id != schema.APPLICATION_ID:
             shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
-            raise StoreError(f"db {path}: holds another program's tables ({shown}), not a mockspice store")
-        if version > schema.SCHEMA_VERSION or not all(v in schema.MIGRATIONS
-                                                       for v in range(version, schema.SCHEMA_VERSION)):
+            raise StoreError(
+                f"db {path}: holds another program's tables ({shown}), not a mockspice store"
+            )
+        if version > schema.SCHEMA_VERSION or not all(
+            v in schema.MIGRATIONS for v in range(version, schema.SCHEMA_VERSION)
+        ):
             raise StoreError(
                 f"db {path}: mockspice store of schema version {version}, this mockspice needs "
-                f"{schema.SCHEMA_VERSION}; use a new file")
+                f"{schema.SCHEMA_VERSION}; use a new file"
+            )
         return version
 
     def connection(self) -> sqlite3.Connection:
@@ -168,8 +189,9 @@ class Store:
         if conn is not None and self._local.pid == os.getpid() and self._local.epoch == self._epoch:
             return conn
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode = WAL")
             # A mock's state need not survive a power cut: no fsync, not even at checkpoints.
@@ -210,12 +232,18 @@ class Store:
             generation = None
             try:
                 if not history:
-                    generation = int(conn.execute(
-                        "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, '1') ON CONFLICT(MetaKey) "
-                        "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + 1 RETURNING MetaValue",
-                        (GENERATION_KEY,)).fetchone()[0])
+                    generation = int(
+                        conn.execute(
+                            "INSERT INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, '1') ON "
+                            "CONFLICT(MetaKey) "
+                            "DO UPDATE SET MetaValue = CAST(MetaValue AS INTEGER) + 1 RETURNING "
+                            "MetaValue",
+                            (GENERATION_KEY,),
+                        ).fetchone()[0]
+                    )
                     # Published before COMMIT, still under the write lock: a reader that sees it
-                    # early only misses its cache (what it computes is tagged with the table's value).
+                    # early only misses its cache (what it computes is tagged with the table's
+                    # value).
                     self.counters.set_generation(generation)
                 yield conn
                 conn.execute("COMMIT")
@@ -224,7 +252,9 @@ class Store:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     if generation is not None:
-                        self.counters.set_generation(self.generation(conn))  # back to what the table holds
+                        self.counters.set_generation(
+                            self.generation(conn)
+                        )  # back to what the table holds
                 except Exception:  # noqa: BLE001 - the first error is the one to report
                     pass
                 raise
@@ -260,7 +290,9 @@ class Store:
         """
         if conn is None:
             return self.counters.generation()
-        row = conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (GENERATION_KEY,)).fetchone()
+        row = conn.execute(
+            "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (GENERATION_KEY,)
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def helper(self, name: str, make: Callable[[], Any] | None = None) -> Any:
@@ -283,7 +315,9 @@ class Store:
         (all threads') and its lock files."""
         pid = os.getpid()
         with self._helpers_lock:
-            mine = [(name, helper) for name, (owner, helper) in self._helpers.items() if owner == pid]
+            mine = [
+                (name, helper) for name, (owner, helper) in self._helpers.items() if owner == pid
+            ]
             for name, _ in mine:
                 del self._helpers[name]
         finished = [helper.close() is not False for _, helper in mine]
@@ -300,10 +334,16 @@ class Store:
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         """A value of the store's own key/value table."""
-        row = self.read().execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (key,)).fetchone()
+        row = (
+            self.read()
+            .execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (key,))
+            .fetchone()
+        )
         return default if row is None else row[0]
 
     @staticmethod
     def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
         """Set a value of the store's own key/value table inside a write transaction."""
-        conn.execute("INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (key, value))
+        conn.execute(
+            "INSERT OR REPLACE INTO tblMockMeta(MetaKey, MetaValue) VALUES (?, ?)", (key, value)
+        )

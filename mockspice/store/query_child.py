@@ -28,15 +28,53 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+_ALLOWED = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
+}
 # The authorizer's action codes, for saying what a refused statement would have done.
-_ACTION_NAMES = dict(enumerate((
-    "CREATE INDEX", "CREATE TABLE", "CREATE TEMP INDEX", "CREATE TEMP TABLE", "CREATE TEMP TRIGGER",
-    "CREATE TEMP VIEW", "CREATE TRIGGER", "CREATE VIEW", "DELETE", "DROP INDEX", "DROP TABLE",
-    "DROP TEMP INDEX", "DROP TEMP TABLE", "DROP TEMP TRIGGER", "DROP TEMP VIEW", "DROP TRIGGER",
-    "DROP VIEW", "INSERT", "PRAGMA", "READ", "SELECT", "TRANSACTION", "UPDATE", "ATTACH", "DETACH",
-    "ALTER TABLE", "REINDEX", "ANALYZE", "CREATE VTABLE", "DROP VTABLE", "FUNCTION", "SAVEPOINT",
-    "RECURSIVE"), start=1))
+_ACTION_NAMES = dict(
+    enumerate(
+        (
+            "CREATE INDEX",
+            "CREATE TABLE",
+            "CREATE TEMP INDEX",
+            "CREATE TEMP TABLE",
+            "CREATE TEMP TRIGGER",
+            "CREATE TEMP VIEW",
+            "CREATE TRIGGER",
+            "CREATE VIEW",
+            "DELETE",
+            "DROP INDEX",
+            "DROP TABLE",
+            "DROP TEMP INDEX",
+            "DROP TEMP TABLE",
+            "DROP TEMP TRIGGER",
+            "DROP TEMP VIEW",
+            "DROP TRIGGER",
+            "DROP VIEW",
+            "INSERT",
+            "PRAGMA",
+            "READ",
+            "SELECT",
+            "TRANSACTION",
+            "UPDATE",
+            "ATTACH",
+            "DETACH",
+            "ALTER TABLE",
+            "REINDEX",
+            "ANALYZE",
+            "CREATE VTABLE",
+            "DROP VTABLE",
+            "FUNCTION",
+            "SAVEPOINT",
+            "RECURSIVE",
+        ),
+        start=1,
+    )
+)
 
 
 class _Over(Exception):
@@ -67,7 +105,9 @@ class Runner:
         self.hidden_tables = set(config["hidden_tables"])
         self.hidden_suffixes = tuple(config["hidden_suffixes"])
         self.hidden_columns = set(config["hidden_columns"])
-        conn = sqlite3.connect(f"file:{quote(config['db'])}?mode=ro", uri=True, isolation_level=None)
+        conn = sqlite3.connect(
+            f"file:{quote(config['db'])}?mode=ro", uri=True, isolation_level=None
+        )
         conn.execute(f"PRAGMA hard_heap_limit = {self.memory}")
         conn.execute("PRAGMA temp_store = MEMORY")  # sorts and temporary tables count in the heap
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_bytes)
@@ -85,16 +125,25 @@ class Runner:
         if action not in _ALLOWED:
             self.refused.append(_ACTION_NAMES.get(action, str(action)))
             return sqlite3.SQLITE_DENY
-        if action == sqlite3.SQLITE_READ and isinstance(arg1, str) and (
-                arg1 in self.hidden_tables or arg1.endswith(self.hidden_suffixes)):
+        if (
+            action == sqlite3.SQLITE_READ
+            and isinstance(arg1, str)
+            and (arg1 in self.hidden_tables or arg1.endswith(self.hidden_suffixes))
+        ):
             self.refused.append(f"READ {arg1}")
             return sqlite3.SQLITE_DENY
-        if action == sqlite3.SQLITE_READ and isinstance(arg2, str) and arg2.lower() in self.hidden_columns:
+        if (
+            action == sqlite3.SQLITE_READ
+            and isinstance(arg2, str)
+            and arg2.lower() in self.hidden_columns
+        ):
             return sqlite3.SQLITE_IGNORE  # the column reads as NULL
         return sqlite3.SQLITE_OK
 
     def run(self, sql: str, time_s: float) -> str:
-        """The answer to one statement as its JSON line (rows, or the error), stopped after ``time_s``."""
+        """The answer to one statement as its JSON line (rows, or the error), stopped after
+        ``time_s``.
+        """
         self.refused = []
         self.deadline = time.monotonic() + time_s
         self.conn.set_progress_handler(lambda: int(time.monotonic() > self.deadline), 1000)
@@ -111,8 +160,11 @@ class Runner:
             elif time.monotonic() > self.deadline or text == "interrupted":
                 error = self._time()
             elif "too big" in text:
-                error = {"error": "size", "message": f"a value is longer than {self.max_bytes} bytes "
-                         "(the query_max_bytes limit)"}
+                error = {
+                    "error": "size",
+                    "message": f"a value is longer than {self.max_bytes} bytes "
+                    "(the query_max_bytes limit)",
+                }
             elif "out of memory" in text:
                 error = self._memory()
             else:
@@ -140,17 +192,26 @@ class Runner:
             text = json.dumps(dict(zip(names, map(_php, row))), ensure_ascii=False)
             size += len(text.encode("utf-8")) + 1
             if size > self.max_bytes:
-                raise _Over("size", f"the answer is longer than {self.max_bytes} bytes "
-                            "(the query_max_bytes limit); narrow it down")
+                raise _Over(
+                    "size",
+                    f"the answer is longer than {self.max_bytes} bytes "
+                    "(the query_max_bytes limit); narrow it down",
+                )
             rows.append(text)
         return '{"rows": [' + ", ".join(rows) + "]}"
 
     def _time(self) -> dict[str, Any]:
-        return {"error": "time", "message": f"stopped after {self.time_s:g} s (the query_time_limit_ms limit)"}
+        return {
+            "error": "time",
+            "message": f"stopped after {self.time_s:g} s (the query_time_limit_ms limit)",
+        }
 
     def _memory(self) -> dict[str, Any]:
-        return {"error": "memory", "message": f"the statement needs more than {self.memory >> 20} MiB "
-                "of memory (the query_memory_mb limit)"}
+        return {
+            "error": "memory",
+            "message": f"the statement needs more than {self.memory >> 20} MiB "
+            "of memory (the query_memory_mb limit)",
+        }
 
 
 def _php(value: Any) -> Any:

@@ -31,7 +31,8 @@ CREATE TABLE tblJournalText (
 );
 """
 
-GLOBAL_DDL = """
+GLOBAL_DDL = (
+    """
 CREATE TABLE tblMockMeta (
     MetaKey TEXT PRIMARY KEY,
     MetaValue TEXT NOT NULL
@@ -71,7 +72,7 @@ CREATE TABLE tblSession (
     SecurityLevelID INTEGER NOT NULL,
     Created TEXT NOT NULL,
     ExpiresAt REAL NOT NULL,
-    SingleRowObject INTEGER  -- the single-row quirk for this session's calls; NULL: the server's setting
+    SingleRowObject INTEGER  -- the single-row quirk of this session's calls; NULL: the server's
 );
 -- Canned API answers for client testing (POST /_mockspice/rpc/stubs): runtime state.
 CREATE TABLE tblRpcStub (
@@ -94,13 +95,16 @@ CREATE TABLE tblJournal (
     Entry TEXT NOT NULL,
     TextKey INTEGER
 );
-""" + _JOURNAL_TEXT_DDL + """
+"""
+    + _JOURNAL_TEXT_DDL
+    + """
 INSERT INTO tblMockMeta VALUES ('generation', '0');
 INSERT INTO tblSecurityLevel VALUES
     (1, 'Agent'), (2, 'Power User'), (3, 'Supervisor'), (4, 'System Administrator');
 INSERT INTO tblTier VALUES
     (1, 'Probationary'), (2, 'Level 2'), (3, 'Level 3'), (4, 'Supervisor');
 """
+)
 
 # Brand data rows that are secrets: kept in "<c>_tblBrandSecret", masked in every answer.
 SECRET_LABELS = ("IntPass",)
@@ -114,22 +118,30 @@ def is_secret_label(label: str) -> bool:
 
 def _move_secrets(company_ids: list[int]) -> str:
     """Schema 3 to 4: each company's secret table, with its secrets moved out of its brand data."""
-    where = " OR ".join([f"DataLabel = '{label}'" for label in SECRET_LABELS]
-                        + [f"substr(DataLabel, 1, {len(p)}) = '{p}'" for p in SECRET_PREFIXES])
+    where = " OR ".join(
+        [f"DataLabel = '{label}'" for label in SECRET_LABELS]
+        + [f"substr(DataLabel, 1, {len(p)}) = '{p}'" for p in SECRET_PREFIXES]
+    )
     steps = []
     for cid in company_ids:
         data, secret = table(cid, "tblBrandData"), table(cid, "tblBrandSecret")
-        steps.append(_BRAND_SECRET_DDL.format(p=f"{cid}_") + f"INSERT INTO {secret} SELECT BrandID, DataLabel, "
-                     f"DataText FROM {data} WHERE {where};DELETE FROM {data} WHERE {where};")
+        steps.append(
+            _BRAND_SECRET_DDL.format(p=f"{cid}_")
+            + f"INSERT INTO {secret} SELECT BrandID, DataLabel, "
+            f"DataText FROM {data} WHERE {where};DELETE FROM {data} WHERE {where};"
+        )
     return "".join(steps)
 
 
 # What brings a store of version N to N + 1 (Store.open runs them in turn): DDL, or a function
 # of the store's company ids that gives it.
-MIGRATIONS = {2: "ALTER TABLE tblJournal ADD COLUMN TextKey INTEGER;" + _JOURNAL_TEXT_DDL, 3: _move_secrets,
-              4: "ALTER TABLE tblRpcStub ADD COLUMN Hits INTEGER NOT NULL DEFAULT 0;"
-                 "ALTER TABLE tblRpcStub ADD COLUMN Origin TEXT;"
-                 "ALTER TABLE tblSession ADD COLUMN SingleRowObject INTEGER;"}
+MIGRATIONS = {
+    2: "ALTER TABLE tblJournal ADD COLUMN TextKey INTEGER;" + _JOURNAL_TEXT_DDL,
+    3: _move_secrets,
+    4: "ALTER TABLE tblRpcStub ADD COLUMN Hits INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tblRpcStub ADD COLUMN Origin TEXT;"
+    "ALTER TABLE tblSession ADD COLUMN SingleRowObject INTEGER;",
+}
 
 # Global tables that hold dataset rows (replaced with the dataset); the others are fixed
 # (levels, tiers), the mock's own (meta) or history (the journal, which a reset empties).
@@ -261,7 +273,8 @@ CREATE TABLE "{p}tblResponse" (
 );
 CREATE INDEX "{p}tblResponse_Case" ON "{p}tblResponse"(CaseID, ResponseID);
 -- Scheduled events (a call back, a visit), optionally on a case, and the company's global
--- alerts: SpiceCSM has both (spicecsm-facts.md, "The product") and the columns are the mock's choice.
+-- alerts: SpiceCSM has both (spicecsm-facts.md, "The product") and the columns are the mock's
+-- choice.
 CREATE TABLE "{p}tblEventCategory" (
     CategoryID INTEGER PRIMARY KEY,
     CategoryLabel TEXT NOT NULL

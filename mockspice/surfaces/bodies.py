@@ -33,7 +33,8 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 MAX_PENDING = 256  # bodies being read at once, per process; granian gets this many threads more
 # Bytes those bodies may hold in all, per process: 256 clients sending 64 MiB each would hold
@@ -47,7 +48,9 @@ IDLE_S = 60  # a helper thread (the fallback) that had no body to read for this 
 log = logging.getLogger(__name__)
 
 Refusal = tuple[int, str, str]  # status, code, message of a request answered before the app ran
-Refuse = Callable[[dict, int, str, str], Any]  # (environ, status, code, message) -> a werkzeug Response
+Refuse = Callable[
+    [dict, int, str, str], Any
+]  # (environ, status, code, message) -> a werkzeug Response
 
 
 class _Watched:
@@ -82,19 +85,25 @@ class _Pending:
         """Count a body of ``size`` bytes about to be read (``entry``: to watch); False if
         MAX_PENDING are already, or they and this one would declare more than MAX_PENDING_BYTES."""
         with self._lock:
-            if self._count >= MAX_PENDING or (self._count and self._bytes + size > MAX_PENDING_BYTES):
+            if self._count >= MAX_PENDING or (
+                self._count and self._bytes + size > MAX_PENDING_BYTES
+            ):
                 return False
             self._count += 1
             self._bytes += size
             if entry is not None:
                 if not self._running:
                     self._running = True
-                    threading.Thread(target=self._run, name="mockspice-body-watchdog", daemon=True).start()
+                    threading.Thread(
+                        target=self._run, name="mockspice-body-watchdog", daemon=True
+                    ).start()
                 self._watched[id(entry)] = entry
             return True
 
     def grow(self, size: int) -> bool:
-        """Count ``size`` more bytes of a body being read; False if that is past MAX_PENDING_BYTES."""
+        """Count ``size`` more bytes of a body being read; False if
+        that is past MAX_PENDING_BYTES.
+        """
         with self._lock:
             if self._bytes + size > MAX_PENDING_BYTES:
                 return False
@@ -102,7 +111,9 @@ class _Pending:
             return True
 
     def done(self, entry: _Watched | None, size: int) -> bool:
-        """A body's read of ``size`` bytes returned; True if the watchdog has answered its request already."""
+        """A body's read of ``size`` bytes returned; True if the watchdog has answered its request
+        already.
+        """
         with self._lock:
             self._count -= 1
             self._bytes -= size
@@ -116,14 +127,19 @@ class _Pending:
             time.sleep(TICK_S)
             now = time.monotonic()
             with self._lock:
-                due = [entry for entry in self._watched.values() if not entry.expired and entry.deadline <= now]
+                due = [
+                    entry
+                    for entry in self._watched.values()
+                    if not entry.expired and entry.deadline <= now
+                ]
                 for entry in due:
                     entry.expired = True
             for entry in due:
                 try:
                     response = self._refuse(entry.environ, *self._late)
-                    entry.proto.response_bytes(response.status_code, response.headers.to_wsgi_list(),
-                                               response.get_data())
+                    entry.proto.response_bytes(
+                        response.status_code, response.headers.to_wsgi_list(), response.get_data()
+                    )
                 except Exception:  # noqa: BLE001 - the next ones must still be answered
                     log.exception("mockspice: cannot answer a request whose body is late")
 
@@ -184,7 +200,9 @@ def _size(count: int) -> str:
     return f"{count >> 20} MiB" if count >= 1 << 20 else f"{count} bytes"
 
 
-def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_bytes: int) -> Callable:
+def reading_bodies(
+    wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_bytes: int
+) -> Callable:
     """Wrap ``wsgi_app``: a request's body is read whole within ``timeout_s`` before it runs.
 
     :param refuse: ``refuse(environ, status, code, message)``: the response (a werkzeug
@@ -192,11 +210,17 @@ def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_
     :param max_bytes: a declared body larger than this goes to the app unread (it answers 413
         without reading it); a chunked body is read up to one byte past it.
     """
-    late: Refusal = (408, "request-timeout",
-                     f"the request body did not arrive whole within {timeout_s:g} s (setting body_timeout_s)")
-    busy: Refusal = (503, "service-unavailable",
-                     f"{MAX_PENDING} request bodies (or {_size(MAX_PENDING_BYTES)} of them) are arriving "
-                     "already; send this one again later")
+    late: Refusal = (
+        408,
+        "request-timeout",
+        f"the request body did not arrive whole within {timeout_s:g} s (setting body_timeout_s)",
+    )
+    busy: Refusal = (
+        503,
+        "service-unavailable",
+        f"{MAX_PENDING} request bodies (or {_size(MAX_PENDING_BYTES)} of them) are arriving "
+        "already; send this one again later",
+    )
     pending = _Pending(refuse, late)
     local = threading.local()
     warned: list[bool] = []
@@ -260,13 +284,19 @@ def reading_bodies(wsgi_app: Callable, refuse: Refuse, *, timeout_s: float, max_
                 return busy
             if not warned:
                 warned.append(True)
-                log.warning("mockspice: granian's protocol object was not found: request bodies are read "
-                            "by helper threads (slower)")
+                log.warning(
+                    "mockspice: granian's protocol object was not found: request bodies are read "
+                    "by helper threads (slower)"
+                )
             data = by_helper(stream, size)
             if data is None:
                 return late
         if not chunked and len(data) < size:
-            return 400, "bad-request", f"the request body ended after {len(data)} of its {size} bytes"
+            return (
+                400,
+                "bad-request",
+                f"the request body ended after {len(data)} of its {size} bytes",
+            )
         environ["wsgi.input"] = io.BytesIO(data)
         return None
 

@@ -1,4 +1,5 @@
-"""The control API under ``/_mockspice/``: health, reset, state, journal and its verification (mock only).
+"""The control API under ``/_mockspice/``: health, reset, state, journal and its verification (mock
+only).
 
 Routing and request shaping only; the operations live in :mod:`mockspice.domain`.
 """
@@ -15,10 +16,10 @@ from flask import Blueprint, Response, jsonify, render_template_string, request,
 from mockspice.domain import journal, matching, outbound, sessions, state
 from mockspice.domain.errors import BadParameter, DomainError, NotFound
 from mockspice.resources import SCHEMAS_DIR
+from mockspice.store.schema import MAX_ID
 from mockspice.surfaces import extension
 from mockspice.surfaces.errors import self_url
 from mockspice.webcalls.engine import KINDS
-from mockspice.store.schema import MAX_ID
 
 blueprint = Blueprint("control", __name__)
 
@@ -44,8 +45,12 @@ def check_token() -> None:
         return
     given = request.headers.get("Authorization", "")
     scheme, _, value = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-        raise Unauthorized("the control API needs the header 'Authorization: Bearer <control_token>'")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    ):
+        raise Unauthorized(
+            "the control API needs the header 'Authorization: Bearer <control_token>'"
+        )
 
 
 @blueprint.get("/health")
@@ -54,8 +59,14 @@ def health() -> Response:
     ext = _ext()
     ext.store.read().execute("SELECT 1").fetchone()
     settings = ext.settings
-    return jsonify({"status": "ok", "version": ext.version, "edition": settings.edition,
-                    "base_path": settings.base_path})
+    return jsonify(
+        {
+            "status": "ok",
+            "version": ext.version,
+            "edition": settings.edition,
+            "base_path": settings.base_path,
+        }
+    )
 
 
 @blueprint.post("/reset")
@@ -85,7 +96,9 @@ def get_journal() -> Response:
     the matcher's (domain/matching.py: ``method``, ``url``, ``outcome``, ``company``, ...)."""
     matcher = matching.from_query(request.args.to_dict())
     ext = _ext()
-    return jsonify(matching.select(ext.store, matcher, matcher.limit, cap=ext.settings.journal_limit))
+    return jsonify(
+        matching.select(ext.store, matcher, matcher.limit, cap=ext.settings.journal_limit)
+    )
 
 
 @blueprint.post("/journal/find")
@@ -112,8 +125,13 @@ def journal_near_misses() -> Response:
     matcher = matching.check(_json_body(), with_limit=True)
     ext = _ext()
     limit = 5 if matcher.limit is None else matcher.limit
-    return jsonify({"near_misses": matching.near_misses(ext.store, matcher, limit,
-                                                        cap=ext.settings.journal_limit)})
+    return jsonify(
+        {
+            "near_misses": matching.near_misses(
+                ext.store, matcher, limit, cap=ext.settings.journal_limit
+            )
+        }
+    )
 
 
 @blueprint.delete("/journal")
@@ -196,8 +214,10 @@ def put_rpc_session(session_id: str) -> Response:
 def dashboard() -> Response:
     """A page of links to the mock's URLs."""
     settings = _ext().settings
-    return Response(render_template_string(_DASHBOARD, base=settings.base_path, version=_ext().version),
-                    mimetype="text/html")
+    return Response(
+        render_template_string(_DASHBOARD, base=settings.base_path, version=_ext().version),
+        mimetype="text/html",
+    )
 
 
 def _id_field(body: dict[str, Any], key: str) -> int:
@@ -226,14 +246,17 @@ def _json_body() -> Any:
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise BadParameter("the request body holds a lone surrogate (\\ud800-\\udfff escape): not text") from None
+            raise BadParameter(
+                "the request body holds a lone surrogate (\\ud800-\\udfff escape): not text"
+            ) from None
     return value
 
 
 _DASHBOARD = """{% extends "base.html" %}{% block main %}
 <section><h1>mockspice {{ version }}</h1>
 <ul>
-<li><a href="{{ base }}/integrations/telephony/telephonypop.php?company=1&amp;brand=1">screen pop</a>
+<li><a href="{{ base }}/integrations/telephony/telephonypop.php?company=1&amp;brand=1"
+ >screen pop</a>
  <span class="muted">(company 1, brand 1)</span></li>
 <li><a href="health">health</a></li>
 <li><a href="state">state</a> <span class="muted">(the whole dataset)</span></li>
@@ -241,6 +264,7 @@ _DASHBOARD = """{% extends "base.html" %}{% block main %}
 <li><a href="{{ base }}/docs/api_client/">JSON-RPC API documentation</a>
  <span class="muted">(POST {{ base }}/api/spiceAPIServer/spiceAPIServer.php)</span></li>
 <li><a href="rpc/stubs">API stubs</a> <span class="muted">(canned answers and faults)</span></li>
-<li>schemas: <a href="schemas/users.xsd">users.xsd</a>, <a href="schemas/userdata.xsd">userdata.xsd</a>,
+<li>schemas: <a href="schemas/users.xsd">users.xsd</a>,
+ <a href="schemas/userdata.xsd">userdata.xsd</a>,
  <a href="schemas/tickets.xsd">tickets.xsd</a></li>
 </ul></section>{% endblock %}"""

@@ -1,4 +1,6 @@
-"""One error shape per surface: JSON under the control API and for JSON clients, a page otherwise."""
+"""One error shape per surface: JSON under the control API and for
+JSON clients, a page otherwise.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ CONTROL_PREFIX = "/_mockspice"
 API_PATH = "/api/spiceAPIServer/spiceAPIServer.php"
 # Pages run no script and load nothing from elsewhere; should escaping ever fail, the browser
 # still refuses to run an injected script.
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action "
+    "'none'"
+)
 
 
 def self_url(of: Any = None) -> str:
@@ -32,7 +37,9 @@ def wants_json() -> bool:
 
 
 def accepts_json(of: Any = None) -> bool:
-    """Whether the ``Accept`` header of the request (``of``, else Flask's) prefers JSON to a page."""
+    """Whether the ``Accept`` header of the request (``of``, else
+    Flask's) prefers JSON to a page.
+    """
     of = request if of is None else of
     if "json" not in of.environ.get("HTTP_ACCEPT", ""):
         return False  # the common case (a browser, curl's */*), without parsing the header
@@ -45,8 +52,10 @@ def error_response(status: int, code: str, message: str) -> Response:
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message}})
     else:
-        response = Response(render_template("error.html", status=status, code=code, message=message),
-                            mimetype="text/html")
+        response = Response(
+            render_template("error.html", status=status, code=code, message=message),
+            mimetype="text/html",
+        )
         response.headers["Content-Security-Policy"] = CSP
     response.status_code = status
     return response

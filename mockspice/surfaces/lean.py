@@ -17,14 +17,14 @@ not plain bytes (a stream).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Union
 
 from flask import Flask
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
-Answer = Union[tuple[str, list[tuple[str, str]], bytes], Response]
+Answer = tuple[str, list[tuple[str, str]], bytes] | Response
 Handler = Callable[[dict], Answer]
 
 
@@ -43,7 +43,9 @@ class Route:
 
 
 def front(flask_app: Flask, wsgi_app: Callable, routes: dict[str, Route]) -> Callable:
-    """A WSGI callable that answers ``routes`` (path -> route) itself and the rest by ``wsgi_app``."""
+    """A WSGI callable that answers ``routes`` (path -> route)
+    itself and the rest by ``wsgi_app``.
+    """
 
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
         route = routes.get(environ.get("PATH_INFO", ""))
@@ -55,8 +57,15 @@ def front(flask_app: Flask, wsgi_app: Callable, routes: dict[str, Route]) -> Cal
             if method in route.methods or head:
                 answer = route.handler(environ)
             elif method == "OPTIONS":
-                answer = ("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                                     ("Allow", route.allowed), ("Content-Length", "0")], b"")
+                answer = (
+                    "200 OK",
+                    [
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("Allow", route.allowed),
+                        ("Content-Length", "0"),
+                    ],
+                    b"",
+                )
             else:
                 raise MethodNotAllowed(valid_methods=route.allowed.split(", "))
         except Exception as exc:  # noqa: BLE001 - answered by the app's handlers, as by Flask

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, jsonify
 from markupsafe import Markup, escape
@@ -62,17 +63,28 @@ def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:
         req = Request(environ)
         # PHP's $_GET keeps the last of a repeated parameter; so does the mock.
         params = dict(req.args.items(multi=True))
-        result = screen_pop(ext.store, params, edition=settings.edition, journal_limit=settings.journal_limit,
-                            calls=ext.outbound, self_url=self_url(req), cache=ext.pop_matches)
+        result = screen_pop(
+            ext.store,
+            params,
+            edition=settings.edition,
+            journal_limit=settings.journal_limit,
+            calls=ext.outbound,
+            self_url=self_url(req),
+            cache=ext.pop_matches,
+        )
         as_json = params["format"] == "json" if "format" in params else accepts_json(req)
         if result.cache_key is None:  # a partner took part: nothing to share with other calls
             with flask_app.app_context():
-                body = jsonify(result.as_dict()).get_data(as_text=True) if as_json else _render(result)
+                body = (
+                    jsonify(result.as_dict()).get_data(as_text=True) if as_json else _render(result)
+                )
         else:
             body = _filled(flask_app, ext, result, as_json)
         data = body.encode()
-        headers = [("Content-Type", "application/json" if as_json else "text/html; charset=utf-8"),
-                   ("Content-Length", str(len(data)))]
+        headers = [
+            ("Content-Type", "application/json" if as_json else "text/html; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+        ]
         if not as_json:
             headers.append(("Content-Security-Policy", CSP))
         return "200 OK", headers, data
@@ -93,12 +105,19 @@ def _filled(flask_app: Flask, ext: extension.Extension, result: PopResult, as_js
     # As the whole render writes them: json.dumps gives a string or null as Flask's provider does
     # (ensure_ascii); escape is what Jinja's autoescape calls.
     encode = json.dumps if as_json else (lambda value: str(escape(value)))
-    return plan.fill({"pop_id": str(result.pop_id), "callid": encode(result.callid),
-                      "greeting": encode(result.greeting)})
+    return plan.fill(
+        {
+            "pop_id": str(result.pop_id),
+            "callid": encode(result.callid),
+            "greeting": encode(result.greeting),
+        }
+    )
 
 
 def _with_holes(result: PopResult) -> PopResult:
-    planned = PopResult(**{**vars(result), "pop_id": _hole("pop_id"), "greeting": _hole("greeting")})
+    planned = PopResult(
+        **{**vars(result), "pop_id": _hole("pop_id"), "greeting": _hole("greeting")}
+    )
     if result.callid is not None:
         planned.callid = _hole("callid")
     return planned
@@ -111,7 +130,7 @@ def _json_plan(result: PopResult) -> Plan:
 
 
 def _render(result: PopResult) -> str:
-    """The page, rendered by Jinja directly: the pop's templates use no Flask context (the hot path)."""
+    """The page, rendered by Jinja directly: the pop's templates use no Flask context (the hot
+    path).
+    """
     return current_app.jinja_env.get_template("telephonypop.html").render(pop=result)
-
-

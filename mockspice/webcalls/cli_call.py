@@ -27,9 +27,20 @@ class CallUsageError(ValueError):
     """The options or files of ``mockspice call`` cannot make a call (exit 2)."""
 
 
-def run(kind: str, *, url: str, int_user: str, int_pass: str, variables: tuple[str, ...],
-        userkey: str | None, account_file: str | None, case_file: str | None, timeout_s: float,
-        corrected_names: bool, verify_tls: bool) -> Exchange:
+def run(
+    kind: str,
+    *,
+    url: str,
+    int_user: str,
+    int_pass: str,
+    variables: tuple[str, ...],
+    userkey: str | None,
+    account_file: str | None,
+    case_file: str | None,
+    timeout_s: float,
+    corrected_names: bool,
+    verify_tls: bool,
+) -> Exchange:
     """Check the options, make the call and return the exchange."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -45,7 +56,11 @@ def run(kind: str, *, url: str, int_user: str, int_pass: str, variables: tuple[s
             return engine.load(target, _need(userkey, "--userkey", kind))
         if kind == "update":
             return engine.update(target, _account(_need(account_file, "--account-file", kind)))
-        return engine.case(target, _need(userkey, "--userkey", kind), _tickets(_need(case_file, "--case-file", kind)))
+        return engine.case(
+            target,
+            _need(userkey, "--userkey", kind),
+            _tickets(_need(case_file, "--case-file", kind)),
+        )
     finally:
         engine.transport.close()
 
@@ -98,8 +113,10 @@ def _tickets(path: str) -> list[dict[str, Any]]:
             raise CallUsageError(f"{path}: ticket {i + 1} must be a mapping of caseXML attributes")
         unknown = sorted(set(item) - set(TICKET_ATTRIBUTES))
         if unknown:
-            raise CallUsageError(f"{path}: ticket {i + 1} has unknown attribute {unknown[0]!r} "
-                                 f"(caseXML has {', '.join(TICKET_ATTRIBUTES)})")
+            raise CallUsageError(
+                f"{path}: ticket {i + 1} has unknown attribute {unknown[0]!r} "
+                f"(caseXML has {', '.join(TICKET_ATTRIBUTES)})"
+            )
         ticket = {k: ("" if v is None else v) for k, v in item.items()}
         date = ticket.get("date")
         if isinstance(date, str) and date:
@@ -122,13 +139,18 @@ def render(exchange: Exchange, fmt: str) -> str:
         lines.append(f"no reply: {exchange.outcome} after {exchange.elapsed_ms:g} ms")
     else:
         response = data["response"]
-        lines.append(f"HTTP {response['status']}  ({exchange.elapsed_ms:g} ms, {response['size']} bytes"
-                     f"{', cut at the cap' if response['truncated'] else ''})")
+        lines.append(
+            f"HTTP {response['status']}  ({exchange.elapsed_ms:g} ms, {response['size']} bytes"
+            f"{', cut at the cap' if response['truncated'] else ''})"
+        )
         lines.append(response["body"].rstrip())
     lines.append("findings:" if exchange.findings else "findings: none")
     lines += ["  " + format_text_line(f) for f in exchange.findings]
     if exchange.records and exchange.kind == "search":
-        lines.append(f"records: {len(exchange.records)} ({', '.join(r['userkey'] for r in exchange.records[:10])}"
-                     f"{', ...' if len(exchange.records) > 10 else ''})")
+        lines.append(
+            f"records: {len(exchange.records)} "
+            f"({', '.join(r['userkey'] for r in exchange.records[:10])}"
+            f"{', ...' if len(exchange.records) > 10 else ''})"
+        )
     lines.append(f"outcome: {exchange.outcome}")
     return "\n".join(lines)

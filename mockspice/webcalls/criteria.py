@@ -1,4 +1,5 @@
-"""Search criteria from a caller's variables, named as the integration page names them or as the store does.
+"""Search criteria from a caller's variables, named as the integration page names them or as the
+store does.
 
 The control API (``POST /_mockspice/webcalls/search``) and ``mockspice call --var`` take the
 page's variable names (``PrimaryPhone``, ``SecondayPhone``, ...), their corrected spellings, or
@@ -29,7 +30,10 @@ def search_criteria(variables: Any) -> dict[str, Any]:
     if variables is None:
         return {}
     if not isinstance(variables, dict):
-        raise CriteriaError("'variables' must be an object of search variables, e.g. {\"PrimaryPhone\": \"5555555555\"}")
+        raise CriteriaError(
+            "'variables' must be an object of search variables, e.g. {\"PrimaryPhone\": "
+            '"5555555555"}'
+        )
     criteria: dict[str, Any] = {}
     known = set(_VARIABLE_KEYS.values())
     for name, value in variables.items():
@@ -38,7 +42,9 @@ def search_criteria(variables: Any) -> dict[str, Any]:
             continue
         key = _VARIABLE_KEYS.get(name, name if name in known else None)
         if key is None:
-            raise CriteriaError(f"unknown search variable {name!r} (known: {', '.join(_VARIABLE_KEYS)}, CustFields)")
+            raise CriteriaError(
+                f"unknown search variable {name!r} (known: {', '.join(_VARIABLE_KEYS)}, CustFields)"
+            )
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise CriteriaError(f"search variable {name!r} must be text")
         criteria[key] = str(value)
@@ -50,7 +56,9 @@ def _custom_fields(value: Any) -> dict[int, str]:
         pairs = [item.split("\\", 1) for item in value.split(",") if item]
         value = {k: v for k, v in (p if len(p) == 2 else (p[0], "") for p in pairs)}
     if not isinstance(value, dict):
-        raise CriteriaError("'CustFields' must be an object {id: value} or 'ID\\value' pairs joined by commas")
+        raise CriteriaError(
+            "'CustFields' must be an object {id: value} or 'ID\\value' pairs joined by commas"
+        )
     out = {}
     for key, text in value.items():
         if not str(key).strip().isdigit():

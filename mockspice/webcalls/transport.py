@@ -57,7 +57,9 @@ class _Watchdog:
             token = next(self._ids)
             heapq.heappush(self._heap, (deadline, token, sock))
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="mockspice-webcall-watchdog", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="mockspice-webcall-watchdog", daemon=True
+                )
                 self._thread.start()
             self._cond.notify()
             return token
@@ -124,14 +126,23 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 class _Adapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
 
 
 class Transport:
     """POSTs forms to partners; safe to share between threads."""
 
-    def __init__(self, *, max_reply_bytes: int = 10 * 1024 * 1024, verify_tls: bool = True,
-                 pool_size: int = 16, connect_timeout_s: float = 5.0):
+    def __init__(
+        self,
+        *,
+        max_reply_bytes: int = 10 * 1024 * 1024,
+        verify_tls: bool = True,
+        pool_size: int = 16,
+        connect_timeout_s: float = 5.0,
+    ):
         self.max_reply_bytes = max_reply_bytes
         self.verify_tls = verify_tls
         self.connect_timeout_s = connect_timeout_s
@@ -153,24 +164,37 @@ class Transport:
         response = None
         try:
             response = self.session.post(
-                url, data=form, timeout=(min(self.connect_timeout_s, timeout_s), timeout_s),
-                allow_redirects=False, stream=True, verify=self.verify_tls)
+                url,
+                data=form,
+                timeout=(min(self.connect_timeout_s, timeout_s), timeout_s),
+                allow_redirects=False,
+                stream=True,
+                verify=self.verify_tls,
+            )
             body, truncated = self._read(response, deadline)
             if time.monotonic() >= deadline:
                 return self._failed("timeout", f"no complete reply within {timeout_s:g} s", started)
-            return Reply("ok", response.status_code, dict(response.headers), body, truncated,
-                         _ms(started))
+            return Reply(
+                "ok", response.status_code, dict(response.headers), body, truncated, _ms(started)
+            )
         except requests.exceptions.Timeout:
             return self._failed("timeout", f"no complete reply within {timeout_s:g} s", started)
         except requests.exceptions.SSLError as exc:
             return self._failed("unreachable", f"TLS failed: {_reason(exc)}", started)
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
             if time.monotonic() >= deadline:
                 return self._failed("timeout", f"no complete reply within {timeout_s:g} s", started)
             return self._failed("unreachable", _reason(exc), started)
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema, ValueError) as exc:
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            ValueError,
+        ) as exc:
             return self._failed("unreachable", f"bad URL: {_reason(exc)}", started)
         except requests.exceptions.RequestException as exc:
             return self._failed("unreachable", _reason(exc), started)
@@ -217,6 +241,10 @@ def _reason(exc: BaseException) -> str:
         return "connection refused"
     if isinstance(seen, ConnectionResetError) or "Connection reset" in text:
         return "connection reset by the partner"
-    if isinstance(seen, socket.gaierror) or "Name or service not known" in text or "Failed to resolve" in text:
+    if (
+        isinstance(seen, socket.gaierror)
+        or "Name or service not known" in text
+        or "Failed to resolve" in text
+    ):
         return "host name not found"
     return text.splitlines()[0][:300]

@@ -1,4 +1,5 @@
-"""SpiceCSM's wire formats, without I/O: percent-encoding, web-call variables, XML documents, validation.
+"""SpiceCSM's wire formats, without I/O: percent-encoding, web-call variables, XML documents,
+validation.
 
 Modules: :mod:`.encoding` (percent-encoding and the lint of reply values), :mod:`.build`
 (what mockspice sends), :mod:`.parse` (what partners send back), :mod:`.findings`,

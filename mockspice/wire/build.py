@@ -1,4 +1,5 @@
-"""What mockspice sends to a partner's web calls: POST variables and the userXML and caseXML documents.
+"""What mockspice sends to a partner's web calls: POST variables and the userXML and caseXML
+documents.
 
 Shapes (plain dicts, the store's attribute names, so that an account goes from the store to the
 wire unchanged):
@@ -21,16 +22,29 @@ import datetime
 import re
 
 from mockspice.wire.documents import (
-    ACCOUNT_USER_ATTRIBUTES, CONTACT_ATTRIBUTES, CORRECTED_NAMES, SEARCH_VARIABLES,
-    TICKET_ATTRIBUTES)
+    ACCOUNT_USER_ATTRIBUTES,
+    CONTACT_ATTRIBUTES,
+    CORRECTED_NAMES,
+    SEARCH_VARIABLES,
+    TICKET_ATTRIBUTES,
+)
 from mockspice.wire.encoding import encode
 
 Form = list[tuple[str, str]]
 
 # Characters XML 1.0 cannot carry at all, even escaped: replaced by U+FFFD in caseXML.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                          "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
+_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\t": "&#9;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+    }
+)
 
 
 def _text(value) -> str:
@@ -48,12 +62,16 @@ def custom_fields(fields: dict) -> str:
 
     The page gives no escape for a comma or backslash inside a value; they are sent as they are.
     """
-    return ",".join(f"{field_id}\\{_text(value)}" for field_id, value
-                    in sorted(fields.items(), key=lambda item: int(item[0])) if _text(value))
+    return ",".join(
+        f"{field_id}\\{_text(value)}"
+        for field_id, value in sorted(fields.items(), key=lambda item: int(item[0]))
+        if _text(value)
+    )
 
 
-def search_form(criteria: dict, *, int_user: str = "", int_pass: str = "",
-                corrected_names: bool = False) -> Form:
+def search_form(
+    criteria: dict, *, int_user: str = "", int_pass: str = "", corrected_names: bool = False
+) -> Form:
     """Return the search web call's variables: credentials, then those with data, in page order.
 
     Names are the page's own (``SecondayPhone``, ``Modile``) unless ``corrected_names``.
@@ -77,11 +95,12 @@ def update_form(account: dict, *, int_user: str = "", int_pass: str = "") -> For
     return credentials(int_user, int_pass) + [("userXML", user_xml(account))]
 
 
-def case_form(userkey: str, tickets: list[dict], *, int_user: str = "",
-              int_pass: str = "") -> Form:
+def case_form(userkey: str, tickets: list[dict], *, int_user: str = "", int_pass: str = "") -> Form:
     """Return the case update web call's variables: credentials, ``Userkey`` and ``caseXML``."""
-    return credentials(int_user, int_pass) + [("Userkey", _text(userkey)),
-                                              ("caseXML", case_xml(tickets))]
+    return credentials(int_user, int_pass) + [
+        ("Userkey", _text(userkey)),
+        ("caseXML", case_xml(tickets)),
+    ]
 
 
 def _element(tag: str, attributes: tuple[str, ...], values: dict, convert) -> str:
@@ -92,14 +111,22 @@ def _element(tag: str, attributes: tuple[str, ...], values: dict, convert) -> st
 
 def user_xml(account: dict) -> str:
     """Return the userXML of an account: the load structure, every value percent-encoded."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<userdata>",
-             "  " + _element("user", ACCOUNT_USER_ATTRIBUTES, account, encode), "  <contacts>"]
-    lines += ["    " + _element("contact", CONTACT_ATTRIBUTES, contact, encode)
-              for contact in account.get("contacts") or ()]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "<userdata>",
+        "  " + _element("user", ACCOUNT_USER_ATTRIBUTES, account, encode),
+        "  <contacts>",
+    ]
+    lines += [
+        "    " + _element("contact", CONTACT_ATTRIBUTES, contact, encode)
+        for contact in account.get("contacts") or ()
+    ]
     lines += ["  </contacts>", "  <fielddata>"]
     fields = account.get("fields") or {}
-    lines += [f'    <field id="{int(field_id)}" value="{encode(_text(value))}" />'
-              for field_id, value in sorted(fields.items(), key=lambda item: int(item[0]))]
+    lines += [
+        f'    <field id="{int(field_id)}" value="{encode(_text(value))}" />'
+        for field_id, value in sorted(fields.items(), key=lambda item: int(item[0]))
+    ]
     lines += ["  </fielddata>", "</userdata>", ""]
     return "\n".join(lines)
 
@@ -107,8 +134,10 @@ def user_xml(account: dict) -> str:
 def case_date(moment: datetime.datetime) -> str:
     """Format a time as the page does: ``1/27/06 1:27:51 PM`` (no leading zeros, 12-hour clock)."""
     hour = moment.hour % 12 or 12
-    return (f"{moment.month}/{moment.day}/{moment.year % 100:02d} "
-            f"{hour}:{moment.minute:02d}:{moment.second:02d} {'PM' if moment.hour >= 12 else 'AM'}")
+    return (
+        f"{moment.month}/{moment.day}/{moment.year % 100:02d} "
+        f"{hour}:{moment.minute:02d}:{moment.second:02d} {'PM' if moment.hour >= 12 else 'AM'}"
+    )
 
 
 def xml_escape(text: str) -> str:

@@ -58,32 +58,52 @@ def lint_value(value: str) -> list[tuple[str, str]]:
     issues = []
     if "+" in value:
         # Whether SpiceCSM uses urldecode (+ is a space) or rawurldecode (+ stays) is unknown.
-        issues.append((PLUS_IN_VALUE,
-                       f"raw '+' in {value!r}: SpiceCSM may decode it as a space; "
-                       "send a plus sign as %2B and a space as %20"))
+        issues.append(
+            (
+                PLUS_IN_VALUE,
+                f"raw '+' in {value!r}: SpiceCSM may decode it as a space; "
+                "send a plus sign as %2B and a space as %20",
+            )
+        )
     bad = _MALFORMED.search(value)
     if bad:
-        issues.append((MALFORMED_ESCAPE,
-                       f"{value[bad.start():bad.start() + 3]!r} at character {bad.start() + 1} "
-                       f"of {value!r} is not a %XX escape; a literal '%' must be sent as %25"))
+        issues.append(
+            (
+                MALFORMED_ESCAPE,
+                f"{value[bad.start() : bad.start() + 3]!r} at character {bad.start() + 1} "
+                f"of {value!r} is not a %XX escape; a literal '%' must be sent as %25",
+            )
+        )
     double = _DOUBLE.search(value)
     if double:
         once = double.group()
-        issues.append((DOUBLE_ENCODED,
-                       f"{once!r} in {value!r} decodes to {decode(once)!r}: "
-                       "the value looks percent-encoded twice"))
+        issues.append(
+            (
+                DOUBLE_ENCODED,
+                f"{once!r} in {value!r} decodes to {decode(once)!r}: "
+                "the value looks percent-encoded twice",
+            )
+        )
     try:
         unquote_to_bytes(value).decode("utf-8")
     except UnicodeDecodeError as exc:
-        issues.append((INVALID_UTF8,
-                       f"{value!r} decodes to bytes that are not UTF-8 "
-                       f"(byte 0x{exc.object[exc.start]:02X} at {exc.start + 1}); "
-                       "encode the UTF-8 bytes of the text"))
+        issues.append(
+            (
+                INVALID_UTF8,
+                f"{value!r} decodes to bytes that are not UTF-8 "
+                f"(byte 0x{exc.object[exc.start]:02X} at {exc.start + 1}); "
+                "encode the UTF-8 bytes of the text",
+            )
+        )
     raw = _RAW.search(value)
     if raw:
         char = raw.group()
-        issues.append((UNENCODED_VALUE,
-                       f"{value!r} holds {_shown(char)} unencoded; the documented examples "
-                       f"percent-encode every character outside A-Za-z0-9 "
-                       f"({encode(char)})"))
+        issues.append(
+            (
+                UNENCODED_VALUE,
+                f"{value!r} holds {_shown(char)} unencoded; the documented examples "
+                f"percent-encode every character outside A-Za-z0-9 "
+                f"({encode(char)})",
+            )
+        )
     return issues

@@ -9,7 +9,10 @@ root element. The shapes are those of :mod:`mockspice.wire.build`; a search reco
 """
 
 from mockspice.wire.documents import (
-    ACCOUNT_USER_ATTRIBUTES, CONTACT_ATTRIBUTES, SEARCH_USER_ATTRIBUTES)
+    ACCOUNT_USER_ATTRIBUTES,
+    CONTACT_ATTRIBUTES,
+    SEARCH_USER_ATTRIBUTES,
+)
 from mockspice.wire.encoding import decode
 
 
@@ -46,17 +49,21 @@ def _decoded(element, names: tuple[str, ...]) -> dict[str, str]:
 
 def parse_search(data: bytes) -> list[dict[str, str]]:
     """Return the records of a search reply (``<users>``), in document order, decoded."""
-    return [_decoded(user, SEARCH_USER_ATTRIBUTES) for user in _root(data, "users").iterchildren("user")]
+    return [
+        _decoded(user, SEARCH_USER_ATTRIBUTES) for user in _root(data, "users").iterchildren("user")
+    ]
 
 
 def parse_account(data: bytes) -> dict:
     """Return the account of a load reply or of userXML (``<userdata>``), decoded."""
     root = _root(data, "userdata")
     user = root.find("user")
-    account = _decoded(user if user is not None else root.makeelement("user"),
-                       ACCOUNT_USER_ATTRIBUTES)
-    account["contacts"] = [_decoded(contact, CONTACT_ATTRIBUTES)
-                           for contact in root.iterfind("contacts/contact")]
+    account = _decoded(
+        user if user is not None else root.makeelement("user"), ACCOUNT_USER_ATTRIBUTES
+    )
+    account["contacts"] = [
+        _decoded(contact, CONTACT_ATTRIBUTES) for contact in root.iterfind("contacts/contact")
+    ]
     fields = {}
     for field in root.iterfind("fielddata/field"):
         field_id = (field.get("id") or "").strip()

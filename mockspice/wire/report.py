@@ -12,8 +12,9 @@ def format_text_line(finding: Finding, source: str | None = None) -> str:
     where = ":".join(str(part) for part in (finding.line, finding.column) if part is not None)
     prefix = ":".join(part for part in (source, where) if part)
     path = f" [at {finding.path}]" if finding.path else ""
-    return (f"{prefix}: " if prefix else "") + \
-        f"{finding.severity} {finding.code}: {finding.message}{path}"
+    return (
+        f"{prefix}: " if prefix else ""
+    ) + f"{finding.severity} {finding.code}: {finding.message}{path}"
 
 
 def format_findings(findings: list[Finding], fmt: str = "text", source: str | None = None) -> str:
@@ -22,8 +23,7 @@ def format_findings(findings: list[Finding], fmt: str = "text", source: str | No
     ``source`` (a file name) prefixes text lines, as compilers do, so that editors can jump.
     """
     if fmt == "json":
-        return json.dumps([finding.to_dict() for finding in findings], indent=2,
-                          ensure_ascii=False)
+        return json.dumps([finding.to_dict() for finding in findings], indent=2, ensure_ascii=False)
     if fmt != "text":
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     return "\n".join(format_text_line(finding, source) for finding in findings)

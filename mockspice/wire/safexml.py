@@ -24,17 +24,27 @@ class _NothingFromOutside(etree.Resolver):
 
 def parser(**options) -> etree.XMLParser:
     """A parser that loads nothing from outside; ``options`` add to the safe ones."""
-    made = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, **options)
+    made = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        **options,
+    )
     made.resolvers.add(_NothingFromOutside())
     return made
 
 
 _WIDE = (  # byte-order marks and the first bytes of "<" in the encodings libxml2 detects by them
-    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-    (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
 )
 
 
@@ -50,7 +60,11 @@ _DOCTYPE_BYTES = re.compile(_DOCTYPE.encode())
 
 def doctype_at(body: bytes | str) -> int | None:
     """Return the offset of a DOCTYPE (or entity declaration) in the prolog, or None."""
-    prolog, doctype = (_PROLOG_BYTES, _DOCTYPE_BYTES) if isinstance(body, bytes) else (_PROLOG_TEXT, _DOCTYPE_TEXT)
+    prolog, doctype = (
+        (_PROLOG_BYTES, _DOCTYPE_BYTES)
+        if isinstance(body, bytes)
+        else (_PROLOG_TEXT, _DOCTYPE_TEXT)
+    )
     end = prolog.match(body).end()
     return end if doctype.match(body, end) else None
 
@@ -58,4 +72,6 @@ def doctype_at(body: bytes | str) -> int | None:
 def declares_doctype(body: bytes) -> bool:
     """Whether the document has a DOCTYPE before its root element, in any encoding libxml2 reads."""
     encoding = next((name for prefix, name in _WIDE if body.startswith(prefix)), "latin-1")
-    return doctype_at(body[:1 << 16].decode(encoding, errors="ignore").lstrip("\ufeff")) is not None
+    return (
+        doctype_at(body[: 1 << 16].decode(encoding, errors="ignore").lstrip("\ufeff")) is not None
+    )

@@ -43,8 +43,25 @@ _DECLARATION = re.compile(rb"<\?xml[\s?]")
 _FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _HTML_DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)
 # Tags an HTML page, or PHP's error output ("<br />\n<b>Fatal error</b>: ..."), starts with.
-_HTML_TAGS = frozenset({"html", "head", "body", "br", "b", "p", "div", "h1", "h2", "title",
-                        "table", "pre", "font", "center", "hr"})
+_HTML_TAGS = frozenset(
+    {
+        "html",
+        "head",
+        "body",
+        "br",
+        "b",
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "title",
+        "table",
+        "pre",
+        "font",
+        "center",
+        "hr",
+    }
+)
 _TYPOGRAPHIC = re.compile(r"([\w:.-]+)\s*=\s*([“”‘’„‟])")
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
 _ATTRIBUTE_REASON = re.compile(r"attribute ([\w:.-]+)='(.*)': (.*)", re.DOTALL)
@@ -53,13 +70,21 @@ _QUOTED_NAME = re.compile(r"'([^']+)'")
 _HINTS = (
     ("EntityRef: expecting ';'", "a raw '&' must be written &amp; (or percent-encoded as %26)"),
     ("xmlParseEntityRef: no name", "a raw '&' must be written &amp; (or percent-encoded as %26)"),
-    ("not defined", "XML knows only &amp; &lt; &gt; &quot; &apos;; percent-encode other characters"),
+    (
+        "not defined",
+        "XML knows only &amp; &lt; &gt; &quot; &apos;; percent-encode other characters",
+    ),
     ("Unescaped '<'", "a '<' in a value must be written &lt; (or percent-encoded as %3C)"),
     ("Extra content at the end", "a document has exactly one root element"),
     ("Opening and ending tag mismatch", "every element must be closed, in order"),
 )
-_ENCODING_ERRORS = ("Invalid bytes in character encoding", "not proper UTF", "Unsupported encoding",
-                    "Document labelled", "encoding mismatch")
+_ENCODING_ERRORS = (
+    "Invalid bytes in character encoding",
+    "not proper UTF",
+    "Unsupported encoding",
+    "Document labelled",
+    "encoding mismatch",
+)
 # The fast path's evidence that every attribute value is clean (see _values_are_clean). A '%'
 # that starts no upper-case escape of an ASCII byte, or starts %25: one lookahead holding the
 # alternatives of encoding._CLEAN, half the cost of "%(?:(?!..)|25)" on 350,000 '%'.
@@ -121,7 +146,7 @@ class _Source:
         starts = self._line_starts()
         if not line or line > len(starts):
             return ""
-        return self.text[starts[line - 1]:self._line_end(line)]
+        return self.text[starts[line - 1] : self._line_end(line)]
 
     def tag_offset(self, line: int | None, tag: str) -> int | None:
         """Return the offset of ``<tag`` whose start tag ends on ``line`` (libxml2's sourceline)."""
@@ -132,7 +157,7 @@ class _Source:
             found = self.text.rfind("<" + tag, 0, end)
             if found < 0:
                 return None
-            after = self.text[found + 1 + len(tag):found + 2 + len(tag)]
+            after = self.text[found + 1 + len(tag) : found + 2 + len(tag)]
             if after in ("", ">", "/") or after.isspace():
                 return found
             end = found
@@ -148,7 +173,8 @@ class _Source:
         if offset is None:
             return line, None
         found = re.compile(r"\s(" + re.escape(name) + r")\s*=").search(
-            self.text, offset, self._line_end(line))
+            self.text, offset, self._line_end(line)
+        )
         return self.position(found.start(1)) if found else self.position(offset)
 
 
@@ -184,10 +210,16 @@ class _Collector:
         return ordered
 
 
-def validate(kind: str, data: bytes, *, expected_userkey: str | None = None,
-             max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH,
-             max_findings: int = DEFAULT_MAX_FINDINGS,
-             max_seconds: float = DEFAULT_MAX_SECONDS) -> list[Finding]:
+def validate(
+    kind: str,
+    data: bytes,
+    *,
+    expected_userkey: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_findings: int = DEFAULT_MAX_FINDINGS,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+) -> list[Finding]:
     """Validate one web-call document and return its findings, in document order.
 
     :param kind: ``search`` (a search reply, ``<users>``), ``load`` (a load reply,
@@ -211,33 +243,54 @@ def validate(kind: str, data: bytes, *, expected_userkey: str | None = None,
         data = data.encode("utf-8")
     found = _Collector(max_findings, max_seconds)
     try:
-        _validate(kind, data if type(data) is bytes else bytes(data), expected_userkey, max_bytes, max_depth, found)
+        _validate(
+            kind,
+            data if type(data) is bytes else bytes(data),
+            expected_userkey,
+            max_bytes,
+            max_depth,
+            found,
+        )
     except Exception as exc:  # noqa: BLE001 - the contract: never raise to the caller
-        found.items.append(Finding.of(
-            "internal-error", f"the validator failed: {type(exc).__name__}: {exc}"))
+        found.items.append(
+            Finding.of("internal-error", f"the validator failed: {type(exc).__name__}: {exc}")
+        )
     return found.result()
 
 
 def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collector) -> None:
     """Run the steps of the module docstring, adding findings to ``found``."""
     if not data or data.isspace():
-        found.add(Finding.of("empty-body", "the body is empty: the reply must be an XML "
-                             "document", 1, 1))
+        found.add(
+            Finding.of("empty-body", "the body is empty: the reply must be an XML document", 1, 1)
+        )
         return
     if len(data) > max_bytes:
-        found.add(Finding.of("too-large", f"the body has {len(data):,} bytes, more than the "
-                             f"cap of {max_bytes:,}; it was not parsed", 1, 1))
+        found.add(
+            Finding.of(
+                "too-large",
+                f"the body has {len(data):,} bytes, more than the "
+                f"cap of {max_bytes:,}; it was not parsed",
+                1,
+                1,
+            )
+        )
         return
     body = data
     if data.startswith(_UTF8_BOM) or data.startswith(_UTF16_BOMS):
         utf16 = not data.startswith(_UTF8_BOM)
-        found.add(Finding.of(
-            "byte-order-mark",
-            f"the body starts with a {'UTF-16' if utf16 else 'UTF-8'} byte-order mark; it is "
-            "legal XML, but code that expects the body to start with '<?xml' fails (often a "
-            "PHP file saved 'with BOM'); send the document without it", 1, 1))
+        found.add(
+            Finding.of(
+                "byte-order-mark",
+                f"the body starts with a {'UTF-16' if utf16 else 'UTF-8'} byte-order mark; it is "
+                "legal XML, but code that expects the body to start with '<?xml' fails (often a "
+                "PHP file saved 'with BOM'); send the document without it",
+                1,
+                1,
+            )
+        )
         if not utf16:
-            body = data[len(_UTF8_BOM):]
+            body = data[len(_UTF8_BOM) :]
     root_tag = KINDS[kind][1]
     utf8 = body is not data or not data.startswith(_UTF16_BOMS)
     if not utf8 or body[:1] == b"\x00" or body[1:2] == b"\x00":
@@ -245,8 +298,14 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
         from mockspice.wire import safexml
 
         if safexml.declares_doctype(body):
-            found.add(Finding.of("doctype-refused", "the document has a DOCTYPE; mockspice refuses "
-                                 "DTDs and entity declarations", 1, 1))
+            found.add(
+                Finding.of(
+                    "doctype-refused",
+                    "the document has a DOCTYPE; mockspice refuses DTDs and entity declarations",
+                    1,
+                    1,
+                )
+            )
             return
     if utf8 and _prelude(body, root_tag, found):
         return
@@ -262,22 +321,41 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
         return
     root = tree.getroot()
     if tree.docinfo.doctype:
-        found.add(Finding.of("doctype-refused", "the document has a DOCTYPE; mockspice refuses "
-                             "DTDs and entity declarations", 1, 1))
+        found.add(
+            Finding.of(
+                "doctype-refused",
+                "the document has a DOCTYPE; mockspice refuses DTDs and entity declarations",
+                1,
+                1,
+            )
+        )
         return
     source = _Source(body, tree.docinfo.encoding)
     if root.tag != root_tag:
         line, column = source.element(root.sourceline, _qualified(root))
-        found.add(Finding.of(
-            "wrong-root", f"the root element is <{_qualified(root)}>, but a {kind} document "
-            f"must be <{root_tag}>{_namespace_note(root)}", line, column, f"/{_qualified(root)}"))
+        found.add(
+            Finding.of(
+                "wrong-root",
+                f"the root element is <{_qualified(root)}>, but a {kind} document "
+                f"must be <{root_tag}>{_namespace_note(root)}",
+                line,
+                column,
+                f"/{_qualified(root)}",
+            )
+        )
         return
     if proof is None:
         schema = lxml_schema(xsd)
         with LXML_LOCK:
             valid = schema.validate(tree)
-            lxml_log = [] if valid else [(e.line, e.column, e.path, e.message)
-                                         for e in list(schema.error_log)[:found.max_findings]]
+            lxml_log = (
+                []
+                if valid
+                else [
+                    (e.line, e.column, e.path, e.message)
+                    for e in list(schema.error_log)[: found.max_findings]
+                ]
+            )
     else:
         valid = True
     if valid:
@@ -311,14 +389,20 @@ def _prelude(body: bytes, root_tag: str, found: _Collector) -> bool:
     bom = body.find(_UTF8_BOM, 0, first_lt if first_lt >= 0 else len(body))
     if bom >= 0:
         line, column = source.byte_position(bom)
-        found.add(Finding.of(
-            "misplaced-byte-order-mark", "a byte-order mark stands after the start of the body "
-            "(doubled, or after white space), which makes the document not well-formed; "
-            "remove it (often a PHP include saved 'with BOM')", line, column))
+        found.add(
+            Finding.of(
+                "misplaced-byte-order-mark",
+                "a byte-order mark stands after the start of the body "
+                "(doubled, or after white space), which makes the document not well-formed; "
+                "remove it (often a PHP include saved 'with BOM')",
+                line,
+                column,
+            )
+        )
         return True
     declaration = _DECLARATION.search(body)
     if declaration and declaration.start() > 0:
-        before = body[:declaration.start()]
+        before = body[: declaration.start()]
         if not re.search(rb"<" + root_tag.encode() + rb"[\s/>]", before):
             _text_before_declaration(before, source, found)
             return True
@@ -328,31 +412,59 @@ def _prelude(body: bytes, root_tag: str, found: _Collector) -> bool:
         line, column = source.byte_position(offset)
         excerpt = _excerpt(lead.strip())
         if first_lt < 0:
-            found.add(Finding.of("not-well-formed", f"the body is not XML: it starts with "
-                                 f"{excerpt} and has no element at all", line, column))
+            found.add(
+                Finding.of(
+                    "not-well-formed",
+                    f"the body is not XML: it starts with {excerpt} and has no element at all",
+                    line,
+                    column,
+                )
+            )
         else:
-            found.add(Finding.of("text-before-root", f"text {excerpt} comes before the first "
-                                 "element; the reply must start with '<?xml' or the root "
-                                 "element", line, column))
+            found.add(
+                Finding.of(
+                    "text-before-root",
+                    f"text {excerpt} comes before the first "
+                    "element; the reply must start with '<?xml' or the root "
+                    "element",
+                    line,
+                    column,
+                )
+            )
         return True
     first_tag = _FIRST_TAG.search(body)
     html_doctype = _HTML_DOCTYPE.search(body, 0, first_tag.start() if first_tag else len(body))
-    if html_doctype or (first_tag and first_tag.group(1).decode().lower() in _HTML_TAGS
-                        and first_tag.group(1).decode() != root_tag):
+    if html_doctype or (
+        first_tag
+        and first_tag.group(1).decode().lower() in _HTML_TAGS
+        and first_tag.group(1).decode() != root_tag
+    ):
         where = html_doctype or first_tag
         line, column = source.byte_position(where.start())
-        found.add(Finding.of(
-            "html-not-xml", f"the body is an HTML page (it starts with "
-            f"{_excerpt(body[where.start():].strip())}), not the XML reply; often a PHP error "
-            "message or a web server's error page", line, column))
+        found.add(
+            Finding.of(
+                "html-not-xml",
+                f"the body is an HTML page (it starts with "
+                f"{_excerpt(body[where.start() :].strip())}), not the XML reply; often a PHP error "
+                "message or a web server's error page",
+                line,
+                column,
+            )
+        )
         return True
     doctype = safexml.doctype_at(body)
     if doctype is not None:
         line, column = source.byte_position(doctype)
-        found.add(Finding.of(
-            "doctype-refused", "the document has a DOCTYPE or entity declaration; mockspice "
-            "refuses DTDs (nothing was expanded or fetched) and SpiceCSM's documented replies "
-            "have none; remove it", line, column))
+        found.add(
+            Finding.of(
+                "doctype-refused",
+                "the document has a DOCTYPE or entity declaration; mockspice "
+                "refuses DTDs (nothing was expanded or fetched) and SpiceCSM's documented replies "
+                "have none; remove it",
+                line,
+                column,
+            )
+        )
         return True
     return False
 
@@ -361,17 +473,28 @@ def _text_before_declaration(before: bytes, source: _Source, found: _Collector) 
     """Report what stands before the XML declaration: white space, or text such as a PHP notice."""
     stripped = before.strip()
     if not stripped:
-        found.add(Finding.of(
-            "text-before-declaration", f"{len(before)} white-space character(s) come before "
-            "the XML declaration, which must be the very first thing in the body (often a "
-            "blank line after a PHP '?>')", 1, 1))
+        found.add(
+            Finding.of(
+                "text-before-declaration",
+                f"{len(before)} white-space character(s) come before "
+                "the XML declaration, which must be the very first thing in the body (often a "
+                "blank line after a PHP '?>')",
+                1,
+                1,
+            )
+        )
         return
     offset = len(before) - len(before.lstrip())
     line, column = source.byte_position(offset)
-    found.add(Finding.of(
-        "text-before-declaration", f"{_excerpt(stripped)} comes before the XML declaration, "
-        "which must be the very first thing in the body (often a PHP notice or warning)",
-        line, column))
+    found.add(
+        Finding.of(
+            "text-before-declaration",
+            f"{_excerpt(stripped)} comes before the XML declaration, "
+            "which must be the very first thing in the body (often a PHP notice or warning)",
+            line,
+            column,
+        )
+    )
 
 
 def _excerpt(raw: bytes, width: int = 60) -> str:
@@ -409,29 +532,52 @@ def _syntax_findings(body: bytes, exc, found: _Collector) -> None:
         quote_line, quote_column = source.position(match.start(2))
         quote_lines.add(quote_line)
         name, quote = match.groups()
-        if not found.add(Finding.of(
-                "typographic-quote", f"the value of attribute {name!r} starts with the "
+        if not found.add(
+            Finding.of(
+                "typographic-quote",
+                f"the value of attribute {name!r} starts with the "
                 f"typographic quote {quote} (U+{ord(quote):04X}); XML needs a straight \" or ': "
-                f"write {name}=\"…\" (a word processor or a web page replaced it)",
-                quote_line, quote_column)):
+                f'write {name}="…" (a word processor or a web page replaced it)',
+                quote_line,
+                quote_column,
+            )
+        ):
             return
     if line in quote_lines:
         return
     if "Excessive depth" in message:
-        found.add(Finding.of("too-deep", "elements are nested more than 256 deep; the "
-                             "documented replies are 3 deep", line, column))
+        found.add(
+            Finding.of(
+                "too-deep",
+                "elements are nested more than 256 deep; the documented replies are 3 deep",
+                line,
+                column,
+            )
+        )
         return
     if any(fragment in message for fragment in _ENCODING_ERRORS):
-        found.add(Finding.of(
-            "bad-encoding", f"{message}: the bytes are not in the declared encoding (UTF-8 "
-            "when none is declared); send UTF-8 or declare the encoding used", line, column))
+        found.add(
+            Finding.of(
+                "bad-encoding",
+                f"{message}: the bytes are not in the declared encoding (UTF-8 "
+                "when none is declared); send UTF-8 or declare the encoding used",
+                line,
+                column,
+            )
+        )
         return
     hint = next((h for fragment, h in _HINTS if fragment in message), None)
     if "//" in source.line_text(line):
         # The page's caseXML example annotates attributes with "//" comments (Case Update).
         hint = "'//' comments are not XML; XML has only <!-- --> comments, outside tags"
-    found.add(Finding.of("not-well-formed", f"not well-formed XML: {message}"
-                         + (f" ({hint})" if hint else ""), line, column))
+    found.add(
+        Finding.of(
+            "not-well-formed",
+            f"not well-formed XML: {message}" + (f" ({hint})" if hint else ""),
+            line,
+            column,
+        )
+    )
 
 
 def _qualified(element) -> str:
@@ -516,8 +662,10 @@ def _valid_as_parsed(xsd: str, body: bytes) -> bool:
     made = parsers.get(xsd)
     if made is None:
         target = _NoTree()
-        made = parsers[xsd] = target, safexml.parser(target=target, schema=lxml_schema(xsd),
-                                                     collect_ids=False)
+        made = parsers[xsd] = (
+            target,
+            safexml.parser(target=target, schema=lxml_schema(xsd), collect_ids=False),
+        )
     target, parser = made
     target.doctype_seen = False
     try:
@@ -527,8 +675,9 @@ def _valid_as_parsed(xsd: str, body: bytes) -> bool:
     return not target.doctype_seen and len(parser.error_log) == 0
 
 
-def _proof_without_tree(kind: str, xsd: str, body: bytes,
-                        expected_userkey: str | None) -> tuple[bool, bool] | None:
+def _proof_without_tree(
+    kind: str, xsd: str, body: bytes, expected_userkey: str | None
+) -> tuple[bool, bool] | None:
     """Return :func:`_byte_facts` of a body libxml2 found valid as it parsed, or None."""
     if not _valid_as_parsed(xsd, body):
         return None
@@ -591,9 +740,15 @@ def _too_deep(root, max_depth: int, source: _Source, found: _Collector) -> bool:
         return False
     element = deeper[0]
     line, column = source.element(element.sourceline, _qualified(element))
-    found.add(Finding.of("too-deep", f"elements are nested more than {max_depth} deep; the "
-                         "documented replies are 3 deep", line, column,
-                         element.getroottree().getpath(element)))
+    found.add(
+        Finding.of(
+            "too-deep",
+            f"elements are nested more than {max_depth} deep; the documented replies are 3 deep",
+            line,
+            column,
+            element.getroottree().getpath(element),
+        )
+    )
     return True
 
 
@@ -629,15 +784,26 @@ def _schema_finding(error, tree, source: _Source) -> Finding:
         close = difflib.get_close_matches(name.lower(), documented, n=1, cutoff=0.6)
         near = f"; did you mean {close[0]!r}?" if close else ""
         line, column = source.attribute(element.sourceline, tag, name)
-        return Finding.of("unexpected-attribute", f"<{tag}> has the attribute {name!r}, which the "
-                          f"documented structure does not have (it has: {', '.join(documented)})"
-                          f"{near}", line, column, f"{path}/@{name}")
+        return Finding.of(
+            "unexpected-attribute",
+            f"<{tag}> has the attribute {name!r}, which the "
+            f"documented structure does not have (it has: {', '.join(documented)})"
+            f"{near}",
+            line,
+            column,
+            f"{path}/@{name}",
+        )
     if reason.startswith("missing required attribute"):
         name = _QUOTED_NAME.search(reason).group(1)
         line, column = source.element(element.sourceline, tag)
         why = " (the account name)" if name == "userkey" else ""
-        return Finding.of("missing-attribute", f"<{tag}> lacks the required attribute "
-                          f"{name!r}{why}", line, column, f"{path}/@{name}")
+        return Finding.of(
+            "missing-attribute",
+            f"<{tag}> lacks the required attribute {name!r}{why}",
+            line,
+            column,
+            f"{path}/@{name}",
+        )
     if "character data" in reason:
         return _text_finding(element, tag, path, source)
     attribute = _ATTRIBUTE_REASON.match(reason)
@@ -645,11 +811,21 @@ def _schema_finding(error, tree, source: _Source) -> Finding:
         name, value, why = attribute.groups()
         line, column = source.attribute(element.sourceline, tag, name)
         if name == "userkey" and value == "":
-            return Finding.of("empty-userkey", f"<{tag}> has an empty userkey; the userkey is "
-                              "the account name SpiceCSM loads it by", line, column,
-                              f"{path}/@{name}")
-        return Finding.of("invalid-value", f"attribute {name!r} of <{tag}> has the invalid "
-                          f"value {value!r}: {why}", line, column, f"{path}/@{name}")
+            return Finding.of(
+                "empty-userkey",
+                f"<{tag}> has an empty userkey; the userkey is "
+                "the account name SpiceCSM loads it by",
+                line,
+                column,
+                f"{path}/@{name}",
+            )
+        return Finding.of(
+            "invalid-value",
+            f"attribute {name!r} of <{tag}> has the invalid value {value!r}: {why}",
+            line,
+            column,
+            f"{path}/@{name}",
+        )
     line, column = source.element(element.sourceline, tag)
     return Finding.of("schema", f"<{tag}>: {reason}", line, column, path)
 
@@ -660,25 +836,36 @@ def _content_finding(error, element, tree, source: _Source) -> Finding:
     expected = [getattr(e, "local_name", None) or str(e) for e in (error.expected or ())]
     wanted = " or ".join(f"<{name}>" for name in expected if name) or "nothing more"
     documented = CHILDREN.get(tag, ())
-    order = (f" (documented: {', '.join(f'<{n}>' for n in documented)}, in this order)"
-             if len(documented) > 1 else "")
+    order = (
+        f" (documented: {', '.join(f'<{n}>' for n in documented)}, in this order)"
+        if len(documented) > 1
+        else ""
+    )
     if error.invalid_tag is None:
         line, column = source.element(element.sourceline, tag)
-        return Finding.of("missing-element", f"<{tag}> is incomplete: {wanted} is missing"
-                          f"{order}", line, column, tree.getpath(element))
+        return Finding.of(
+            "missing-element",
+            f"<{tag}> is incomplete: {wanted} is missing{order}",
+            line,
+            column,
+            tree.getpath(element),
+        )
     children = [c for c in element if isinstance(c.tag, str)]
     child = children[error.index] if error.index < len(children) else element
     name = _qualified(child)
     line, column = source.element(child.sourceline, name)
     if name in documented:
-        earlier = [_qualified(c) for c in children[:error.index]]
+        earlier = [_qualified(c) for c in children[: error.index]]
         code = "repeated-element" if name in earlier else "element-order"
         what = "may occur only once" if code == "repeated-element" else "is out of order"
         message = f"<{name}> {what} inside <{tag}>; expected here: {wanted}{order}"
     else:
         code = "unexpected-element"
-        allowed = f"<{tag}> may hold only {', '.join(f'<{n}>' for n in documented)}" \
-            if documented else f"<{tag}> may hold no element"
+        allowed = (
+            f"<{tag}> may hold only {', '.join(f'<{n}>' for n in documented)}"
+            if documented
+            else f"<{tag}> may hold no element"
+        )
         message = f"<{name}> is not expected inside <{tag}>: {allowed}{order}"
     return Finding.of(code, message, line, column, tree.getpath(child))
 
@@ -697,8 +884,13 @@ def _text_finding(element, tag: str, path: str, source: _Source) -> Finding:
         at = source.text.find(text[:20], source.tag_offset(line, tag) or 0)
         if at >= 0:
             line, column = source.position(at)
-    return Finding.of("unexpected-text", f"<{tag}> may hold only elements, but holds the text "
-                      f"{_excerpt(text.encode())}", line, column, path)
+    return Finding.of(
+        "unexpected-text",
+        f"<{tag}> may hold only elements, but holds the text {_excerpt(text.encode())}",
+        line,
+        column,
+        path,
+    )
 
 
 def _lint(root, source: _Source, found: _Collector) -> None:
@@ -724,17 +916,23 @@ def _lint(root, source: _Source, found: _Collector) -> None:
                     unencoded[(element.tag, name)][1] += 1
                     continue
                 line, column = source.attribute(element.sourceline, element.tag, name)
-                finding = Finding.of(code, f"attribute {name!r} of <{element.tag}>: {message}",
-                                     line, column, f"{tree.getpath(element)}/@{name}")
+                finding = Finding.of(
+                    code,
+                    f"attribute {name!r} of <{element.tag}>: {message}",
+                    line,
+                    column,
+                    f"{tree.getpath(element)}/@{name}",
+                )
                 if not found.add(finding):
                     return
                 if code == encoding.UNENCODED_VALUE:
                     unencoded[(element.tag, name)] = [len(found.items) - 1, 0]
-    for (tag, name), (index, more) in unencoded.items():
+    for (tag, _name), (index, more) in unencoded.items():
         if more:
             finding = found.items[index]
             found.items[index] = dataclasses.replace(
-                finding, message=f"{finding.message} (and in {more:,} more <{tag}> elements)")
+                finding, message=f"{finding.message} (and in {more:,} more <{tag}> elements)"
+            )
 
 
 def _check_search_userkeys(root, source: _Source, found: _Collector) -> None:
@@ -750,10 +948,16 @@ def _check_search_userkeys(root, source: _Source, found: _Collector) -> None:
             _blank_userkey(user, raw, source, tree, found)
         elif key in first_line:
             line, column = source.attribute(user.sourceline, "user", "userkey")
-            if not found.add(Finding.of(
-                    "duplicate-userkey", f"userkey {key!r} is already the userkey of the user "
+            if not found.add(
+                Finding.of(
+                    "duplicate-userkey",
+                    f"userkey {key!r} is already the userkey of the user "
                     f"at line {first_line[key]}; each search record must be a distinct account",
-                    line, column, f"{tree.getpath(user)}/@userkey")):
+                    line,
+                    column,
+                    f"{tree.getpath(user)}/@userkey",
+                )
+            ):
                 return
         else:
             first_line[key] = user.sourceline
@@ -762,13 +966,19 @@ def _check_search_userkeys(root, source: _Source, found: _Collector) -> None:
 def _blank_userkey(user, raw: str, source: _Source, tree, found: _Collector) -> None:
     """Add the finding of a userkey that decodes to nothing but white space."""
     line, column = source.attribute(user.sourceline, "user", "userkey")
-    found.add(Finding.of("empty-userkey", f"userkey {raw!r} decodes to white space only; the "
-                         "userkey is the account name SpiceCSM loads it by", line, column,
-                         f"{tree.getpath(user)}/@userkey"))
+    found.add(
+        Finding.of(
+            "empty-userkey",
+            f"userkey {raw!r} decodes to white space only; the "
+            "userkey is the account name SpiceCSM loads it by",
+            line,
+            column,
+            f"{tree.getpath(user)}/@userkey",
+        )
+    )
 
 
-def _check_account_userkey(root, expected: str | None, source: _Source,
-                           found: _Collector) -> None:
+def _check_account_userkey(root, expected: str | None, source: _Source, found: _Collector) -> None:
     """Check the userkey of a load reply or userXML: not blank, and the one asked for."""
     user = root.find("user")
     raw = user.get("userkey") if user is not None else None
@@ -781,9 +991,21 @@ def _check_account_userkey(root, expected: str | None, source: _Source,
     elif expected is not None and key != expected:
         line, column = source.attribute(user.sourceline, "user", "userkey")
         case = " (they differ only in letter case)" if key.casefold() == expected.casefold() else ""
-        found.add(Finding.of("userkey-mismatch", f"the document is for userkey {key!r}, but "
-                             f"{expected!r} was asked for{case}", line, column,
-                             f"{tree.getpath(user)}/@userkey"))
+        found.add(
+            Finding.of(
+                "userkey-mismatch",
+                f"the document is for userkey {key!r}, but {expected!r} was asked for{case}",
+                line,
+                column,
+                f"{tree.getpath(user)}/@userkey",
+            )
+        )
 
 
-__all__ = ["validate", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_FINDINGS", "DEFAULT_MAX_SECONDS"]
+__all__ = [
+    "validate",
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_FINDINGS",
+    "DEFAULT_MAX_SECONDS",
+]

@@ -1,4 +1,6 @@
-"""The journal written behind the request: ids at once, rows a moment later, readers never miss one."""
+"""The journal written behind the request: ids at once, rows a
+moment later, readers never miss one.
+"""
 
 from __future__ import annotations
 
@@ -92,7 +94,9 @@ def test_a_reader_waits_for_the_entries_another_process_has_not_written_yet(stor
     child.start()
     try:
         child_ids = ready_r.recv()
-        assert store.read().execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0] == 0  # not written yet
+        assert (
+            store.read().execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0] == 0
+        )  # not written yet
         started = time.monotonic()
         assert listed(store) == child_ids
         assert time.monotonic() - started < journal.SETTLE_S
@@ -117,9 +121,9 @@ def test_entries_are_stamped_in_utc_with_milliseconds():
     import datetime as dt
     import re
 
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     stamps = [journal.now_iso() for _ in range(3)]
-    after = dt.datetime.now(dt.timezone.utc)
+    after = dt.datetime.now(dt.UTC)
     for stamp in stamps:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
         at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -140,13 +144,17 @@ def test_a_reader_does_not_wait_for_ids_the_cap_has_already_dropped(store):
         other.helper(journal.RECORDER).writer.flush()
 
     import threading
+
     thread = threading.Thread(target=write_later)
     thread.start()
     started = time.monotonic()
     result = journal.entries(store, cap=5)
     thread.join()
     assert time.monotonic() - started < journal.SETTLE_S / 2
-    assert [e["id"] for e in journal.entries(store, cap=5)["entries"]] == ids[-3:] + [late, late + 1]
+    assert [e["id"] for e in journal.entries(store, cap=5)["entries"]] == ids[-3:] + [
+        late,
+        late + 1,
+    ]
     assert result["count"] <= 5
     other.close()
 
@@ -158,7 +166,9 @@ def test_an_entry_recorded_after_the_store_closed_is_not_lost(tmp_path):
     recorder = store.helper(journal.RECORDER)
     store.close()  # as a server worker does when it exits, while a request still runs
     late = journal.append(store, CAP, "api", {"n": 2})  # a new writer: flushed at close or exit
-    recorder.writer.put((journal.reserve(store), "api", journal.now_iso(), "{}"))  # an old reference
+    recorder.writer.put(
+        (journal.reserve(store), "api", journal.now_iso(), "{}")
+    )  # an old reference
     store.close()
     again = Store(store.path)
     assert [e["id"] for e in journal.entries(again, cap=CAP)["entries"]] == [first, late, late + 1]
@@ -190,21 +200,38 @@ def test_a_reader_waits_at_most_settle_s_in_all(store):
 
 
 def _texts(store: Store) -> list[str]:
-    return [row[0] for row in store.read().execute("SELECT Entry FROM tblJournalText ORDER BY Entry")]
+    return [
+        row[0] for row in store.read().execute("SELECT Entry FROM tblJournalText ORDER BY Entry")
+    ]
 
 
 def test_a_shared_entry_is_stored_once_and_listed_whole_each_time(store):
     replayed = journal.Shared('{"response": "the same answer", "status": 200}')
-    ids = [journal.record(store, CAP, "api", replayed), journal.append(store, CAP, "api", {"response": "another"}),
-           journal.record(store, CAP, "api", replayed), journal.record(store, CAP, "api", replayed)]
+    ids = [
+        journal.record(store, CAP, "api", replayed),
+        journal.append(store, CAP, "api", {"response": "another"}),
+        journal.record(store, CAP, "api", replayed),
+        journal.record(store, CAP, "api", replayed),
+    ]
     listing = journal.entries(store, cap=CAP)["entries"]
     assert [e["id"] for e in listing] == ids
-    assert [e.get("response") for e in listing] == ["the same answer", "another", "the same answer", "the same answer"]
+    assert [e.get("response") for e in listing] == [
+        "the same answer",
+        "another",
+        "the same answer",
+        "the same answer",
+    ]
     assert listing[0]["status"] == 200 and listing[0]["kind"] == "api"
     assert _texts(store) == [replayed.text]
-    rows = store.read().execute("SELECT Entry, TextKey FROM tblJournal ORDER BY JournalID").fetchall()
-    assert [tuple(r) for r in rows] == [("", replayed.key), ('{"response": "another"}', None),
-                                        ("", replayed.key), ("", replayed.key)]
+    rows = (
+        store.read().execute("SELECT Entry, TextKey FROM tblJournal ORDER BY JournalID").fetchall()
+    )
+    assert [tuple(r) for r in rows] == [
+        ("", replayed.key),
+        ('{"response": "another"}', None),
+        ("", replayed.key),
+        ("", replayed.key),
+    ]
 
 
 def test_a_shared_text_goes_when_the_cap_or_a_clear_drops_its_last_entry(store):
@@ -230,7 +257,10 @@ def test_a_shared_text_goes_when_the_cap_or_a_clear_drops_its_last_entry(store):
 def test_many_entries_in_one_batch_are_all_written_in_order(store):
     shared = journal.Shared('{"shared": true}')
     with store.write(history=True) as conn:  # the writer waits: the rows gather into one batch
-        ids = [journal.record(store, CAP, "api", shared if n % 3 else f'{{"n": {n}}}') for n in range(300)]
+        ids = [
+            journal.record(store, CAP, "api", shared if n % 3 else f'{{"n": {n}}}')
+            for n in range(300)
+        ]
         assert store.read().execute("SELECT COUNT(*) FROM tblJournal").fetchone()[0] == 0
         del conn
     listing = journal.entries(store, cap=CAP)["entries"]
@@ -244,18 +274,28 @@ def test_a_cut_entry_an_earlier_mockspice_wrote_is_read_whole(store):
     parts = json.dumps(['{"request": "', '", "n": ', ', "same": "é"}'], ensure_ascii=False)
     with store.write(history=True) as conn:
         conn.execute("INSERT INTO tblJournalText(TextKey, Entry) VALUES (7, ?)", (parts,))
-        conn.executemany("INSERT INTO tblJournal(JournalID, Kind, Created, Entry, TextKey) VALUES (?, 'api', 't', ?, 7)",
-                         [(n, json.dumps([f'call {n} \\"quoted\\"', str(n)])) for n in (1, 2)])
+        conn.executemany(
+            "INSERT INTO tblJournal(JournalID, Kind, Created, Entry, TextKey) VALUES (?, 'api', "
+            "'t', ?, 7)",
+            [(n, json.dumps([f'call {n} \\"quoted\\"', str(n)])) for n in (1, 2)],
+        )
     listing = journal.entries(store, cap=CAP)["entries"]
     assert [(e["id"], e["request"], e["n"], e["same"]) for e in listing] == [
-        (n, f'call {n} "quoted"', n, "é") for n in (1, 2)]
+        (n, f'call {n} "quoted"', n, "é") for n in (1, 2)
+    ]
 
 
 def _bytes(conn) -> tuple[int, int]:
     """The journal's size as kept, and as the tables hold it."""
-    kept = int(conn.execute("SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (journal.BYTES_KEY,)).fetchone()[0])
-    real = conn.execute("SELECT (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournal)"
-                        " + (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournalText)").fetchone()[0]
+    kept = int(
+        conn.execute(
+            "SELECT MetaValue FROM tblMockMeta WHERE MetaKey = ?", (journal.BYTES_KEY,)
+        ).fetchone()[0]
+    )
+    real = conn.execute(
+        "SELECT (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournal)"
+        " + (SELECT COALESCE(SUM(length(CAST(Entry AS BLOB))), 0) FROM tblJournalText)"
+    ).fetchone()[0]
     return kept, real
 
 
@@ -265,9 +305,15 @@ def test_past_its_bytes_the_journal_drops_only_its_oldest_and_keeps_its_size_rig
     with store.write(history=True) as conn:
         for entry_id in range(1, 61):  # ~5 KB each: ~300 KB written in all, three times the cap
             text = json.dumps({"n": entry_id, "pad": "a" * 5000})
-            journal._write(conn, [(entry_id, "api", "t", journal.Shared(text) if shared else text)], CAP, cap)
+            journal._write(
+                conn, [(entry_id, "api", "t", journal.Shared(text) if shared else text)], CAP, cap
+            )
             kept, real = _bytes(conn)
             assert kept == real <= cap
-            ids = [r[0] for r in conn.execute("SELECT JournalID FROM tblJournal ORDER BY JournalID")]
-            assert ids[-1] == entry_id and ids == list(range(ids[0], entry_id + 1))  # the newest, in a row
+            ids = [
+                r[0] for r in conn.execute("SELECT JournalID FROM tblJournal ORDER BY JournalID")
+            ]
+            assert ids[-1] == entry_id and ids == list(
+                range(ids[0], entry_id + 1)
+            )  # the newest, in a row
             assert len(ids) >= min(entry_id, 15)  # trimmed to 90% of the cap, never to nothing

@@ -9,22 +9,72 @@ from mockspice.domain.errors import BadParameter
 
 SESSION = "0123456789abcdef0123456789abcdef"
 
-POP = {"id": 1, "kind": "pop", "at": "2026-01-01T00:00:00.000Z", "status": 200, "match": "account",
-       "params": {"company": "1", "brand": "2", "ani": "5555555555", "callid": "call-1"}}
-BATCH = {"id": 2, "kind": "api", "at": "2026-01-01T00:00:01.000Z", "status": 200, "calls": [
-    {"method": "accountLoad", "params": [{"LastName": "Doe"}, SESSION], "outcome": "result"},
-    {"method": "companyList", "params": [SESSION], "outcome": "error", "error": {"code": "unknown-session"}},
-    {"method": "load", "params": {"type": "account", "userkey": "jdoe", "session": SESSION}, "outcome": "stub",
-     "stub": 3}]}
-SECRET = {"id": 3, "kind": "api", "at": "2026-01-01T00:00:02.000Z", "status": 200, "request": "[not kept: it holds a password]",
-          "calls": [{"method": "connect", "params": "[not kept: it holds a password]", "outcome": "result"}]}
+POP = {
+    "id": 1,
+    "kind": "pop",
+    "at": "2026-01-01T00:00:00.000Z",
+    "status": 200,
+    "match": "account",
+    "params": {"company": "1", "brand": "2", "ani": "5555555555", "callid": "call-1"},
+}
+BATCH = {
+    "id": 2,
+    "kind": "api",
+    "at": "2026-01-01T00:00:01.000Z",
+    "status": 200,
+    "calls": [
+        {"method": "accountLoad", "params": [{"LastName": "Doe"}, SESSION], "outcome": "result"},
+        {
+            "method": "companyList",
+            "params": [SESSION],
+            "outcome": "error",
+            "error": {"code": "unknown-session"},
+        },
+        {
+            "method": "load",
+            "params": {"type": "account", "userkey": "jdoe", "session": SESSION},
+            "outcome": "stub",
+            "stub": 3,
+        },
+    ],
+}
+SECRET = {
+    "id": 3,
+    "kind": "api",
+    "at": "2026-01-01T00:00:02.000Z",
+    "status": 200,
+    "request": "[not kept: it holds a password]",
+    "calls": [
+        {"method": "connect", "params": "[not kept: it holds a password]", "outcome": "result"}
+    ],
+}
 UNREADABLE = {"id": 4, "kind": "api", "at": "2026-01-01T00:00:03.000Z", "status": 200, "calls": []}
-WEBCALL = {"id": 5, "kind": "webcall", "at": "2026-01-01T00:00:04.000Z", "exchange": {
-    "id": 5, "kind": "search", "brand": {"company": 1, "brand": 1}, "outcome": "ok",
-    "request": {"url": "http://127.0.0.1:9/_partner/search",
-                "form": {"intUser": "spice", "intPass": "********", "PrimaryPhone": "5555555555"}}}}
-ERROR = {"id": 6, "kind": "error", "at": "2026-01-01T00:00:05.000Z", "method": "POST", "path": "/x",
-         "status": 200, "api_method": "accountLoad", "error": "RuntimeError: boom", "traceback": "..."}
+WEBCALL = {
+    "id": 5,
+    "kind": "webcall",
+    "at": "2026-01-01T00:00:04.000Z",
+    "exchange": {
+        "id": 5,
+        "kind": "search",
+        "brand": {"company": 1, "brand": 1},
+        "outcome": "ok",
+        "request": {
+            "url": "http://127.0.0.1:9/_partner/search",
+            "form": {"intUser": "spice", "intPass": "********", "PrimaryPhone": "5555555555"},
+        },
+    },
+}
+ERROR = {
+    "id": 6,
+    "kind": "error",
+    "at": "2026-01-01T00:00:05.000Z",
+    "method": "POST",
+    "path": "/x",
+    "status": 200,
+    "api_method": "accountLoad",
+    "error": "RuntimeError: boom",
+    "traceback": "...",
+}
 ENTRIES = [POP, BATCH, SECRET, UNREADABLE, WEBCALL, ERROR]
 
 
@@ -72,32 +122,52 @@ def test_what_matches(raw, expected):
     assert ids(raw) == expected
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"methd": "x"}, "unknown matcher key 'methd' (known: kind, method, params_match, form_match, call, url, outcome, "
-                     "company, brand, ani, callid, since)"),
-    ({"limit": 1}, "unknown matcher key 'limit'"),
-    ([], "a matcher is a JSON object of criteria"),
-    ("method", "a matcher is a JSON object of criteria"),
-    ({"kind": "pops"}, "'kind' must be one of pop, api, webcall, error"),
-    ({"kind": 1}, "'kind' must be one of"),
-    ({"method": 1}, "'method' must be a string, not a number"),
-    ({"method": ""}, "'method' must not be empty"),
-    ({"params_match": "x"}, "'params_match' must be an array (positional) or an object (named) to match a subset of, "
-                            "not a string"),
-    ({"form_match": ["x"]}, "'form_match' must be an object of form variable names and their values (strings)"),
-    ({"form_match": {"a": 1}}, "'form_match' must be an object of form variable names and their values"),
-    ({"url": None}, "'url' must be a string, not null"),
-    ({"call": "fetch"}, "'call' must be one of search, load, update, case"),
-    ({"outcome": "fine"}, "'outcome' must be one of ok, invalid, error, timeout, unreachable, result, stub"),
-    ({"company": "1"}, "'company' must be a positive whole number (an id)"),
-    ({"company": True}, "'company' must be a positive whole number"),
-    ({"brand": 0}, "'brand' must be a positive whole number"),
-    ({"ani": 5555555555}, "'ani' must be a string, not a number"),
-    ({"callid": []}, "'callid' must be a string, not an array"),
-    ({"since": "yesterday"}, "'since' must be an entry id or an ISO 8601 time"),
-    ({"since": -1}, "'since' must be an entry id or an ISO 8601 time"),
-    ({"since": 1.5}, "'since' must be an entry id or an ISO 8601 time"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (
+            {"methd": "x"},
+            "unknown matcher key 'methd' (known: kind, method, params_match, form_match, call, "
+            "url, outcome, "
+            "company, brand, ani, callid, since)",
+        ),
+        ({"limit": 1}, "unknown matcher key 'limit'"),
+        ([], "a matcher is a JSON object of criteria"),
+        ("method", "a matcher is a JSON object of criteria"),
+        ({"kind": "pops"}, "'kind' must be one of pop, api, webcall, error"),
+        ({"kind": 1}, "'kind' must be one of"),
+        ({"method": 1}, "'method' must be a string, not a number"),
+        ({"method": ""}, "'method' must not be empty"),
+        (
+            {"params_match": "x"},
+            "'params_match' must be an array (positional) or an object (named) to match a subset "
+            "of, "
+            "not a string",
+        ),
+        (
+            {"form_match": ["x"]},
+            "'form_match' must be an object of form variable names and their values (strings)",
+        ),
+        (
+            {"form_match": {"a": 1}},
+            "'form_match' must be an object of form variable names and their values",
+        ),
+        ({"url": None}, "'url' must be a string, not null"),
+        ({"call": "fetch"}, "'call' must be one of search, load, update, case"),
+        (
+            {"outcome": "fine"},
+            "'outcome' must be one of ok, invalid, error, timeout, unreachable, result, stub",
+        ),
+        ({"company": "1"}, "'company' must be a positive whole number (an id)"),
+        ({"company": True}, "'company' must be a positive whole number"),
+        ({"brand": 0}, "'brand' must be a positive whole number"),
+        ({"ani": 5555555555}, "'ani' must be a string, not a number"),
+        ({"callid": []}, "'callid' must be a string, not an array"),
+        ({"since": "yesterday"}, "'since' must be an entry id or an ISO 8601 time"),
+        ({"since": -1}, "'since' must be an entry id or an ISO 8601 time"),
+        ({"since": 1.5}, "'since' must be an entry id or an ISO 8601 time"),
+    ],
+)
 def test_bad_matchers(raw, message):
     with pytest.raises(BadParameter) as caught:
         matching.check(raw)
@@ -105,12 +175,19 @@ def test_bad_matchers(raw, message):
     assert message in caught.value.message
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"limit": -1}, "'limit' must be a whole number of entries (0 or more)"),
-    ({"limit": "5"}, "'limit' must be a whole number of entries"),
-    ({"limite": 5}, "unknown matcher key 'limite' (known: kind, method, params_match, form_match, call, url, outcome, "
-                    "company, brand, ani, callid, since, limit)"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"limit": -1}, "'limit' must be a whole number of entries (0 or more)"),
+        ({"limit": "5"}, "'limit' must be a whole number of entries"),
+        (
+            {"limite": 5},
+            "unknown matcher key 'limite' (known: kind, method, params_match, form_match, call, "
+            "url, outcome, "
+            "company, brand, ani, callid, since, limit)",
+        ),
+    ],
+)
 def test_bad_limits(raw, message):
     with pytest.raises(BadParameter) as caught:
         matching.check(raw, with_limit=True)
@@ -118,28 +195,46 @@ def test_bad_limits(raw, message):
 
 
 def test_the_limit_and_since_are_kept_apart_from_the_compared_criteria():
-    matcher = matching.check({"kind": "api", "since": "2026-01-01T13:00:00+01:00", "limit": 3}, with_limit=True)
+    matcher = matching.check(
+        {"kind": "api", "since": "2026-01-01T13:00:00+01:00", "limit": 3}, with_limit=True
+    )
     assert (matcher.kind, matcher.since, matcher.limit) == ("api", "2026-01-01T12:00:00.000Z", 3)
     assert matching.check({"since": 7}).since == 7
 
 
 def test_from_query_reads_strings_through_the_same_keys():
-    matcher = matching.from_query({"kind": "pop", "company": "1", "since": "12", "limit": "2", "ani": "555"})
-    assert matcher.criteria == {"kind": "pop", "company": 1, "since": 12, "ani": "555"} and matcher.limit == 2
+    matcher = matching.from_query(
+        {"kind": "pop", "company": "1", "since": "12", "limit": "2", "ani": "555"}
+    )
+    assert (
+        matcher.criteria == {"kind": "pop", "company": 1, "since": 12, "ani": "555"}
+        and matcher.limit == 2
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"company": "x"}, "parameter 'company' must be a positive whole number (an id)"),
-    ({"brand": "-1"}, "parameter 'brand' must be a positive whole number"),
-    ({"kind": "bogus"}, "parameter 'kind' must be one of pop, api, webcall, error"),
-    ({"outcome": "fine"}, "parameter 'outcome' must be one of ok, invalid, error, timeout, unreachable, result, stub"),
-    ({"method": ""}, "parameter 'method' must not be empty"),
-    ({"limit": "ten"}, "parameter 'limit' must be a whole number of entries"),
-    ({"since": "garbage"}, "parameter 'since' must be an entry id or an ISO 8601 time"),
-    ({"params_match": "[]"}, "unknown parameter 'params_match' (known: kind, since, limit, method, call, url, outcome, "
-                             "company, brand, ani, callid)"),
-    ({"Kind": "pop"}, "unknown parameter 'Kind'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"company": "x"}, "parameter 'company' must be a positive whole number (an id)"),
+        ({"brand": "-1"}, "parameter 'brand' must be a positive whole number"),
+        ({"kind": "bogus"}, "parameter 'kind' must be one of pop, api, webcall, error"),
+        (
+            {"outcome": "fine"},
+            "parameter 'outcome' must be one of ok, invalid, error, timeout, unreachable, result, "
+            "stub",
+        ),
+        ({"method": ""}, "parameter 'method' must not be empty"),
+        ({"limit": "ten"}, "parameter 'limit' must be a whole number of entries"),
+        ({"since": "garbage"}, "parameter 'since' must be an entry id or an ISO 8601 time"),
+        (
+            {"params_match": "[]"},
+            "unknown parameter 'params_match' (known: kind, since, limit, method, call, url, "
+            "outcome, "
+            "company, brand, ani, callid)",
+        ),
+        ({"Kind": "pop"}, "unknown parameter 'Kind'"),
+    ],
+)
 def test_bad_query_filters(args, message):
     with pytest.raises(BadParameter) as caught:
         matching.from_query(args)
@@ -147,10 +242,20 @@ def test_bad_query_filters(args, message):
 
 
 def test_differences_name_each_key_with_what_was_expected_and_found():
-    matcher = matching.check({"kind": "api", "method": "accountLoad", "params_match": [{"LastName": "Smith"}],
-                              "company": 1})
+    matcher = matching.check(
+        {
+            "kind": "api",
+            "method": "accountLoad",
+            "params_match": [{"LastName": "Smith"}],
+            "company": 1,
+        }
+    )
     assert matching.differences(matcher, BATCH) == [
-        {"key": "params_match", "expected": [{"LastName": "Smith"}], "actual": [{"LastName": "Doe"}, SESSION]},
+        {
+            "key": "params_match",
+            "expected": [{"LastName": "Smith"}],
+            "actual": [{"LastName": "Doe"}, SESSION],
+        },
         {"key": "company", "expected": 1, "actual": None},
     ]
     assert matching.differences(matcher, POP) == [
@@ -161,18 +266,28 @@ def test_differences_name_each_key_with_what_was_expected_and_found():
 
 
 def test_a_batch_is_compared_with_its_closest_call():
-    matcher = matching.check({"method": "load", "params_match": {"userkey": "asmith"}, "outcome": "stub"})
+    matcher = matching.check(
+        {"method": "load", "params_match": {"userkey": "asmith"}, "outcome": "stub"}
+    )
     assert matching.differences(matcher, BATCH) == [
-        {"key": "params_match", "expected": {"userkey": "asmith"}, "actual": BATCH["calls"][2]["params"]}]
+        {
+            "key": "params_match",
+            "expected": {"userkey": "asmith"},
+            "actual": BATCH["calls"][2]["params"],
+        }
+    ]
     assert matching.differences(matching.check({"method": "accountLoad"}), UNREADABLE) == [
-        {"key": "method", "expected": "accountLoad", "actual": None}]
+        {"key": "method", "expected": "accountLoad", "actual": None}
+    ]
 
 
 def test_differences_are_empty_exactly_when_it_matches():
     for raw, _ in MATCHES:
         matcher = matching.check(raw)
         for entry in ENTRIES:
-            assert (matching.differences(matcher, entry) == []) == matching.matches(matcher, entry), (raw, entry["id"])
+            assert (matching.differences(matcher, entry) == []) == matching.matches(
+                matcher, entry
+            ), (raw, entry["id"])
 
 
 def test_a_secret_params_is_shown_as_not_kept():

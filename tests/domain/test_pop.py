@@ -19,10 +19,14 @@ def store(tmp_path):
 
 
 def pop(store, edition="enterprise", journal_limit=100, **params):
-    return screen_pop(store, {k: str(v) for k, v in params.items()}, edition=edition, journal_limit=journal_limit)
+    return screen_pop(
+        store, {k: str(v) for k, v in params.items()}, edition=edition, journal_limit=journal_limit
+    )
 
 
-@pytest.mark.parametrize("ani", ["5552010001", "+1 555 201 0001", "(555) 201-0001", "1.555.201.0001"])
+@pytest.mark.parametrize(
+    "ani", ["5552010001", "+1 555 201 0001", "(555) 201-0001", "1.555.201.0001"]
+)
 def test_one_account_matches_in_any_format(store, ani):
     result = pop(store, company=1, brand=1, ani=ani, callid="C-1")
     assert result.kind == "account"
@@ -30,7 +34,10 @@ def test_one_account_matches_in_any_format(store, ani):
     assert account["userkey"] == "asmith" and account["contacts"][0]["lastname"] == "Smith"
     assert [f["label"] for f in account["fields"]] == ["Plan", "Customer since"]
     assert [k["id"] for k in account["open_cases"]] == [6345]
-    assert result.greeting == "Thank you for calling Acme Support. Am I speaking with Alice Smith? How may I help you today?"
+    assert result.greeting == (
+        "Thank you for calling Acme Support. Am I speaking with Alice Smith? How may I help "
+        "you today?"
+    )
     assert result.callid == "C-1" and result.pop_id >= 1
 
 
@@ -42,7 +49,10 @@ def test_a_second_contact_phone_matches(store):
 def test_shared_number_gives_candidates(store):
     result = pop(store, company=1, brand=1, ani="555-555-5555")
     assert result.kind == "candidates"
-    assert [a["userkey"] for a in result.accounts] == ["jdoe", "jdoe2"] and result.candidates_total == 2
+    assert [a["userkey"] for a in result.accounts] == [
+        "jdoe",
+        "jdoe2",
+    ] and result.candidates_total == 2
     assert "{caller}" not in result.greeting and "caller?" in result.greeting
 
 
@@ -54,20 +64,31 @@ def test_matching_stays_inside_the_brand(store):
 
 def test_ani_without_digits(store):
     result = pop(store, company=1, brand=1, ani="anonymous")
-    assert result.kind == "none" and result.notices == ["ANI 'anonymous' has no phone number digits to match"]
+    assert result.kind == "none" and result.notices == [
+        "ANI 'anonymous' has no phone number digits to match"
+    ]
 
 
 def test_case_takes_precedence_over_ani(store):
     result = pop(store, company=1, brand=1, caseid="6344", ani="5552010001")
     assert result.kind == "case"
-    assert result.case["id"] == 6344 and result.case["status"] == "In Progress" and result.case["status_id"] == 2
+    assert (
+        result.case["id"] == 6344
+        and result.case["status"] == "In Progress"
+        and result.case["status_id"] == 2
+    )
     assert [r["id"] for r in result.case["responses"]] == [7905, 7906]
     assert result.case["responses"][1]["agent"] == "Doe, John"
-    assert result.case["responses"][1]["journal"] == "13:28:41 - adding a second ticket for case dump testing "
+    assert (
+        result.case["responses"][1]["journal"]
+        == "13:28:41 - adding a second ticket for case dump testing "
+    )
     assert [a["userkey"] for a in result.accounts] == ["jdoe"]
 
 
-@pytest.mark.parametrize("caseid", ["999999", "abc", "6344x", "101"])  # 101 exists in company 2 only
+@pytest.mark.parametrize(
+    "caseid", ["999999", "abc", "6344x", "101"]
+)  # 101 exists in company 2 only
 def test_case_not_found_still_matches_ani(store, caseid):
     result = pop(store, company=1, brand=1, caseid=caseid, ani="5552010001")
     assert result.kind == "account" and result.case is None
@@ -75,27 +96,46 @@ def test_case_not_found_still_matches_ani(store, caseid):
 
 
 def test_many_candidates_are_capped(store):
-    accounts = [{"userkey": f"u{i}", "brand": 1, "contacts": [{"pphone": "555 000 1234"}]}
-                for i in range(MAX_CANDIDATES + 5)]
-    import_state(store, {"companies": [{"id": 1, "label": "C", "brands": [{"id": 1, "label": "B"}],
-                                        "accounts": accounts}]})
+    accounts = [
+        {"userkey": f"u{i}", "brand": 1, "contacts": [{"pphone": "555 000 1234"}]}
+        for i in range(MAX_CANDIDATES + 5)
+    ]
+    import_state(
+        store,
+        {
+            "companies": [
+                {"id": 1, "label": "C", "brands": [{"id": 1, "label": "B"}], "accounts": accounts}
+            ]
+        },
+    )
     result = pop(store, company=1, brand=1, ani="5550001234")
     assert result.kind == "candidates" and len(result.accounts) == MAX_CANDIDATES
     assert result.candidates_total == MAX_CANDIDATES + 5
 
 
-@pytest.mark.parametrize("params, error, message", [
-    ({"brand": 1}, BadParameter, "parameter 'company' is required (a positive integer)"),
-    ({"company": 1}, BadParameter, "parameter 'brand' is required (a positive integer)"),
-    ({"company": "", "brand": 1}, BadParameter, "parameter 'company' is required"),
-    ({"company": "0", "brand": 1}, BadParameter, "parameter 'company' must be a positive integer, not '0'"),
-    ({"company": "1x", "brand": 1}, BadParameter, "must be a positive integer, not '1x'"),
-    ({"company": 1, "brand": "-2"}, BadParameter, "parameter 'brand' must be a positive integer, not '-2'"),
-    ({"company": "99999999999", "brand": 1}, BadParameter, "must be a positive integer"),
-    ({"company": 9, "brand": 1}, UnknownCompany, "company 9 does not exist or is not active"),
-    ({"company": 1, "brand": 9}, UnknownBrand, "brand 9 does not exist in company 1"),
-    ({"company": 1, "brand": 4}, UnknownBrand, "brand 4 of company 1 is not active"),
-])
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"brand": 1}, BadParameter, "parameter 'company' is required (a positive integer)"),
+        ({"company": 1}, BadParameter, "parameter 'brand' is required (a positive integer)"),
+        ({"company": "", "brand": 1}, BadParameter, "parameter 'company' is required"),
+        (
+            {"company": "0", "brand": 1},
+            BadParameter,
+            "parameter 'company' must be a positive integer, not '0'",
+        ),
+        ({"company": "1x", "brand": 1}, BadParameter, "must be a positive integer, not '1x'"),
+        (
+            {"company": 1, "brand": "-2"},
+            BadParameter,
+            "parameter 'brand' must be a positive integer, not '-2'",
+        ),
+        ({"company": "99999999999", "brand": 1}, BadParameter, "must be a positive integer"),
+        ({"company": 9, "brand": 1}, UnknownCompany, "company 9 does not exist or is not active"),
+        ({"company": 1, "brand": 9}, UnknownBrand, "brand 9 does not exist in company 1"),
+        ({"company": 1, "brand": 4}, UnknownBrand, "brand 4 of company 1 is not active"),
+    ],
+)
 def test_bad_company_or_brand(store, params, error, message):
     with pytest.raises(error) as info:
         pop(store, **params)
@@ -127,7 +167,10 @@ def test_pop_id_is_its_journal_entry_and_records_the_callid(store):
     second = pop(store, company=1, brand=1, callid="B")
     assert second.pop_id == first.pop_id + 1
     entries = {e["id"]: e for e in journal.entries(store)["entries"]}
-    assert entries[second.pop_id]["kind"] == "pop" and entries[second.pop_id]["params"]["callid"] == "B"
+    assert (
+        entries[second.pop_id]["kind"] == "pop"
+        and entries[second.pop_id]["params"]["callid"] == "B"
+    )
 
 
 def test_cached_match_follows_the_dataset_generation(store):
@@ -135,8 +178,12 @@ def test_cached_match_follows_the_dataset_generation(store):
 
     cache = GenerationCache()
     params = {"company": "1", "brand": "1", "ani": "5552010001"}
-    first = screen_pop(store, {**params, "callid": "one"}, edition="enterprise", journal_limit=100, cache=cache)
-    again = screen_pop(store, {**params, "callid": "two"}, edition="enterprise", journal_limit=100, cache=cache)
+    first = screen_pop(
+        store, {**params, "callid": "one"}, edition="enterprise", journal_limit=100, cache=cache
+    )
+    again = screen_pop(
+        store, {**params, "callid": "two"}, edition="enterprise", journal_limit=100, cache=cache
+    )
     assert again.cache_key == first.cache_key and again.callid == "two" and first.callid == "one"
     # A journal write is history: the generation, and so the cache, stay.
     assert store.generation() == first.cache_key[1]
@@ -145,7 +192,10 @@ def test_cached_match_follows_the_dataset_generation(store):
     state.import_state(store, data)
     changed = screen_pop(store, params, edition="enterprise", journal_limit=100, cache=cache)
     assert changed.cache_key[1] > first.cache_key[1]
-    assert changed.accounts[0]["contacts"][0]["lastname"] == "Smythe" and "Alice Smythe" in changed.greeting
+    assert (
+        changed.accounts[0]["contacts"][0]["lastname"] == "Smythe"
+        and "Alice Smythe" in changed.greeting
+    )
 
 
 def test_journal_is_capped_and_counts_what_it_dropped(store):
@@ -170,4 +220,7 @@ def test_journal_filters(store):
 def test_long_values_are_clipped_in_the_journal(store):
     pop(store, company=1, brand=1, callid="x" * 10000)
     entry = journal.entries(store)["entries"][-1]
-    assert entry["params"]["callid"].endswith("...[10000 characters]") and len(entry["params"]["callid"]) < 4200
+    assert (
+        entry["params"]["callid"].endswith("...[10000 characters]")
+        and len(entry["params"]["callid"]) < 4200
+    )

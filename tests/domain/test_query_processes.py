@@ -1,4 +1,6 @@
-"""The API query's child processes: a pool shared by the threads, at most `threads`, reaped, closed with the store."""
+"""The API query's child processes: a pool shared by the threads, at most `threads`, reaped, closed
+with the store.
+"""
 
 from __future__ import annotations
 
@@ -36,11 +38,15 @@ def test_a_child_outlives_the_thread_that_started_it_and_ends_with_its_stdin(tmp
 
 
 def test_at_most_threads_statements_run_at_once_and_a_waiting_one_keeps_to_the_time_limit(tmp_path):
-    settings = Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db"), "threads": 1,
-                                                    "query_time_limit_ms": 600})
+    settings = Settings.load(
+        environ={},
+        overrides={"db": str(tmp_path / "s.db"), "threads": 1, "query_time_limit_ms": 600},
+    )
     prepared = prepare(settings)
     processes = sql.QueryProcesses(prepared.store, settings)
-    counting = "with recursive r(x) as (select 1 union all select x+1 from r) select count(*) from r"
+    counting = (
+        "with recursive r(x) as (select 1 union all select x+1 from r) select count(*) from r"
+    )
     answers: list[tuple[str, float]] = []
 
     def run() -> None:

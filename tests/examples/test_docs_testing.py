@@ -17,7 +17,11 @@ BLOCK = re.compile(r"<!-- (example|script): (\S+) -->\n```python\n(.*?)```", re.
 
 
 def blocks(kind: str) -> dict[str, str]:
-    found = {name: code for what, name, code in BLOCK.findall(PAGE.read_text(encoding="utf-8")) if what == kind}
+    found = {
+        name: code
+        for what, name, code in BLOCK.findall(PAGE.read_text(encoding="utf-8"))
+        if what == kind
+    }
     assert found, f"docs/testing.md has no {kind} blocks"
     return found
 
@@ -41,5 +45,7 @@ def test_the_examples_pass(pytester, args):
 def test_the_scripts_run(tmp_path, name):
     script = tmp_path / name
     script.write_text(blocks("script")[name], encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr

@@ -26,7 +26,10 @@ def test_ids_are_unique_and_consecutive_across_processes_and_threads(tmp_path):
     for child in children:
         child.start()
     mine: list[int] = []
-    threads = [threading.Thread(target=lambda: mine.extend(counter.take() for _ in range(200))) for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: mine.extend(counter.take() for _ in range(200)))
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     taken = [i for receive, _ in pipes for i in receive.recv()]
@@ -70,8 +73,14 @@ def rows(store: Store) -> list[int]:
 
 
 def test_rows_from_many_threads_are_all_written_by_flush(store):
-    behind = WriteBehind(store, lambda conn, batch: conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch]))
-    threads = [threading.Thread(target=lambda k=k: [behind.put(k * 1000 + i) for i in range(300)]) for k in range(4)]
+    behind = WriteBehind(
+        store,
+        lambda conn, batch: conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch]),
+    )
+    threads = [
+        threading.Thread(target=lambda k=k: [behind.put(k * 1000 + i) for i in range(300)])
+        for k in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -81,13 +90,18 @@ def test_rows_from_many_threads_are_all_written_by_flush(store):
     generation = store.generation()
     behind.put(-1)
     behind.close()  # writes what is queued
-    assert rows(store)[0] == -1 and store.generation() == generation  # history leaves the generation alone
+    assert (
+        rows(store)[0] == -1 and store.generation() == generation
+    )  # history leaves the generation alone
     behind.put(5)  # a request that outlived close(): written at once, in its own thread
     assert 5 in rows(store) and behind.flush()
 
 
 def test_flush_waits_only_for_what_was_queued_before_it(store):
-    behind = WriteBehind(store, lambda conn, batch: conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch]))
+    behind = WriteBehind(
+        store,
+        lambda conn, batch: conn.executemany("INSERT INTO t VALUES (?)", [(x,) for x in batch]),
+    )
     stop = threading.Event()
 
     def busy(k):
@@ -126,7 +140,10 @@ def test_a_failed_batch_is_retried_with_a_message(store, capfd):
     behind.put(7)
     behind.flush()
     assert rows(store) == [7] and failures == [[7]]
-    assert "mockspice: error: writing 1 journal entries failed (disk full); retrying" in capfd.readouterr().err
+    assert (
+        "mockspice: error: writing 1 journal entries failed (disk full); retrying"
+        in capfd.readouterr().err
+    )
     behind.close()
 
 
@@ -232,7 +249,9 @@ def test_a_dead_writer_is_reported_by_flush_and_rows_still_get_written(store):
     assert rows(store) == [2]
 
 
-def test_closing_a_store_whose_writer_is_still_busy_leaves_it_what_it_needs(tmp_path, monkeypatch, capfd):
+def test_closing_a_store_whose_writer_is_still_busy_leaves_it_what_it_needs(
+    tmp_path, monkeypatch, capfd
+):
     from mockspice.store import behind as module
 
     monkeypatch.setattr(module, "CLOSE_S", 0.05)

@@ -93,67 +93,193 @@ def _broken(mutate) -> dict:
 
 CASES = [
     ("unknown top key", lambda d: d.update(extra=1), "extra", "unknown key 'extra' in a dataset"),
-    ("unknown account key", lambda d: d["companies"][0]["accounts"][3].update(colour="red"),
-     "companies[0].accounts[3].colour", "unknown key 'colour' in a account"),
-    ("duplicate userkey", lambda d: d["companies"][0]["accounts"][5].update(userkey="jdoe"),
-     "companies[0].accounts[5].userkey", "duplicate userkey 'jdoe' (first at companies[0].accounts[0])"),
-    ("dangling brand", lambda d: d["companies"][0]["accounts"][2].update(brand=42),
-     "companies[0].accounts[2].brand", "no brand with id 42"),
-    ("dangling case userkey", lambda d: d["companies"][0]["cases"][1].update(userkey="ghost"),
-     "companies[0].cases[1].userkey", "no account with userkey 'ghost'"),
-    ("dangling status", lambda d: d["companies"][0]["cases"][0]["responses"][1].update(status=9),
-     "companies[0].cases[0].responses[1].status", "no status with id 9"),
-    ("dangling custom field", lambda d: d["companies"][0]["accounts"][0]["fields"][0].update(id=77),
-     "companies[0].accounts[0].fields[0].id", "no custom field with id 77"),
-    ("agent of another company", lambda d: d["companies"][1]["cases"][0].update(agent=1),
-     "companies[1].cases[0].agent", "agent 1 belongs to company 1"),
-    ("duplicate case id", lambda d: d["companies"][0]["cases"][2].update(id=6344),
-     "companies[0].cases[2].id", "duplicate case id 6344"),
-    ("duplicate response id", lambda d: d["companies"][0]["cases"][1]["responses"][0].update(id=7906),
-     "companies[0].cases[1].responses[0].id", "duplicate response id 7906"),
-    ("bad id type", lambda d: d["companies"][0]["brands"][0].update(id="one"),
-     "companies[0].brands[0].id", "must be a whole number, not 'one'"),
-    ("zero id", lambda d: d["companies"][0].update(id=0), "companies[0].id", "must be a positive id"),
-    ("bool active", lambda d: d["companies"][0]["brands"][0].update(active="yes"),
-     "companies[0].brands[0].active", "must be true or false"),
-    ("bad date", lambda d: d["companies"][0]["cases"][0].update(created="yesterday"),
-     "companies[0].cases[0].created", "must be a date and time like 2006-01-27 13:27:51"),
-    ("tier out of range", lambda d: d["agents"][0].update(tier=7), "agents[0].tier", "must be 1, 2, 3 or 4"),
-    ("agent without password", lambda d: d["agents"][0].pop("password"), "agents[0]",
-     "an agent needs 'password' or 'password_md5'"),
-    ("missing userkey", lambda d: d["companies"][0]["accounts"][0].pop("userkey"),
-     "companies[0].accounts[0]", "a account needs the key 'userkey'"),
-    ("empty userkey", lambda d: d["companies"][0]["accounts"][0].update(userkey="  "),
-     "companies[0].accounts[0].userkey", "must not be empty"),
+    (
+        "unknown account key",
+        lambda d: d["companies"][0]["accounts"][3].update(colour="red"),
+        "companies[0].accounts[3].colour",
+        "unknown key 'colour' in a account",
+    ),
+    (
+        "duplicate userkey",
+        lambda d: d["companies"][0]["accounts"][5].update(userkey="jdoe"),
+        "companies[0].accounts[5].userkey",
+        "duplicate userkey 'jdoe' (first at companies[0].accounts[0])",
+    ),
+    (
+        "dangling brand",
+        lambda d: d["companies"][0]["accounts"][2].update(brand=42),
+        "companies[0].accounts[2].brand",
+        "no brand with id 42",
+    ),
+    (
+        "dangling case userkey",
+        lambda d: d["companies"][0]["cases"][1].update(userkey="ghost"),
+        "companies[0].cases[1].userkey",
+        "no account with userkey 'ghost'",
+    ),
+    (
+        "dangling status",
+        lambda d: d["companies"][0]["cases"][0]["responses"][1].update(status=9),
+        "companies[0].cases[0].responses[1].status",
+        "no status with id 9",
+    ),
+    (
+        "dangling custom field",
+        lambda d: d["companies"][0]["accounts"][0]["fields"][0].update(id=77),
+        "companies[0].accounts[0].fields[0].id",
+        "no custom field with id 77",
+    ),
+    (
+        "agent of another company",
+        lambda d: d["companies"][1]["cases"][0].update(agent=1),
+        "companies[1].cases[0].agent",
+        "agent 1 belongs to company 1",
+    ),
+    (
+        "duplicate case id",
+        lambda d: d["companies"][0]["cases"][2].update(id=6344),
+        "companies[0].cases[2].id",
+        "duplicate case id 6344",
+    ),
+    (
+        "duplicate response id",
+        lambda d: d["companies"][0]["cases"][1]["responses"][0].update(id=7906),
+        "companies[0].cases[1].responses[0].id",
+        "duplicate response id 7906",
+    ),
+    (
+        "bad id type",
+        lambda d: d["companies"][0]["brands"][0].update(id="one"),
+        "companies[0].brands[0].id",
+        "must be a whole number, not 'one'",
+    ),
+    (
+        "zero id",
+        lambda d: d["companies"][0].update(id=0),
+        "companies[0].id",
+        "must be a positive id",
+    ),
+    (
+        "bool active",
+        lambda d: d["companies"][0]["brands"][0].update(active="yes"),
+        "companies[0].brands[0].active",
+        "must be true or false",
+    ),
+    (
+        "bad date",
+        lambda d: d["companies"][0]["cases"][0].update(created="yesterday"),
+        "companies[0].cases[0].created",
+        "must be a date and time like 2006-01-27 13:27:51",
+    ),
+    (
+        "tier out of range",
+        lambda d: d["agents"][0].update(tier=7),
+        "agents[0].tier",
+        "must be 1, 2, 3 or 4",
+    ),
+    (
+        "agent without password",
+        lambda d: d["agents"][0].pop("password"),
+        "agents[0]",
+        "an agent needs 'password' or 'password_md5'",
+    ),
+    (
+        "missing userkey",
+        lambda d: d["companies"][0]["accounts"][0].pop("userkey"),
+        "companies[0].accounts[0]",
+        "a account needs the key 'userkey'",
+    ),
+    (
+        "empty userkey",
+        lambda d: d["companies"][0]["accounts"][0].update(userkey="  "),
+        "companies[0].accounts[0].userkey",
+        "must not be empty",
+    ),
     ("wrong format", lambda d: d.update(format="other/9"), "format", "unknown format 'other/9'"),
-    ("case without responses", lambda d: d["companies"][0]["cases"][1].update(responses=[]),
-     "companies[0].cases[1].responses", "a case needs at least one response"),
-    ("brands not a list", lambda d: d["companies"][0].update(brands={"id": 1}),
-     "companies[0].brands", "must be a list of brand records"),
-    ("dangling event case", lambda d: d["companies"][0]["events"][0].update(case=101),
-     "companies[0].events[0].case", "no case with id 101"),
-    ("dangling event category", lambda d: d["companies"][1]["events"][0].update(category=2),
-     "companies[1].events[0].category", "no event category with id 2"),
-    ("event agent of another company", lambda d: d["companies"][0]["events"][0].update(agent=7),
-     "companies[0].events[0].agent", "agent 7 belongs to company 2"),
-    ("dangling event agent", lambda d: d["companies"][0]["events"][0].update(agent=99),
-     "companies[0].events[0].agent", "no agent with id 99"),
-    ("event ends before it starts", lambda d: d["companies"][0]["events"][0].update(ends="2006-01-28 08:00:00"),
-     "companies[0].events[0].ends", "ends before the event starts (2006-01-28 09:00:00)"),
-    ("event without title", lambda d: d["companies"][0]["events"][2].pop("title"),
-     "companies[0].events[2]", "a event needs the key 'title'"),
-    ("duplicate event id", lambda d: d["companies"][0]["events"][1].update(id=1),
-     "companies[0].events[1].id", "duplicate event id 1"),
-    ("duplicate event category id", lambda d: d["companies"][0]["event_categories"][2].update(id=1),
-     "companies[0].event_categories[2].id", "duplicate event category id 1"),
-    ("duplicate alert id", lambda d: d["companies"][0]["alerts"][1].update(id=1),
-     "companies[0].alerts[1].id", "duplicate alert id 1"),
-    ("bad alert date", lambda d: d["companies"][0]["alerts"][0].update(expires="later"),
-     "companies[0].alerts[0].expires", "must be a date and time like 2006-01-27 13:27:51"),
-    ("empty alert message", lambda d: d["companies"][1]["alerts"][0].update(message=""),
-     "companies[1].alerts[0].message", "must not be empty"),
-    ("unknown alert key", lambda d: d["companies"][1]["alerts"][0].update(level="red"),
-     "companies[1].alerts[0].level", "unknown key 'level' in a alert"),
+    (
+        "case without responses",
+        lambda d: d["companies"][0]["cases"][1].update(responses=[]),
+        "companies[0].cases[1].responses",
+        "a case needs at least one response",
+    ),
+    (
+        "brands not a list",
+        lambda d: d["companies"][0].update(brands={"id": 1}),
+        "companies[0].brands",
+        "must be a list of brand records",
+    ),
+    (
+        "dangling event case",
+        lambda d: d["companies"][0]["events"][0].update(case=101),
+        "companies[0].events[0].case",
+        "no case with id 101",
+    ),
+    (
+        "dangling event category",
+        lambda d: d["companies"][1]["events"][0].update(category=2),
+        "companies[1].events[0].category",
+        "no event category with id 2",
+    ),
+    (
+        "event agent of another company",
+        lambda d: d["companies"][0]["events"][0].update(agent=7),
+        "companies[0].events[0].agent",
+        "agent 7 belongs to company 2",
+    ),
+    (
+        "dangling event agent",
+        lambda d: d["companies"][0]["events"][0].update(agent=99),
+        "companies[0].events[0].agent",
+        "no agent with id 99",
+    ),
+    (
+        "event ends before it starts",
+        lambda d: d["companies"][0]["events"][0].update(ends="2006-01-28 08:00:00"),
+        "companies[0].events[0].ends",
+        "ends before the event starts (2006-01-28 09:00:00)",
+    ),
+    (
+        "event without title",
+        lambda d: d["companies"][0]["events"][2].pop("title"),
+        "companies[0].events[2]",
+        "a event needs the key 'title'",
+    ),
+    (
+        "duplicate event id",
+        lambda d: d["companies"][0]["events"][1].update(id=1),
+        "companies[0].events[1].id",
+        "duplicate event id 1",
+    ),
+    (
+        "duplicate event category id",
+        lambda d: d["companies"][0]["event_categories"][2].update(id=1),
+        "companies[0].event_categories[2].id",
+        "duplicate event category id 1",
+    ),
+    (
+        "duplicate alert id",
+        lambda d: d["companies"][0]["alerts"][1].update(id=1),
+        "companies[0].alerts[1].id",
+        "duplicate alert id 1",
+    ),
+    (
+        "bad alert date",
+        lambda d: d["companies"][0]["alerts"][0].update(expires="later"),
+        "companies[0].alerts[0].expires",
+        "must be a date and time like 2006-01-27 13:27:51",
+    ),
+    (
+        "empty alert message",
+        lambda d: d["companies"][1]["alerts"][0].update(message=""),
+        "companies[1].alerts[0].message",
+        "must not be empty",
+    ),
+    (
+        "unknown alert key",
+        lambda d: d["companies"][1]["alerts"][0].update(level="red"),
+        "companies[1].alerts[0].level",
+        "unknown key 'level' in a alert",
+    ),
 ]
 
 
@@ -173,18 +299,25 @@ def test_file_errors_carry_the_line(tmp_path):
     with pytest.raises(DatasetError) as info:
         dataset.load_file(path)
     # Accounts come before cases in the file: the second "userkey: jdoe" is the duplicate.
-    second = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip().endswith("userkey: jdoe")][1]
+    second = [
+        i + 1 for i, line in enumerate(text.splitlines()) if line.strip().endswith("userkey: jdoe")
+    ][1]
     assert info.value.line == second
-    assert str(info.value) == (f"{path} line {second}: companies[0].accounts[1].userkey: "
-                               "duplicate userkey 'jdoe' (first at companies[0].accounts[0])")
+    assert str(info.value) == (
+        f"{path} line {second}: companies[0].accounts[1].userkey: "
+        "duplicate userkey 'jdoe' (first at companies[0].accounts[0])"
+    )
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"companies: [\n  {id: 1\n", "not valid YAML, column"),
-    (b"format: x\nformat: y\n", "key 'format' is given twice in one mapping"),
-    (b"\xff\xfe garbage", "not UTF-8 text (byte 0)"),
-    (b"- just\n- a list\n", "must be a mapping (a dataset)"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"companies: [\n  {id: 1\n", "not valid YAML, column"),
+        (b"format: x\nformat: y\n", "key 'format' is given twice in one mapping"),
+        (b"\xff\xfe garbage", "not UTF-8 text (byte 0)"),
+        (b"- just\n- a list\n", "must be a mapping (a dataset)"),
+    ],
+)
 def test_unparsable_files(tmp_path, content, reason):
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)
@@ -194,7 +327,9 @@ def test_unparsable_files(tmp_path, content, reason):
 
 
 def test_unreadable_file(tmp_path):
-    with pytest.raises(DatasetError, match=r"nothere.yaml: cannot read it \(No such file or directory\)"):
+    with pytest.raises(
+        DatasetError, match=r"nothere.yaml: cannot read it \(No such file or directory\)"
+    ):
         dataset.load_file(tmp_path / "nothere.yaml")
 
 
@@ -215,7 +350,9 @@ def test_bad_import_changes_nothing(store, demo):
     before = state.export_state(store)
     broken = copy.deepcopy(before)
     broken["companies"][1]["accounts"][0]["brand"] = 99
-    with pytest.raises(BadDataset, match=r"request body: companies\[1\]\.accounts\[0\]\.brand: no brand with id 99"):
+    with pytest.raises(
+        BadDataset, match=r"request body: companies\[1\]\.accounts\[0\]\.brand: no brand with id 99"
+    ):
         state.import_state(store, broken)
     assert state.export_state(store) == before
 
@@ -232,25 +369,72 @@ def test_failure_inside_the_transaction_rolls_back(store, demo):
 
 
 def test_events_and_alerts_defaults_and_round_trip(store):
-    data = dataset.check({"companies": [{"id": 1, "label": "C", "event_categories": [{"id": 4, "label": "Visit"}],
-                                         "events": [{"id": 2, "category": 4, "title": "Visit",
-                                                     "starts": "2024-01-01T10:00:00+02:00"}],
-                                         "alerts": [{"id": 1, "message": "Hello", "created": "2024-01-01"}]}]})
+    data = dataset.check(
+        {
+            "companies": [
+                {
+                    "id": 1,
+                    "label": "C",
+                    "event_categories": [{"id": 4, "label": "Visit"}],
+                    "events": [
+                        {
+                            "id": 2,
+                            "category": 4,
+                            "title": "Visit",
+                            "starts": "2024-01-01T10:00:00+02:00",
+                        }
+                    ],
+                    "alerts": [{"id": 1, "message": "Hello", "created": "2024-01-01"}],
+                }
+            ]
+        }
+    )
     company = data["companies"][0]
-    assert company["events"] == [{"id": 2, "case": None, "category": 4, "title": "Visit",
-                                  "starts": "2024-01-01 08:00:00", "ends": None, "notes": "", "agent": None}]
-    assert company["alerts"] == [{"id": 1, "message": "Hello", "created": "2024-01-01 00:00:00", "expires": None,
-                                  "active": True}]
+    assert company["events"] == [
+        {
+            "id": 2,
+            "case": None,
+            "category": 4,
+            "title": "Visit",
+            "starts": "2024-01-01 08:00:00",
+            "ends": None,
+            "notes": "",
+            "agent": None,
+        }
+    ]
+    assert company["alerts"] == [
+        {
+            "id": 1,
+            "message": "Hello",
+            "created": "2024-01-01 00:00:00",
+            "expires": None,
+            "active": True,
+        }
+    ]
     load(store, data)
     assert state.export_state(store) == data
 
 
 def test_issue_parent_may_come_after_child(store):
-    data = dataset.check({"companies": [{"id": 1, "label": "C", "issues": [
-        {"id": 2, "label": "Refund", "parent": 5}, {"id": 5, "label": "Billing"}]}]})
+    data = dataset.check(
+        {
+            "companies": [
+                {
+                    "id": 1,
+                    "label": "C",
+                    "issues": [
+                        {"id": 2, "label": "Refund", "parent": 5},
+                        {"id": 5, "label": "Billing"},
+                    ],
+                }
+            ]
+        }
+    )
     load(store, data)
     assert state.export_state(store)["companies"][0]["issues"] == [
-        {"id": 2, "label": "Refund", "parent": 5}, {"id": 5, "label": "Billing", "parent": None}]
+        {"id": 2, "label": "Refund", "parent": 5},
+        {"id": 5, "label": "Billing", "parent": None},
+    ]
 
 
 def test_a_fixtures_file_with_a_masked_secret_is_refused(tmp_path):
@@ -261,8 +445,12 @@ def test_a_fixtures_file_with_a_masked_secret_is_refused(tmp_path):
     data["agents"][0]["password_md5"] = "********"
     path = tmp_path / "exported.yaml"
     path.write_text(dataset.dump_yaml(data))
-    settings = Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db"), "fixtures": str(path)})
+    settings = Settings.load(
+        environ={}, overrides={"db": str(tmp_path / "s.db"), "fixtures": str(path)}
+    )
     with pytest.raises(DatasetError) as info:
         prepare(settings)
-    assert str(info.value) == (f"{path}: agent {data['agents'][0]['id']}: password_md5: is the mask '********' (as "
-                               "GET /_mockspice/state shows secrets); a fixtures file needs the real value")
+    assert str(info.value) == (
+        f"{path}: agent {data['agents'][0]['id']}: password_md5: is the mask '********' (as "
+        "GET /_mockspice/state shows secrets); a fixtures file needs the real value"
+    )

@@ -32,15 +32,25 @@ def test_empty_file_is_treated_as_new(tmp_path):
     store.close()
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p.write_text("hello, I am a text file\n"), "not an SQLite database"),
-    (lambda p: sqlite3.connect(p).executescript("CREATE TABLE invoices(id); CREATE TABLE users(id);"),
-     "holds another program's tables (invoices, users), not a mockspice store"),
-    (lambda p: p.mkdir(), "is a folder, not a file"),
-    (lambda p: sqlite3.connect(p).executescript("PRAGMA application_id = 1297305667; PRAGMA user_version = 99;"
-                                                "CREATE TABLE t(x);"),
-     "mockspice store of schema version 99"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_text("hello, I am a text file\n"), "not an SQLite database"),
+        (
+            lambda p: sqlite3.connect(p).executescript(
+                "CREATE TABLE invoices(id); CREATE TABLE users(id);"
+            ),
+            "holds another program's tables (invoices, users), not a mockspice store",
+        ),
+        (lambda p: p.mkdir(), "is a folder, not a file"),
+        (
+            lambda p: sqlite3.connect(p).executescript(
+                "PRAGMA application_id = 1297305667; PRAGMA user_version = 99;CREATE TABLE t(x);"
+            ),
+            "mockspice store of schema version 99",
+        ),
+    ],
+)
 def test_unusable_files_are_refused(tmp_path, make, message):
     path = tmp_path / "other.db"
     make(path)
@@ -92,17 +102,21 @@ def test_close_ends_every_threads_connection_and_the_store_opens_again(tmp_path)
 
 
 # What schema 5 added (MIGRATIONS[4]), taken out of a new store to make an older one.
-_BEFORE_5 = ("ALTER TABLE tblRpcStub DROP COLUMN Hits; ALTER TABLE tblRpcStub DROP COLUMN Origin; "
-             "ALTER TABLE tblSession DROP COLUMN SingleRowObject;")
+_BEFORE_5 = (
+    "ALTER TABLE tblRpcStub DROP COLUMN Hits; ALTER TABLE tblRpcStub DROP COLUMN Origin; "
+    "ALTER TABLE tblSession DROP COLUMN SingleRowObject;"
+)
 
 
 def _schema_2_store(path):
     """A store as mockspice of schema 2 left it (no shared journal texts), with one entry."""
     Store.open(path)[0].close()
     conn = sqlite3.connect(path)
-    conn.executescript(_BEFORE_5 + "DROP INDEX tblJournal_TextKey; DROP TABLE tblJournalText; "
-                       "ALTER TABLE tblJournal DROP COLUMN TextKey; PRAGMA user_version = 2;"
-                       "INSERT INTO tblJournal VALUES (1, 'pop', '2026-11-01T00:00:00.000Z', '{\"old\": 1}');")
+    conn.executescript(
+        _BEFORE_5 + "DROP INDEX tblJournal_TextKey; DROP TABLE tblJournalText; "
+        "ALTER TABLE tblJournal DROP COLUMN TextKey; PRAGMA user_version = 2;"
+        "INSERT INTO tblJournal VALUES (1, 'pop', '2026-11-01T00:00:00.000Z', '{\"old\": 1}');"
+    )
     conn.close()
     return path
 
@@ -114,7 +128,8 @@ def test_a_store_of_schema_2_is_brought_to_this_version_keeping_its_journal(tmp_
     conn = store.read()
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 5
     assert [tuple(r) for r in conn.execute("SELECT JournalID, Entry, TextKey FROM tblJournal")] == [
-        (1, '{"old": 1}', None)]
+        (1, '{"old": 1}', None)
+    ]
     assert conn.execute("SELECT COUNT(*) FROM tblJournalText").fetchone()[0] == 0
     store.close()
 
@@ -124,8 +139,9 @@ def test_a_store_of_schema_1_is_refused(tmp_path):
     sqlite3.connect(path).execute("PRAGMA user_version = 1").connection.close()
     with pytest.raises(StoreError) as info:
         Store.open(path)
-    assert str(info.value) == (f"db {path}: mockspice store of schema version 1, this mockspice needs 5; "
-                               "use a new file")
+    assert str(info.value) == (
+        f"db {path}: mockspice store of schema version 1, this mockspice needs 5; use a new file"
+    )
 
 
 def test_a_store_brought_to_this_version_by_another_process_meanwhile_is_left_as_it_is(tmp_path):
@@ -161,13 +177,22 @@ def test_a_store_of_schema_3_has_its_brands_secrets_moved_out_of_brand_data(tmp_
     store, existed = Store.open(path)
     assert existed and store.read().execute("PRAGMA user_version").fetchone()[0] == 5
     read = store.read()
-    assert read.execute("SELECT COUNT(*) FROM \"1_tblBrandData\" WHERE DataLabel = 'IntPass' "
-                        "OR DataLabel LIKE 'inContact:%'").fetchone()[0] == 0
-    assert dict(read.execute("SELECT DataLabel, DataText FROM \"1_tblBrandSecret\" WHERE BrandID = 1")) == {
-        "IntPass": "old-secret", "inContact:password": "ic-secret"}
+    assert (
+        read.execute(
+            "SELECT COUNT(*) FROM \"1_tblBrandData\" WHERE DataLabel = 'IntPass' "
+            "OR DataLabel LIKE 'inContact:%'"
+        ).fetchone()[0]
+        == 0
+    )
+    assert dict(
+        read.execute('SELECT DataLabel, DataText FROM "1_tblBrandSecret" WHERE BrandID = 1')
+    ) == {"IntPass": "old-secret", "inContact:password": "ic-secret"}
     exported = dataset.export(read)
     assert exported["companies"][0]["brands"][0]["webcalls"]["int_pass"] == "old-secret"
-    assert state.export_state(store)["companies"][0]["brands"][0]["data"]["inContact:password"] == "********"
+    assert (
+        state.export_state(store)["companies"][0]["brands"][0]["data"]["inContact:password"]
+        == "********"
+    )
     store.close()
 
 
@@ -179,10 +204,17 @@ def test_a_store_of_schema_4_keeps_its_stubs_and_sessions(tmp_path):
     Store.open(path)[0].close()
     conn = sqlite3.connect(path)  # as schema 4 left them: no hits, origins or session quirks
     conn.executescript(_BEFORE_5 + "PRAGMA user_version = 4;")
-    conn.execute("INSERT INTO tblRpcStub(Method, Stub, TimesLeft) VALUES ('a', ?, 2)", (
-        '{"method": "a", "params_match": null, "result": 1, "error": null, "times": 2, "delay_ms": 0, "fault": null}',))
-    conn.execute("INSERT INTO tblSession VALUES (?, 'agent', 4, 1, NULL, 4, '2026-01-01T00:00:00.000Z', ?)",
-                 ("ab" * 16, time.time() + 600))
+    conn.execute(
+        "INSERT INTO tblRpcStub(Method, Stub, TimesLeft) VALUES ('a', ?, 2)",
+        (
+            '{"method": "a", "params_match": null, "result": 1, "error": null, "times": 2, '
+            '"delay_ms": 0, "fault": null}',
+        ),
+    )
+    conn.execute(
+        "INSERT INTO tblSession VALUES (?, 'agent', 4, 1, NULL, 4, '2026-01-01T00:00:00.000Z', ?)",
+        ("ab" * 16, time.time() + 600),
+    )
     conn.commit()
     conn.close()
     store, existed = Store.open(path)
@@ -190,8 +222,13 @@ def test_a_store_of_schema_4_keeps_its_stubs_and_sessions(tmp_path):
     found = Stubs(store)
     assert found.match("a", []).answer == {"result": 1, "error": None, "fault": None}
     [stub] = found.all()
-    assert (stub["hits"], stub["times_left"], stub["origin"], stub["answers"], stub["single_row_object"]) == (
-        1, 1, "api", None, None)
+    assert (
+        stub["hits"],
+        stub["times_left"],
+        stub["origin"],
+        stub["answers"],
+        stub["single_row_object"],
+    ) == (1, 1, "api", None, None)
     assert sessions.check(store, "ab" * 16, 3600).single_row_object is None
     assert sessions.get_settings(store, "ab" * 16)["single_row_object"] is None
     store.close()

@@ -36,15 +36,23 @@ def pop_entries(client, n: int) -> list[dict]:
     return [{k: v for k, v in e.items() if k not in ("id", "at")} for e in entries]
 
 
-@pytest.mark.parametrize("query, headers", [
-    ({"company": 1, "brand": 1, "ani": "+1 555 201 0001"}, {}),
-    ({"company": 1, "brand": 1, "ani": "+1 555 201 0001", "format": "json"}, {}),
-    ({"company": 1, "brand": 1, "ani": "5555555555", "callid": "<b>&'\"x"}, {}),
-    ({"company": 1, "brand": 1, "ani": "5555555555", "callid": "c\u00e9-1"}, {"Accept": "application/json"}),
-    ({"company": 1, "brand": 1}, {}),
-    ({"company": 1, "brand": 1, "caseid": 1}, {}),
-])
-def test_a_pop_filled_from_its_plan_equals_a_fresh_render(app, client, reached_flask, query, headers):
+@pytest.mark.parametrize(
+    "query, headers",
+    [
+        ({"company": 1, "brand": 1, "ani": "+1 555 201 0001"}, {}),
+        ({"company": 1, "brand": 1, "ani": "+1 555 201 0001", "format": "json"}, {}),
+        ({"company": 1, "brand": 1, "ani": "5555555555", "callid": "<b>&'\"x"}, {}),
+        (
+            {"company": 1, "brand": 1, "ani": "5555555555", "callid": "c\u00e9-1"},
+            {"Accept": "application/json"},
+        ),
+        ({"company": 1, "brand": 1}, {}),
+        ({"company": 1, "brand": 1, "caseid": 1}, {}),
+    ],
+)
+def test_a_pop_filled_from_its_plan_equals_a_fresh_render(
+    app, client, reached_flask, query, headers
+):
     from mockspice.surfaces import extension
 
     ext = extension.of(app)
@@ -62,12 +70,20 @@ def test_a_pop_filled_from_its_plan_equals_a_fresh_render(app, client, reached_f
     assert reached_flask == ["/_mockspice/journal"]  # only the control URL went through Flask
 
 
-@pytest.mark.parametrize("query, status, code", [
-    ({"company": 1, "brand": 99, "ani": "5555555555"}, 404, "unknown-brand"),
-    ({"company": "x", "brand": 1, "format": "json"}, 400, "bad-parameter"),
-])
-def test_a_pop_error_is_the_surface_error_and_journaled_each_time(client, reached_flask, query, status, code):
-    answers = [client.get(POP, query_string=query, headers={"Accept": "application/json"}) for _ in range(3)]
+@pytest.mark.parametrize(
+    "query, status, code",
+    [
+        ({"company": 1, "brand": 99, "ani": "5555555555"}, 404, "unknown-brand"),
+        ({"company": "x", "brand": 1, "format": "json"}, 400, "bad-parameter"),
+    ],
+)
+def test_a_pop_error_is_the_surface_error_and_journaled_each_time(
+    client, reached_flask, query, status, code
+):
+    answers = [
+        client.get(POP, query_string=query, headers={"Accept": "application/json"})
+        for _ in range(3)
+    ]
     assert {a.status_code for a in answers} == {status}
     assert {a.get_json()["error"]["code"] for a in answers} == {code}
     assert [e["status"] for e in pop_entries(client, 3)] == [status] * 3
@@ -84,20 +100,27 @@ def test_a_write_makes_the_next_pop_read_the_store(client):
     assert client.get(POP, query_string=query).get_json()["brand_label"] == "Renamed"
 
 
-@pytest.mark.parametrize("path, method, status, allow", [
-    (POP, "OPTIONS", 200, "GET, HEAD, OPTIONS"),
-    (POP, "PUT", 405, "GET, HEAD, OPTIONS"),
-    (POP, "POST", 405, "GET, HEAD, OPTIONS"),
-    (API, "OPTIONS", 200, "OPTIONS, POST"),
-    (API, "GET", 405, "OPTIONS, POST"),
-    (API, "DELETE", 405, "OPTIONS, POST"),
-])
+@pytest.mark.parametrize(
+    "path, method, status, allow",
+    [
+        (POP, "OPTIONS", 200, "GET, HEAD, OPTIONS"),
+        (POP, "PUT", 405, "GET, HEAD, OPTIONS"),
+        (POP, "POST", 405, "GET, HEAD, OPTIONS"),
+        (API, "OPTIONS", 200, "OPTIONS, POST"),
+        (API, "GET", 405, "OPTIONS, POST"),
+        (API, "DELETE", 405, "OPTIONS, POST"),
+    ],
+)
 def test_other_methods_are_answered_with_allow(client, reached_flask, path, method, status, allow):
-    answer = client.open(path + "?company=1&brand=1", method=method, headers={"Accept": "application/json"})
+    answer = client.open(
+        path + "?company=1&brand=1", method=method, headers={"Accept": "application/json"}
+    )
     assert answer.status_code == status and answer.headers["Allow"] == allow
     if status == 405:
         assert answer.get_json()["error"] == {
-            "code": "method-not-allowed", "message": f"method {method} is not allowed here; use {allow}"}
+            "code": "method-not-allowed",
+            "message": f"method {method} is not allowed here; use {allow}",
+        }
     else:
         assert answer.data == b""
     assert reached_flask == []
@@ -111,13 +134,24 @@ def test_head_of_the_pop_is_its_get_without_the_body(client):
     assert head.headers["Content-Security-Policy"] == got.headers["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("path, target, request_", [
-    (POP, "mockspice.surfaces.telephony.screen_pop", {"method": "GET", "query_string": "company=1&brand=1"}),
-    (API, "mockspice.surfaces.api.endpoint.respond",
-     {"method": "POST", "data": b'{"jsonrpc": "2.0", "method": "getCompanies", "id": 1}'}),
-])
-def test_a_bug_in_a_hot_url_is_the_logged_and_journaled_500_of_every_url(client, monkeypatch, caplog, path,
-                                                                        target, request_):
+@pytest.mark.parametrize(
+    "path, target, request_",
+    [
+        (
+            POP,
+            "mockspice.surfaces.telephony.screen_pop",
+            {"method": "GET", "query_string": "company=1&brand=1"},
+        ),
+        (
+            API,
+            "mockspice.surfaces.api.endpoint.respond",
+            {"method": "POST", "data": b'{"jsonrpc": "2.0", "method": "getCompanies", "id": 1}'},
+        ),
+    ],
+)
+def test_a_bug_in_a_hot_url_is_the_logged_and_journaled_500_of_every_url(
+    client, monkeypatch, caplog, path, target, request_
+):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
@@ -126,7 +160,15 @@ def test_a_bug_in_a_hot_url_is_the_logged_and_journaled_500_of_every_url(client,
     assert answer.status_code == 500
     assert answer.get_json()["error"] == {
         "code": "internal-error",
-        "message": "mockspice failed: RuntimeError; see GET /_mockspice/journal?kind=error for the traceback"}
+        "message": (
+            "mockspice failed: RuntimeError; see GET /_mockspice/journal?kind=error for the "
+            "traceback"
+        ),
+    }
     [entry] = client.get("/_mockspice/journal?kind=error").get_json()["entries"]
-    assert entry["path"] == path and entry["method"] == request_["method"] and "RuntimeError: a bug" in entry["traceback"]
+    assert (
+        entry["path"] == path
+        and entry["method"] == request_["method"]
+        and "RuntimeError: a bug" in entry["traceback"]
+    )
     assert f"{request_['method']} {path} failed" in caplog.text

@@ -1,4 +1,5 @@
-"""The screen pop in a real browser: headless Debian ``chromium`` driven by Playwright (issue 2, §7-§8).
+"""The screen pop in a real browser: headless Debian ``chromium`` driven by Playwright (issue 2,
+§7-§8).
 
 An agent's browser opens ``telephonypop.php`` pushed by the phone system; these tests do the same
 against a real ``mockspice serve`` (the ``live`` fixture) and read the page as the agent sees it.
@@ -18,14 +19,20 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-
 from liveserver import POP
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PAGE_TIMEOUT_MS = 15_000
 
 # Every element with an event handler attribute, as HTML: the mock's templates have none at all.
@@ -37,15 +44,21 @@ FOREIGN = "script, svg, img, iframe, object, embed, math, base, meta[http-equiv]
 
 
 def _required() -> bool:
-    return any(os.environ.get(name, "").lower() not in ("", "0", "false", "no")
-               for name in ("CI", "MOCKSPICE_REQUIRE_BROWSER"))
+    return any(
+        os.environ.get(name, "").lower() not in ("", "0", "false", "no")
+        for name in ("CI", "MOCKSPICE_REQUIRE_BROWSER")
+    )
 
 
 def _unavailable(reason: str) -> None:
     """A missing browser: a failure where one is required (CI), a skip elsewhere."""
     if _required():
-        pytest.fail(f"{reason} (required because CI or MOCKSPICE_REQUIRE_BROWSER is set)", pytrace=False)
-    pytest.skip(f"{reason}; install Debian's chromium (apt-get install chromium) to run the browser tests")
+        pytest.fail(
+            f"{reason} (required because CI or MOCKSPICE_REQUIRE_BROWSER is set)", pytrace=False
+        )
+    pytest.skip(
+        f"{reason}; install Debian's chromium (apt-get install chromium) to run the browser tests"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +114,9 @@ def tab(browser):
 
 @pytest.fixture
 def bare_tab(browser):
-    """A fresh page that ignores Content-Security-Policy, so only escaping stands between a payload and the DOM."""
+    """A fresh page that ignores Content-Security-Policy, so only escaping stands between a payload
+    and the DOM.
+    """
     opened = Tab(browser, bypass_csp=True)
     yield opened
     opened.close()
@@ -114,11 +129,28 @@ def pop_url(live, **params: str) -> str:
 
 # --- what the agent sees ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("brand, brand_label, greeting", [
-    ("1", "Acme Support", "Thank you for calling Acme Support. Am I speaking with caller? How may I help you today?"),
-    ("2", "Acme Billing", "Welcome to Acme Billing, caller. I can help with invoices and payments."),
-    ("3", "Acme Premium", "Good day caller, thank you for calling Acme Help Desk premium support."),
-])
+
+@pytest.mark.parametrize(
+    "brand, brand_label, greeting",
+    [
+        (
+            "1",
+            "Acme Support",
+            "Thank you for calling Acme Support. Am I speaking with caller? How may I help you "
+            "today?",
+        ),
+        (
+            "2",
+            "Acme Billing",
+            "Welcome to Acme Billing, caller. I can help with invoices and payments.",
+        ),
+        (
+            "3",
+            "Acme Premium",
+            "Good day caller, thank you for calling Acme Help Desk premium support.",
+        ),
+    ],
+)
 def test_pop_shows_company_brand_and_greeting(live, tab, brand, brand_label, greeting):
     """The brand is selected: company, brand and its greeting with the placeholders filled."""
     response = tab.open(pop_url(live, company="1", brand=brand))
@@ -141,8 +173,10 @@ def test_pop_loads_the_one_account_matching_the_ani(live, tab, tmp_path):
     assert tab.text("#match .account .userkey") == "asmith"
     contacts = tab.page.locator("#match .account .contact").all_inner_texts()
     assert contacts[0].startswith("Alice Smith") and "+1 555 201 0001" in contacts[0]
-    assert tab.text("#greeting-text") == ("Thank you for calling Acme Support. Am I speaking with Alice Smith? "
-                                          "How may I help you today?")
+    assert tab.text("#greeting-text") == (
+        "Thank you for calling Acme Support. Am I speaking with Alice Smith? "
+        "How may I help you today?"
+    )
     assert tab.text("#callid") == "call-42"
     assert tab.text("#ani") == "5552010001 (digits: 5552010001)"
     shot = tmp_path / "artifacts" / "pop-account-asmith.png"
@@ -171,7 +205,9 @@ def test_pop_loads_the_case_with_every_response(live, tab):
     assert tab.text("#case-id") == "6344"
     assert tab.text("#case-status") == "In Progress (2)"
     assert tab.page.locator("table.response").evaluate_all("tables => tables.map(t => t.id)") == [
-        "response-7905", "response-7906"]
+        "response-7905",
+        "response-7906",
+    ]
     assert tab.page.locator("#response-7905").is_visible()
     assert "opened case for browsing" in tab.text("#response-7905")
     assert "In Progress" in tab.text("#response-7906")
@@ -185,7 +221,9 @@ def test_pop_says_no_account_matched(live, tab):
     assert response.status == 200
     assert tab.page.get_attribute("#match", "data-kind") == "none"
     assert tab.text("#no-match") == "No account matched"
-    assert tab.page.locator(".notice-text").all_inner_texts() == ["no account matched ANI '555-000-0000'"]
+    assert tab.page.locator(".notice-text").all_inner_texts() == [
+        "no account matched ANI '555-000-0000'"
+    ]
     assert tab.page.locator("#match .account").count() == 0
 
 
@@ -245,7 +283,8 @@ def test_payload_in_a_parameter_does_not_run(live, bare_tab, param, payload):
         assert payload in bare_tab.page.locator(shown_in).text_content()
     if param == "caseid":
         assert bare_tab.page.locator(".notice-text").all_text_contents() == [
-            f"case {payload!r} was not found in brand 1"]
+            f"case {payload!r} was not found in brand 1"
+        ]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
@@ -259,8 +298,18 @@ def test_payload_as_a_parameter_name_does_not_run(live, bare_tab, payload):
 @pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
 def test_payload_in_every_parameter_at_once_does_not_run(live, bare_tab, payload):
     """All reflected parameters carry the payload in one pop; each shows it as text."""
-    response = bare_tab.open(pop_url(live, company="1", brand="1", callid=payload, ani=payload,
-                                     caseid=payload, format=payload, extra=payload))
+    response = bare_tab.open(
+        pop_url(
+            live,
+            company="1",
+            brand="1",
+            callid=payload,
+            ani=payload,
+            caseid=payload,
+            format=payload,
+            extra=payload,
+        )
+    )
     assert response.status == 200
     assert_inert(bare_tab)
     for selector in ("#callid", "#ani", "#caseid"):
@@ -269,9 +318,13 @@ def test_payload_in_every_parameter_at_once_does_not_run(live, bare_tab, payload
 
 
 def test_payload_detector_catches_a_real_injection(bare_tab):
-    """The checks above can fail: markup that does run an injected handler is caught by each of them."""
-    bare_tab.page.set_content('<p>pop</p><img src="data:," onerror="window.__xss=1">'
-                              '<a href="javascript:void 0">x</a>', wait_until="load")
+    """The checks above can fail: markup that does run an injected handler is caught by each of
+    them.
+    """
+    bare_tab.page.set_content(
+        '<p>pop</p><img src="data:," onerror="window.__xss=1"><a href="javascript:void 0">x</a>',
+        wait_until="load",
+    )
     bare_tab.page.wait_for_function("window.__xss === 1", timeout=PAGE_TIMEOUT_MS)
     with pytest.raises(AssertionError):
         assert_inert(bare_tab)

@@ -13,10 +13,21 @@ import time
 from pathlib import Path
 
 import pytest
-
 from partner_servers import (
-    JDOE_SEARCH, MiB, RawPartner, RefusedPort, TrapFile, drip, http_reply, huge, load_reply, reset,
-    search_reply, send)
+    JDOE_SEARCH,
+    MiB,
+    RawPartner,
+    RefusedPort,
+    TrapFile,
+    drip,
+    http_reply,
+    huge,
+    load_reply,
+    reset,
+    search_reply,
+    send,
+)
+
 from mockspice.webcalls.engine import MASK, Endpoint, Engine
 from mockspice.webcalls.transport import Transport
 
@@ -24,9 +35,12 @@ TIMEOUT_S = 2.0
 SECRET = "s3cret-pass"
 OTHER_HOST = "127.0.0.2"  # loopback too, but another host than the partner's 127.0.0.1
 
-HTML_500 = http_reply("500 Internal Server Error", b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error"
-                      b"</title></head><body><h1>Internal Server Error</h1></body></html>\n",
-                      {"Content-Type": "text/html; charset=utf-8"})
+HTML_500 = http_reply(
+    "500 Internal Server Error",
+    b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error"
+    b"</title></head><body><h1>Internal Server Error</h1></body></html>\n",
+    {"Content-Type": "text/html; charset=utf-8"},
+)
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE users [
   <!ENTITY lol "lol">
@@ -44,36 +58,68 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 """
 
 
-
 def gzip_bomb(size: int = 100 * MiB) -> bytes:
     """A 200 reply of ``size`` zero bytes, gzip-compressed to about a thousandth of that."""
-    return http_reply("200 OK", gzip.compress(bytes(size), compresslevel=9, mtime=0),
-                      {"Content-Type": "text/xml", "Content-Encoding": "gzip"})
+    return http_reply(
+        "200 OK",
+        gzip.compress(bytes(size), compresslevel=9, mtime=0),
+        {"Content-Type": "text/xml", "Content-Encoding": "gzip"},
+    )
 
 
 # name: (reply, outcome, finding code, message fragment)
 SIMPLE = {
     "html-500-page": (HTML_500, "error", "http-status", "the partner answered HTTP 500"),
     "empty-200": (http_reply("200 OK"), "invalid", "empty-body", "the body is empty"),
-    "userdata-to-a-search": (http_reply("200 OK", load_reply("jdoe")), "invalid", "wrong-root",
-                             "the root element is <userdata>, but a search document must be <users>"),
+    "userdata-to-a-search": (
+        http_reply("200 OK", load_reply("jdoe")),
+        "invalid",
+        "wrong-root",
+        "the root element is <userdata>, but a search document must be <users>",
+    ),
     "invalid-utf8-bytes-in-a-value": (
         http_reply("200 OK", search_reply(JDOE_SEARCH).replace(b"John%20Doe", b"Jo\xffhn")),
-        "invalid", "bad-encoding", "the bytes are not in the declared encoding"),
+        "invalid",
+        "bad-encoding",
+        "the bytes are not in the declared encoding",
+    ),
     "invalid-utf8-percent-encoded-in-a-value": (
         http_reply("200 OK", search_reply(JDOE_SEARCH.replace("John%20Doe", "Jo%C3%28hn"))),
-        "invalid", "invalid-utf8", "'Jo%C3%28hn' decodes to bytes that are not UTF-8"),
-    "billion-laughs": (http_reply("200 OK", BILLION_LAUGHS), "invalid", "doctype-refused",
-                       "nothing was expanded or fetched"),
+        "invalid",
+        "invalid-utf8",
+        "'Jo%C3%28hn' decodes to bytes that are not UTF-8",
+    ),
+    "billion-laughs": (
+        http_reply("200 OK", BILLION_LAUGHS),
+        "invalid",
+        "doctype-refused",
+        "nothing was expanded or fetched",
+    ),
     "gzip-bomb": (gzip_bomb(), "invalid", "reply-too-large", "the reply is larger than"),
-    "reply-cut-short": (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n<users>",
-                        "unreachable", "unreachable", "IncompleteRead(7 bytes read, 993 more expected)"),
-    "broken-chunked-encoding": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n",
-                                "unreachable", "unreachable", "invalid literal for int() with base 16"),
-    "broken-gzip": (http_reply("200 OK", b"<users/>", {"Content-Encoding": "gzip"}), "unreachable", "unreachable",
-                    "Error -3 while decompressing data: incorrect header check"),
-    "not-http": (b"220 smtp.partner.example ESMTP ready\r\n", "unreachable", "unreachable",
-                 "220 smtp.partner.example ESMTP ready"),
+    "reply-cut-short": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n<users>",
+        "unreachable",
+        "unreachable",
+        "IncompleteRead(7 bytes read, 993 more expected)",
+    ),
+    "broken-chunked-encoding": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n",
+        "unreachable",
+        "unreachable",
+        "invalid literal for int() with base 16",
+    ),
+    "broken-gzip": (
+        http_reply("200 OK", b"<users/>", {"Content-Encoding": "gzip"}),
+        "unreachable",
+        "unreachable",
+        "Error -3 while decompressing data: incorrect header check",
+    ),
+    "not-http": (
+        b"220 smtp.partner.example ESMTP ready\r\n",
+        "unreachable",
+        "unreachable",
+        "220 smtp.partner.example ESMTP ready",
+    ),
 }
 
 
@@ -113,11 +159,18 @@ def test_a_hostile_reply_gets_its_outcome_and_finding(engine, name):
         exchange, _ = search(engine, partner.url)
     assert_finding(exchange, outcome, code, fragment)
     assert partner.errors == []
-    assert dict(exchange.form)["intPass"] == SECRET and exchange.as_dict()["request"]["form"]["intPass"] == MASK
+    assert (
+        dict(exchange.form)["intPass"] == SECRET
+        and exchange.as_dict()["request"]["form"]["intPass"] == MASK
+    )
 
 
-@pytest.mark.parametrize("head_at_once", [False, True], ids=["head-and-body-drip", "only-the-body-drips"])
-def test_a_reply_at_one_byte_per_second_times_out_within_the_timeout_plus_one_second(engine, head_at_once):
+@pytest.mark.parametrize(
+    "head_at_once", [False, True], ids=["head-and-body-drip", "only-the-body-drips"]
+)
+def test_a_reply_at_one_byte_per_second_times_out_within_the_timeout_plus_one_second(
+    engine, head_at_once
+):
     reply = http_reply("200 OK", search_reply(JDOE_SEARCH))
     with RawPartner(drip(reply, head_at_once=head_at_once)) as partner:
         exchange, elapsed = search(engine, partner.url)
@@ -150,31 +203,46 @@ def test_a_50_mib_reply_is_cut_at_the_cap(cap):
             exchange, elapsed = search(Engine(transport), partner.url)
     finally:
         transport.close()
-    assert_finding(exchange, "invalid", "reply-too-large", f"the reply is larger than {cap} bytes; it was cut there")
+    assert_finding(
+        exchange,
+        "invalid",
+        "reply-too-large",
+        f"the reply is larger than {cap} bytes; it was cut there",
+    )
     assert len(exchange.body) == cap and exchange.truncated and exchange.records == []
-    assert partner.bytes_sent < 50 * MiB, "the transport read the whole reply instead of dropping it"
+    assert partner.bytes_sent < 50 * MiB, (
+        "the transport read the whole reply instead of dropping it"
+    )
     assert elapsed < TIMEOUT_S
 
 
 def test_a_redirect_to_another_host_is_an_error_and_not_followed(engine):
-    with RawPartner(send(http_reply("200 OK", search_reply(JDOE_SEARCH))), host=OTHER_HOST) as other, \
-            RawPartner(send(http_reply("302 Found", b"", {"Location": other.url}))) as partner:
+    with (
+        RawPartner(send(http_reply("200 OK", search_reply(JDOE_SEARCH))), host=OTHER_HOST) as other,
+        RawPartner(send(http_reply("302 Found", b"", {"Location": other.url}))) as partner,
+    ):
         exchange, _ = search(engine, partner.url)
-    assert_finding(exchange, "error", "redirect", f"the partner answered 302 pointing to {other.url}")
+    assert_finding(
+        exchange, "error", "redirect", f"the partner answered 302 pointing to {other.url}"
+    )
     assert exchange.status == 302 and exchange.headers["Location"] == other.url
     assert other.connections == 0
 
 
-XXE = '''<?xml version="1.0" encoding="{encoding}"?>
+XXE = """<?xml version="1.0" encoding="{encoding}"?>
 <!DOCTYPE users [
   <!ENTITY xxe SYSTEM "{url}">
   <!ENTITY % remote SYSTEM "{url}">
   %remote;
 ]>
 <users><user status="Active" userkey="&xxe;" name="John%20Doe" email="" phone="" /></users>
-'''
+"""
 # (declared encoding, Python codec): UTF-16 with a byte-order mark, and without one.
-ENCODINGS = {"utf-8": ("UTF-8", "utf-8"), "utf-16": ("UTF-16", "utf-16"), "utf-16-no-bom": ("UTF-16", "utf-16-le")}
+ENCODINGS = {
+    "utf-8": ("UTF-8", "utf-8"),
+    "utf-16": ("UTF-16", "utf-16"),
+    "utf-16-no-bom": ("UTF-16", "utf-16-le"),
+}
 
 
 def xxe(encoding: str, url: str) -> bytes:
@@ -198,7 +266,9 @@ def test_an_external_entity_on_a_local_file_is_refused_and_not_read(engine, enco
     with TrapFile(tmp_path) as trap:
         with RawPartner(send(http_reply("200 OK", xxe(encoding, trap.url)))) as partner:
             exchange, _ = search(engine, partner.url)
-        assert not trap.opened, f"the parser opened {trap.path}, named by an external entity of the reply"
+        assert not trap.opened, (
+            f"the parser opened {trap.path}, named by an external entity of the reply"
+        )
     assert exchange.records == []
     assert_finding(exchange, "invalid", "doctype-refused", "refuses DTDs")
 
@@ -211,8 +281,12 @@ def run_every_hostile_partner() -> None:
         for reply, outcome, _, _ in SIMPLE.values():
             with RawPartner(send(reply)) as partner:
                 assert search(engine, partner.url)[0].outcome == outcome
-        for behaviour, outcome in [(drip(http_reply("200 OK", b"<users/>"), head_at_once=True), "timeout"),
-                                   (reset(), "unreachable"), (huge(50 * MiB), "invalid"), (huge(50 * MiB), "invalid")]:
+        for behaviour, outcome in [
+            (drip(http_reply("200 OK", b"<users/>"), head_at_once=True), "timeout"),
+            (reset(), "unreachable"),
+            (huge(50 * MiB), "invalid"),
+            (huge(50 * MiB), "invalid"),
+        ]:
             with RawPartner(behaviour) as partner:
                 assert search(engine, partner.url)[0].outcome == outcome
         with RawPartner(send(b"")) as evil:
@@ -238,12 +312,21 @@ def test_memory_stays_bounded_after_every_hostile_partner():
 # --- through the real server ---------------------------------------------------------------
 
 LIVE_CASES = {
-    "drip": (lambda: drip(http_reply("200 OK", b"<users/>")), "timeout", "timeout", "no complete reply within 2 s"),
+    "drip": (
+        lambda: drip(http_reply("200 OK", b"<users/>")),
+        "timeout",
+        "timeout",
+        "no complete reply within 2 s",
+    ),
     "reset": (reset, "unreachable", "unreachable", "connection reset by the partner"),
     "50-MiB": (lambda: huge(50 * MiB), "invalid", "reply-too-large", "larger than 10485760 bytes"),
     "html-500": (lambda: send(HTML_500), "error", "http-status", "HTTP 500"),
-    "billion-laughs": (lambda: send(http_reply("200 OK", BILLION_LAUGHS)), "invalid", "doctype-refused",
-                       "nothing was expanded or fetched"),
+    "billion-laughs": (
+        lambda: send(http_reply("200 OK", BILLION_LAUGHS)),
+        "invalid",
+        "doctype-refused",
+        "nothing was expanded or fetched",
+    ),
 }
 
 
@@ -251,15 +334,28 @@ LIVE_CASES = {
 def test_the_real_server_survives_a_hostile_partner_and_journals_it_once(live, name):
     behaviour, outcome, code, fragment = LIVE_CASES[name]
     with RawPartner(behaviour()) as partner:
-        put = live.request("PUT", "/_mockspice/brands/1/1/webcalls", json={
-            "search_url": partner.url, "int_user": "spice", "int_pass": SECRET, "timeout_s": TIMEOUT_S})
+        put = live.request(
+            "PUT",
+            "/_mockspice/brands/1/1/webcalls",
+            json={
+                "search_url": partner.url,
+                "int_user": "spice",
+                "int_pass": SECRET,
+                "timeout_s": TIMEOUT_S,
+            },
+        )
         assert put.status_code == 200, put.text
-        fired = live.request("POST", "/_mockspice/webcalls/search", json={
-            "company": 1, "brand": 1, "variables": {"PrimaryPhone": "5555555555"}})
+        fired = live.request(
+            "POST",
+            "/_mockspice/webcalls/search",
+            json={"company": 1, "brand": 1, "variables": {"PrimaryPhone": "5555555555"}},
+        )
     assert fired.status_code == 200, fired.text
     answer = fired.json()
     assert answer["outcome"] == outcome, answer["findings"]
-    assert any(f["code"] == code and fragment in f["message"] for f in answer["findings"]), answer["findings"]
+    assert any(f["code"] == code and fragment in f["message"] for f in answer["findings"]), answer[
+        "findings"
+    ]
     assert answer["request"]["form"]["intPass"] == MASK and SECRET not in fired.text
     assert live.get("/_mockspice/health").status_code == 200
 

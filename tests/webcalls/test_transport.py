@@ -10,8 +10,13 @@ import urllib3
 from mockspice.webcalls.transport import USER_AGENT, Transport
 
 URL = "https://partner.example/spice/search.php"
-FORM = [("intUser", "spice"), ("intPass", "p&ss word"), ("PrimaryPhone", "(555) 555-5555"),
-        ("SecondayPhone", "+1 555"), ("CustFields", "1\\Gold,2\\2024")]
+FORM = [
+    ("intUser", "spice"),
+    ("intPass", "p&ss word"),
+    ("PrimaryPhone", "(555) 555-5555"),
+    ("SecondayPhone", "+1 555"),
+    ("CustFields", "1\\Gold,2\\2024"),
+]
 
 
 @pytest.fixture
@@ -22,18 +27,44 @@ def transport():
     t.close()
 
 
-@pytest.mark.parametrize("error, outcome, message", [
-    (requests.exceptions.ConnectionError(ConnectionRefusedError(111, "Connection refused")),
-     "unreachable", "connection refused"),
-    (requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer")),
-     "unreachable", "connection reset by the partner"),
-    (requests.exceptions.ConnectionError("Failed to resolve 'partner.example'"),
-     "unreachable", "host name not found"),
-    (requests.exceptions.SSLError("certificate verify failed: self-signed certificate"),
-     "unreachable", "TLS failed: certificate verify failed: self-signed certificate"),
-    (requests.exceptions.ConnectTimeout("connect timed out"), "timeout", "no complete reply within 3 s"),
-    (requests.exceptions.ReadTimeout("read timed out"), "timeout", "no complete reply within 3 s"),
-], ids=["refused", "reset", "dns", "tls", "connect-timeout", "read-timeout"])
+@pytest.mark.parametrize(
+    "error, outcome, message",
+    [
+        (
+            requests.exceptions.ConnectionError(ConnectionRefusedError(111, "Connection refused")),
+            "unreachable",
+            "connection refused",
+        ),
+        (
+            requests.exceptions.ConnectionError(
+                ConnectionResetError(104, "Connection reset by peer")
+            ),
+            "unreachable",
+            "connection reset by the partner",
+        ),
+        (
+            requests.exceptions.ConnectionError("Failed to resolve 'partner.example'"),
+            "unreachable",
+            "host name not found",
+        ),
+        (
+            requests.exceptions.SSLError("certificate verify failed: self-signed certificate"),
+            "unreachable",
+            "TLS failed: certificate verify failed: self-signed certificate",
+        ),
+        (
+            requests.exceptions.ConnectTimeout("connect timed out"),
+            "timeout",
+            "no complete reply within 3 s",
+        ),
+        (
+            requests.exceptions.ReadTimeout("read timed out"),
+            "timeout",
+            "no complete reply within 3 s",
+        ),
+    ],
+    ids=["refused", "reset", "dns", "tls", "connect-timeout", "read-timeout"],
+)
 @responses.activate
 def test_a_failure_is_a_reply_never_an_exception(transport, error, outcome, message):
     responses.post(URL, body=error)
@@ -42,11 +73,17 @@ def test_a_failure_is_a_reply_never_an_exception(transport, error, outcome, mess
     assert reply.status is None and reply.body == b"" and reply.elapsed_ms >= 0
 
 
-@pytest.mark.parametrize("url, message", [
-    ("ftp://partner.example/x", "bad URL: No connection adapters were found for 'ftp://partner.example/x'"),
-    ("partner.example/x", "bad URL: Invalid URL 'partner.example/x': No scheme supplied"),
-    ("http://", "bad URL: Invalid URL 'http://': No host supplied"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        (
+            "ftp://partner.example/x",
+            "bad URL: No connection adapters were found for 'ftp://partner.example/x'",
+        ),
+        ("partner.example/x", "bad URL: Invalid URL 'partner.example/x': No scheme supplied"),
+        ("http://", "bad URL: Invalid URL 'http://': No host supplied"),
+    ],
+)
 def test_a_bad_url_is_unreachable_with_the_reason(transport, url, message):
     reply = transport.post(url, FORM, timeout_s=3)
     assert reply.outcome == "unreachable"
@@ -65,7 +102,9 @@ def test_a_redirect_is_not_followed_and_its_location_kept(transport, status):
     assert [c.request.url for c in responses.calls] == [URL]
 
 
-@pytest.mark.parametrize("size, truncated", [(999, False), (1000, False), (1001, True), (200_000, True)])
+@pytest.mark.parametrize(
+    "size, truncated", [(999, False), (1000, False), (1001, True), (200_000, True)]
+)
 @responses.activate
 def test_a_body_over_the_cap_is_cut_at_the_cap(transport, size, truncated):
     responses.post(URL, body=b"x" * size)
@@ -76,9 +115,13 @@ def test_a_body_over_the_cap_is_cut_at_the_cap(transport, size, truncated):
 
 @responses.activate
 def test_status_and_headers_are_kept(transport):
-    responses.post(URL, status=500, body=b"<html>oops</html>",
-                   headers={"X-Powered-By": "PHP/5.2.17", "Set-Cookie": "PHPSESSID=abc"},
-                   content_type="text/html; charset=iso-8859-1")
+    responses.post(
+        URL,
+        status=500,
+        body=b"<html>oops</html>",
+        headers={"X-Powered-By": "PHP/5.2.17", "Set-Cookie": "PHPSESSID=abc"},
+        content_type="text/html; charset=iso-8859-1",
+    )
     reply = transport.post(URL, FORM, timeout_s=3)
     assert (reply.outcome, reply.status, reply.body) == ("ok", 500, b"<html>oops</html>")
     assert reply.headers["X-Powered-By"] == "PHP/5.2.17"
@@ -91,8 +134,10 @@ def test_the_form_is_sent_urlencoded_in_order(transport):
     responses.post(URL, body=b"<users/>")
     transport.post(URL, FORM, timeout_s=3)
     request = responses.calls[0].request
-    assert request.body == ("intUser=spice&intPass=p%26ss+word&PrimaryPhone=%28555%29+555-5555"
-                            "&SecondayPhone=%2B1+555&CustFields=1%5CGold%2C2%5C2024")
+    assert request.body == (
+        "intUser=spice&intPass=p%26ss+word&PrimaryPhone=%28555%29+555-5555"
+        "&SecondayPhone=%2B1+555&CustFields=1%5CGold%2C2%5C2024"
+    )
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert request.headers["User-Agent"] == USER_AGENT
     assert request.method == "POST"
@@ -122,8 +167,14 @@ def test_the_timeouts_are_passed_connect_capped_by_the_call(transport):
 @responses.activate
 def test_a_reply_cut_mid_stream_is_unreachable(transport):
     # What requests raises when the connection ends before Content-Length bytes came.
-    responses.post(URL, body=requests.exceptions.ChunkedEncodingError(urllib3.exceptions.ProtocolError(
-        "Connection broken: IncompleteRead(10 bytes read, 90 more expected)")))
+    responses.post(
+        URL,
+        body=requests.exceptions.ChunkedEncodingError(
+            urllib3.exceptions.ProtocolError(
+                "Connection broken: IncompleteRead(10 bytes read, 90 more expected)"
+            )
+        ),
+    )
     reply = transport.post(URL, FORM, timeout_s=3)
     assert reply.outcome == "unreachable"
     assert "IncompleteRead(10 bytes read, 90 more expected)" in reply.error

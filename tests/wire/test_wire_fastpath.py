@@ -25,14 +25,20 @@ def search(*users: str, decl: str = DECL) -> bytes:
 
 def user(key: str = "jdoe", name: str = "John%20Doe", email: str = "johnd%40xyz%2Enet") -> str:
     """Return one ``<user>`` of a search reply."""
-    return f'<user status="Active" userkey="{key}" name="{name}" email="{email}" phone="%28555%29" />'
+    return (
+        f'<user status="Active" userkey="{key}" name="{name}" email="{email}" phone="%28555%29" />'
+    )
 
 
-LOAD = (DECL + '<userdata>\n  <user userkey="{key}" password="" status="Active" account="" />\n'
-        '  <contacts>\n    <contact firstname="{first}" lastname="Doe" />\n  </contacts>\n'
-        '  <fielddata>\n    <field id="1" value="{value}" />\n  </fielddata>\n</userdata>\n')
-CASE = (DECL + '<tickets>\n  <ticket cid="6344" id="7906" tier="1" date="1/27/06 1:27:51 PM" '
-        'status="In Progress" sid="2" />\n</tickets>\n').encode()
+LOAD = (
+    DECL + '<userdata>\n  <user userkey="{key}" password="" status="Active" account="" />\n'
+    '  <contacts>\n    <contact firstname="{first}" lastname="Doe" />\n  </contacts>\n'
+    '  <fielddata>\n    <field id="1" value="{value}" />\n  </fielddata>\n</userdata>\n'
+)
+CASE = (
+    DECL + '<tickets>\n  <ticket cid="6344" id="7906" tier="1" date="1/27/06 1:27:51 PM" '
+    'status="In Progress" sid="2" />\n</tickets>\n'
+).encode()
 
 
 def load(key: str = "johnd", first: str = "John", value: str = "Anything") -> bytes:
@@ -45,12 +51,20 @@ DOCUMENTS = [
     ("clean", "search", search(user("jdoe0"), user("jdoe1"), user("jdoe2")), True),
     ("no-users", "search", search(), True),
     ("no-declaration", "search", search(user(), decl=""), True),
-    ("declaration-without-encoding", "search",
-     search(user(), decl='<?xml version="1.0" ?>\n'), True),
+    (
+        "declaration-without-encoding",
+        "search",
+        search(user(), decl='<?xml version="1.0" ?>\n'),
+        True,
+    ),
     ("one-line", "search", (DECL + "<users>" + user("a") + user("b") + "</users>").encode(), True),
     ("tabs-and-crlf", "search", search(user().replace(" name=", "\t\r\n name=")), True),
-    ("open-close-tags", "search",
-     search('<user userkey="a"></user>', '<user userkey="b" name="B"></user>'), True),
+    (
+        "open-close-tags",
+        "search",
+        search('<user userkey="a"></user>', '<user userkey="b" name="B"></user>'),
+        True,
+    ),
     ("only-userkey", "search", search('<user userkey="x"/>'), True),
     ("plus-in-value", "search", search(user(name="John+Doe")), False),
     ("double-encoded", "search", search(user(name="John%2520Doe")), False),
@@ -69,9 +83,13 @@ DOCUMENTS = [
     ("space-around-equals", "search", search('<user userkey = "jdoe" name= "x" />'), False),
     ("comment", "search", search(user("a"), '<!-- userkey="a" -->', user("b")), False),
     ("comment-hiding-duplicate", "search", search(user("a"), "<!-- x -->", user("a")), False),
-    ("processing-instruction", "search", search(user("a"), '<?php echo 1 ?>', user("b")), False),
-    ("namespace-declaration", "search",
-     search('<user xmlns:userkey="urnx" userkey="a" />', '<user userkey="b" />'), False),
+    ("processing-instruction", "search", search(user("a"), "<?php echo 1 ?>", user("b")), False),
+    (
+        "namespace-declaration",
+        "search",
+        search('<user xmlns:userkey="urnx" userkey="a" />', '<user userkey="b" />'),
+        False,
+    ),
     ("duplicate-userkeys", "search", search(user("jdoe"), user("jdoe"), user("jane")), True),
     ("duplicate-after-decoding", "search", search(user("aA"), user("a%41")), True),
     ("blank-after-decoding", "search", search(user("%20"), user("jdoe")), True),
@@ -93,7 +111,9 @@ def _slow(kind: str, data: bytes, monkeypatch) -> list:
     with monkeypatch.context() as patch:
         patch.setattr(validate_module, "_proof_without_tree", lambda *args: None)
         patch.setattr(validate_module, "_values_are_clean", lambda body, start: False)
-        return validate(kind, data, expected_userkey="johnd" if kind in ("load", "update") else None)
+        return validate(
+            kind, data, expected_userkey="johnd" if kind in ("load", "update") else None
+        )
 
 
 @pytest.mark.parametrize("kind, data", [pytest.param(k, d, id=i) for i, k, d, _ in DOCUMENTS])
@@ -103,8 +123,9 @@ def test_fast_and_slow_paths_give_identical_findings(kind, data, monkeypatch):
     assert not [f for f in fast if f.code in ("schema", "internal-error", "not-well-formed")]
 
 
-@pytest.mark.parametrize("kind, data, provable",
-                         [pytest.param(k, d, p, id=i) for i, k, d, p in DOCUMENTS])
+@pytest.mark.parametrize(
+    "kind, data, provable", [pytest.param(k, d, p, id=i) for i, k, d, p in DOCUMENTS]
+)
 def test_the_proof_holds_exactly_for_clean_documents(kind, data, provable, monkeypatch):
     """The fast path is taken for clean documents, never for one with anything to lint."""
     proofs = []
@@ -118,13 +139,19 @@ def test_the_proof_holds_exactly_for_clean_documents(kind, data, provable, monke
     findings = validate(kind, data)
     assert any(proofs) is provable
     if provable:
-        lint_codes = {"plus-in-value", "malformed-escape", "double-encoded", "invalid-utf8",
-                      "unencoded-value"}
+        lint_codes = {
+            "plus-in-value",
+            "malformed-escape",
+            "double-encoded",
+            "invalid-utf8",
+            "unencoded-value",
+        }
         assert not [f for f in findings if f.code in lint_codes]
 
 
 def test_a_clean_valid_reply_never_reads_the_tree(monkeypatch):
     """On the fast path neither the lint nor the userkey walk runs, and xmlschema is not used."""
+
     def forbidden(*args, **kwargs):
         raise AssertionError("the slow path ran")
 
@@ -140,11 +167,14 @@ def test_a_clean_valid_reply_never_reads_the_tree(monkeypatch):
     assert validate("case", CASE) == []
 
 
-@pytest.mark.parametrize("kind, data, code", [
-    ("load", load(key="jane"), "userkey-mismatch"),
-    ("load", load(key="%20"), "empty-userkey"),
-    ("search", search(user("a"), user("a")), "duplicate-userkey"),
-])
+@pytest.mark.parametrize(
+    "kind, data, code",
+    [
+        ("load", load(key="jane"), "userkey-mismatch"),
+        ("load", load(key="%20"), "empty-userkey"),
+        ("search", search(user("a"), user("a")), "duplicate-userkey"),
+    ],
+)
 def test_what_the_bytes_cannot_clear_is_found_in_the_tree(kind, data, code):
     """A valid, clean document with a userkey finding takes the tree, which locates it."""
     [finding] = validate(kind, data, expected_userkey="johnd" if kind == "load" else None)
@@ -152,8 +182,27 @@ def test_what_the_bytes_cannot_clear_is_found_in_the_tree(kind, data, code):
     assert finding.path.endswith("/@userkey")
 
 
-VALUES = ["John", "John%20Doe", "a%2Eb", "%20", "x+y", "a b", "Jos%C3%A9", "Jos%E9", "50%2525",
-          "%2", "%G0", "100%25", "j%2edoe", "", "a%41", "aA", "Ren&amp;e", "&#32;", "ü"]
+VALUES = [
+    "John",
+    "John%20Doe",
+    "a%2Eb",
+    "%20",
+    "x+y",
+    "a b",
+    "Jos%C3%A9",
+    "Jos%E9",
+    "50%2525",
+    "%2",
+    "%G0",
+    "100%25",
+    "j%2edoe",
+    "",
+    "a%41",
+    "aA",
+    "Ren&amp;e",
+    "&#32;",
+    "ü",
+]
 
 
 def _random_document(rng: random.Random) -> tuple[str, bytes]:
@@ -161,10 +210,14 @@ def _random_document(rng: random.Random) -> tuple[str, bytes]:
     kind = rng.choice(["search", "load", "update"])
     if kind == "search":
         keys = [rng.choice(VALUES[:6] + ["k1", "k2", "k3"]) for _ in range(rng.randint(0, 6))]
-        return kind, search(*(user(k, name=rng.choice(VALUES), email=rng.choice(VALUES))
-                              for k in keys))
-    return kind, load(key=rng.choice(["johnd", "john%64", "jane", "%20", ""]),
-                      first=rng.choice(VALUES), value=rng.choice(VALUES))
+        return kind, search(
+            *(user(k, name=rng.choice(VALUES), email=rng.choice(VALUES)) for k in keys)
+        )
+    return kind, load(
+        key=rng.choice(["johnd", "john%64", "jane", "%20", ""]),
+        first=rng.choice(VALUES),
+        value=rng.choice(VALUES),
+    )
 
 
 def test_random_documents_give_the_same_findings_on_both_paths(monkeypatch):
@@ -182,10 +235,23 @@ def test_random_documents_give_the_same_findings_on_both_paths(monkeypatch):
 def _mutated_kind_and_documents():
     """Yield (xsd, well-formed body) from random cuts and insertions into valid documents."""
     rng = random.Random(127)
-    pieces = [b'userkey="x" ', b"<user/>", b"<contacts/>", b"<field id='x'/>", b"<x/>", b"text",
-              b'id="7" ', b" ", b"<ticket/>", b'cid="0" ']
-    originals = [("users.xsd", search(user("a"), user("b"))), ("userdata.xsd", load()),
-                 ("tickets.xsd", CASE)]
+    pieces = [
+        b'userkey="x" ',
+        b"<user/>",
+        b"<contacts/>",
+        b"<field id='x'/>",
+        b"<x/>",
+        b"text",
+        b'id="7" ',
+        b" ",
+        b"<ticket/>",
+        b'cid="0" ',
+    ]
+    originals = [
+        ("users.xsd", search(user("a"), user("b"))),
+        ("userdata.xsd", load()),
+        ("tickets.xsd", CASE),
+    ]
     for _ in range(1500):
         xsd, data = rng.choice(originals)
         out = bytearray(data)
@@ -194,7 +260,7 @@ def _mutated_kind_and_documents():
             if rng.random() < 0.7:
                 out[at:at] = rng.choice(pieces)
             else:
-                del out[at:at + rng.randint(1, 6)]
+                del out[at : at + rng.randint(1, 6)]
         try:
             tree = etree.fromstring(bytes(out))
         except etree.XMLSyntaxError:
@@ -224,8 +290,9 @@ def test_validation_as_parsed_is_safe_in_threads():
     good = search(*(user(f"k{i}") for i in range(300)))
     bad = search(*(user(f"k{i}") for i in range(300)), "<user/>")
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda i: (i % 2, validate("search", bad if i % 2 else good)),
-                                range(200)))
+        results = list(
+            pool.map(lambda i: (i % 2, validate("search", bad if i % 2 else good)), range(200))
+        )
     assert all(bool(findings) == bool(odd) for odd, findings in results)
     assert {f.code for odd, findings in results if odd for f in findings} == {"missing-attribute"}
 
@@ -251,8 +318,10 @@ def test_a_large_clean_reply_has_no_findings_and_one_duplicate_is_found():
 def test_a_doctype_in_a_wide_encoding_is_refused_before_parsing(encoding, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
-    text = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
-            f'<!DOCTYPE users [<!ENTITY % remote SYSTEM "file://{secret}"> %remote;]><users/>')
+    text = (
+        f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
+        f'<!DOCTYPE users [<!ENTITY % remote SYSTEM "file://{secret}"> %remote;]><users/>'
+    )
     findings = validate("search", text.encode(encoding))
     # Encodings written with a byte-order mark also get the (warning) byte-order-mark finding.
     assert [f.code for f in findings if f.code != "byte-order-mark"] == ["doctype-refused"]
@@ -263,11 +332,26 @@ def test_a_doctype_in_a_wide_encoding_is_refused_before_parsing(encoding, tmp_pa
 
 
 HIDDEN_DOCTYPE = [
-    ("case", b'<!-- <x --><!DOCTYPE tickets [<!ENTITY e "1">]><tickets><ticket cid="1" id="2"/></tickets>'),
-    ("case", b'<?xml version="1.0"?><?pi <x?><!DOCTYPE tickets><tickets><ticket cid="1" id="2"/></tickets>'),
-    ("case", b'<?xml version="1.0"?>\n<!-- a -->\n<!DOCTYPE tickets [<!ATTLIST ticket status CDATA "x">]>'
-             b'<tickets><ticket cid="1" id="2"/></tickets>'),
-    ("search", b'<!-- <users> --><!DOCTYPE users [<!ENTITY k "a">]><users><user userkey="&k;"/></users>'),
+    (
+        "case",
+        b'<!-- <x --><!DOCTYPE tickets [<!ENTITY e "1">]><tickets><ticket cid="1" '
+        b'id="2"/></tickets>',
+    ),
+    (
+        "case",
+        b'<?xml version="1.0"?><?pi <x?><!DOCTYPE tickets><tickets><ticket cid="1" '
+        b'id="2"/></tickets>',
+    ),
+    (
+        "case",
+        b'<?xml version="1.0"?>\n<!-- a -->\n<!DOCTYPE tickets [<!ATTLIST ticket status CDATA '
+        b'"x">]>'
+        b'<tickets><ticket cid="1" id="2"/></tickets>',
+    ),
+    (
+        "search",
+        b'<!-- <users> --><!DOCTYPE users [<!ENTITY k "a">]><users><user userkey="&k;"/></users>',
+    ),
     ("load", b'<?php <a ?><!DOCTYPE userdata><userdata><user userkey="johnd"/></userdata>'),
 ]
 
@@ -295,16 +379,31 @@ def test_a_doctype_behind_a_comment_is_found_in_a_wide_encoding(encoding):
 
     text = '<?xml version="1.0"?><!-- <x --><!DOCTYPE users><users/>'
     assert safexml.declares_doctype(text.encode(encoding))
-    assert not safexml.declares_doctype('<!-- <!DOCTYPE x> --><users/>'.encode(encoding))
+    assert not safexml.declares_doctype("<!-- <!DOCTYPE x> --><users/>".encode(encoding))
 
 
-@pytest.mark.parametrize("kind, data, expected", [
-    ("search", b'<?xml-stylesheet userkey="?><users><user userkey="a"/><user userkey="a"/></users>', None),
-    ("load", b'<?xml-stylesheet userkey="?><userdata><user userkey="%20"/></userdata>', None),
-    ("update", b'<?xml-stylesheet userkey="?><userdata><user userkey="%20"/></userdata>', None),
-    ("load", '<?xml-stylesheet userkey="\u00e9?><userdata><user userkey="johnd"/></userdata>'.encode(), "johnd"),
-])
-def test_a_processing_instruction_hides_no_userkey_from_the_scans(kind, data, expected, monkeypatch):
+@pytest.mark.parametrize(
+    "kind, data, expected",
+    [
+        (
+            "search",
+            b'<?xml-stylesheet userkey="?><users><user userkey="a"/><user userkey="a"/></users>',
+            None,
+        ),
+        ("load", b'<?xml-stylesheet userkey="?><userdata><user userkey="%20"/></userdata>', None),
+        ("update", b'<?xml-stylesheet userkey="?><userdata><user userkey="%20"/></userdata>', None),
+        (
+            "load",
+            (
+                '<?xml-stylesheet userkey="\u00e9?><userdata><user userkey="johnd"/></userdata>'
+            ).encode(),
+            "johnd",
+        ),
+    ],
+)
+def test_a_processing_instruction_hides_no_userkey_from_the_scans(
+    kind, data, expected, monkeypatch
+):
     """Only the XML declaration is skipped by the byte scans, not <?xml-stylesheet ...?>."""
     fast = validate(kind, data, expected_userkey=expected)
     with monkeypatch.context() as patch:
@@ -313,5 +412,6 @@ def test_a_processing_instruction_hides_no_userkey_from_the_scans(kind, data, ex
         slow = validate(kind, data, expected_userkey=expected)
     assert fast == slow
     assert "internal-error" not in [f.code for f in fast]
-    assert [f.code for f in fast] == ([] if expected else
-                                      ["duplicate-userkey" if kind == "search" else "empty-userkey"])
+    assert [f.code for f in fast] == (
+        [] if expected else ["duplicate-userkey" if kind == "search" else "empty-userkey"]
+    )

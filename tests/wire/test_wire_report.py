@@ -13,8 +13,10 @@ PLUS = Finding.of("plus-in-value", "raw '+'", 4, None, None)
 
 def test_text_is_one_finding_a_line_with_source_line_and_column():
     assert format_findings([MISSING, PLUS], "text", source="reply.xml").splitlines() == [
-        "reply.xml:3:5: error missing-attribute: <user> lacks 'userkey' [at /users/user[1]/@userkey]",
-        "reply.xml:4: warning plus-in-value: raw '+'"]
+        "reply.xml:3:5: error missing-attribute: <user> lacks 'userkey' [at "
+        "/users/user[1]/@userkey]",
+        "reply.xml:4: warning plus-in-value: raw '+'",
+    ]
 
 
 def test_text_without_source_or_position():
@@ -24,8 +26,15 @@ def test_text_without_source_or_position():
 
 def test_json_is_an_array_of_finding_objects():
     assert json.loads(format_findings([MISSING], "json")) == [
-        {"severity": "error", "code": "missing-attribute", "message": "<user> lacks 'userkey'",
-         "line": 3, "column": 5, "path": "/users/user[1]/@userkey"}]
+        {
+            "severity": "error",
+            "code": "missing-attribute",
+            "message": "<user> lacks 'userkey'",
+            "line": 3,
+            "column": 5,
+            "path": "/users/user[1]/@userkey",
+        }
+    ]
 
 
 def test_unknown_format_is_refused():

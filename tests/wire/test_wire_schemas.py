@@ -1,4 +1,6 @@
-"""Tests of mockspice/wire/schemas.py and the XSDs: lazy compilation, and agreement with documents.py."""
+"""Tests of mockspice/wire/schemas.py and the XSDs: lazy compilation, and agreement with
+documents.py.
+"""
 
 import subprocess
 import sys
@@ -14,9 +16,11 @@ XS = "{http://www.w3.org/2001/XMLSchema}"
 
 
 def test_nothing_is_compiled_or_imported_at_import_time():
-    code = ("import sys, mockspice, mockspice.wire.validate, mockspice.wire.schemas as s;"
-            "print(s.lxml_schema.cache_info().currsize, s.xmlschema_schema.cache_info().currsize,"
-            " 'xmlschema' in sys.modules)")
+    code = (
+        "import sys, mockspice, mockspice.wire.validate, mockspice.wire.schemas as s;"
+        "print(s.lxml_schema.cache_info().currsize, s.xmlschema_schema.cache_info().currsize,"
+        " 'xmlschema' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "0", "False"]
 
@@ -37,10 +41,18 @@ def test_schema_attributes_and_children_match_the_documented_structure(filename)
     types = {t.get("name"): t for t in schema.iter(f"{XS}complexType") if t.get("name")}
     for element in schema.iter(f"{XS}element"):
         name, kind = element.get("name"), element.get("type")
-        attributes = tuple(a.get("name") for a in types[kind].iter(f"{XS}attribute")) if kind in types else ()
+        attributes = (
+            tuple(a.get("name") for a in types[kind].iter(f"{XS}attribute"))
+            if kind in types
+            else ()
+        )
         if attributes:
             assert attributes == ATTRIBUTES[root][name]
-        children = tuple(e.get("name") for e in element.iterfind(f"{XS}complexType/{XS}sequence/{XS}element"))
-        children += tuple(e.get("name") for e in types.get(kind, element).iterfind(f"{XS}sequence/{XS}element"))
+        children = tuple(
+            e.get("name") for e in element.iterfind(f"{XS}complexType/{XS}sequence/{XS}element")
+        )
+        children += tuple(
+            e.get("name") for e in types.get(kind, element).iterfind(f"{XS}sequence/{XS}element")
+        )
         if children:
             assert children == CHILDREN[name]

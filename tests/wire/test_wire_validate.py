@@ -1,4 +1,6 @@
-"""Tests of mockspice/wire/validate.py: the page's examples, a table of broken replies, safety, fuzzing."""
+"""Tests of mockspice/wire/validate.py: the page's examples, a table of broken replies, safety,
+fuzzing.
+"""
 
 import random
 import re
@@ -6,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockspice.wire.findings import CODES
 from mockspice.wire.validate import validate
@@ -14,11 +17,15 @@ from mockspice.wire.validate import validate
 DATA = Path(__file__).parent / "data"
 DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 USER = '<user status="Active" userkey="jdoe" name="John%20Doe" email="johnd%40xyz%2Enet" />'
-LOAD_OK = (DECL + '<userdata>\n  <user userkey="johnd" password="" status="Active" account="" />\n'
-           '  <contacts>\n    <contact firstname="John" lastname="Doe" />\n  </contacts>\n'
-           '  <fielddata>\n    <field id="1" value="Anything" />\n  </fielddata>\n</userdata>\n')
-CASE_OK = (DECL + '<tickets>\n  <ticket cid="6344" id="7906" tier="1" date="1/27/06 1:27:51 PM" '
-           'status="In Progress" sid="2" />\n</tickets>\n')
+LOAD_OK = (
+    DECL + '<userdata>\n  <user userkey="johnd" password="" status="Active" account="" />\n'
+    '  <contacts>\n    <contact firstname="John" lastname="Doe" />\n  </contacts>\n'
+    '  <fielddata>\n    <field id="1" value="Anything" />\n  </fielddata>\n</userdata>\n'
+)
+CASE_OK = (
+    DECL + '<tickets>\n  <ticket cid="6344" id="7906" tier="1" date="1/27/06 1:27:51 PM" '
+    'status="In Progress" sid="2" />\n</tickets>\n'
+)
 
 
 def search(*users: str) -> str:
@@ -33,9 +40,13 @@ def codes(findings) -> list[str]:
 
 # --- the page's own examples ----------------------------------------------------------------
 
+
 def test_page_search_example_as_written_has_typographic_quotes_on_lines_3_and_5():
     findings = validate("search", (DATA / "page_search_as_written.xml").read_bytes())
-    assert [(f.code, f.line) for f in findings] == [("typographic-quote", 3), ("typographic-quote", 5)]
+    assert [(f.code, f.line) for f in findings] == [
+        ("typographic-quote", 3),
+        ("typographic-quote", 5),
+    ]
     assert "userkey" in findings[0].message and "U+201D" in findings[0].message
     assert findings[0].column == 33
 
@@ -75,75 +86,331 @@ def test_update_accepts_the_load_structure():
 BROKEN = [
     ("empty", "search", "", "empty-body", 1, "empty"),
     ("blank", "search", "  \n\t ", "empty-body", 1, "empty"),
-    ("bom-doubled", "search", "\ufeff\ufeff<users/>", "misplaced-byte-order-mark", 1, "byte-order mark"),
-    ("bom-after-space", "search", " \ufeff<users/>", "misplaced-byte-order-mark", 1, "after the start"),
-    ("blank-line-before-decl", "search", "\n" + DECL + "<users/>", "text-before-declaration", 1, "white-space"),
-    ("php-notice", "search", "Notice: Undefined index: x in /s.php on line 3\n" + DECL + "<users/>",
-     "text-before-declaration", 1, "Notice: Undefined index"),
-    ("php-notice-html", "load", "<br />\n<b>Warning</b>: oops<br />\n" + DECL + "<userdata/>",
-     "text-before-declaration", 1, "<b>Warning</b>"),
+    (
+        "bom-doubled",
+        "search",
+        "\ufeff\ufeff<users/>",
+        "misplaced-byte-order-mark",
+        1,
+        "byte-order mark",
+    ),
+    (
+        "bom-after-space",
+        "search",
+        " \ufeff<users/>",
+        "misplaced-byte-order-mark",
+        1,
+        "after the start",
+    ),
+    (
+        "blank-line-before-decl",
+        "search",
+        "\n" + DECL + "<users/>",
+        "text-before-declaration",
+        1,
+        "white-space",
+    ),
+    (
+        "php-notice",
+        "search",
+        "Notice: Undefined index: x in /s.php on line 3\n" + DECL + "<users/>",
+        "text-before-declaration",
+        1,
+        "Notice: Undefined index",
+    ),
+    (
+        "php-notice-html",
+        "load",
+        "<br />\n<b>Warning</b>: oops<br />\n" + DECL + "<userdata/>",
+        "text-before-declaration",
+        1,
+        "<b>Warning</b>",
+    ),
     ("text-before-root", "search", "\n\nOK <users/>", "text-before-root", 3, "'OK'"),
     ("json", "search", '{"users": []}', "not-well-formed", 1, "not XML"),
-    ("php-fatal", "search", "<br />\n<b>Fatal error</b>: Call to undefined function", "html-not-xml", 1, "HTML page"),
-    ("html-page", "load", "<html><head><title>500</title></head><body>Error</body></html>",
-     "html-not-xml", 1, "HTML page"),
-    ("html-doctype", "search", "<!DOCTYPE html>\n<html></html>", "html-not-xml", 1, "<!DOCTYPE html>"),
+    (
+        "php-fatal",
+        "search",
+        "<br />\n<b>Fatal error</b>: Call to undefined function",
+        "html-not-xml",
+        1,
+        "HTML page",
+    ),
+    (
+        "html-page",
+        "load",
+        "<html><head><title>500</title></head><body>Error</body></html>",
+        "html-not-xml",
+        1,
+        "HTML page",
+    ),
+    (
+        "html-doctype",
+        "search",
+        "<!DOCTYPE html>\n<html></html>",
+        "html-not-xml",
+        1,
+        "<!DOCTYPE html>",
+    ),
     ("doctype", "search", DECL + "<!DOCTYPE users>\n<users/>", "doctype-refused", 2, "DOCTYPE"),
-    ("entity", "search", DECL + '<!DOCTYPE users [\n<!ENTITY x "y">\n]>\n<users/>', "doctype-refused", 2, "entity"),
-    ("typographic-left", "search", search('<user userkey=“jdoe” />'), "typographic-quote", 3, "U+201C"),
-    ("typographic-single", "search", search("<user userkey=‘jdoe’ />"), "typographic-quote", 3, "U+2018"),
+    (
+        "entity",
+        "search",
+        DECL + '<!DOCTYPE users [\n<!ENTITY x "y">\n]>\n<users/>',
+        "doctype-refused",
+        2,
+        "entity",
+    ),
+    (
+        "typographic-left",
+        "search",
+        search("<user userkey=“jdoe” />"),
+        "typographic-quote",
+        3,
+        "U+201C",
+    ),
+    (
+        "typographic-single",
+        "search",
+        search("<user userkey=‘jdoe’ />"),
+        "typographic-quote",
+        3,
+        "U+2018",
+    ),
     ("unclosed", "search", search('<user userkey="jdoe">'), "not-well-formed", 4, "tag mismatch"),
-    ("raw-ampersand", "search", search('<user userkey="jdoe" name="AT&T" />'), "not-well-formed", 3, "&amp;"),
-    ("html-entity", "search", search('<user userkey="jdoe" name="a&nbsp;b" />'), "not-well-formed", 3, "nbsp"),
-    ("raw-lt", "search", search('<user userkey="jdoe" name="a<b" />'), "not-well-formed", 3, "&lt;"),
+    (
+        "raw-ampersand",
+        "search",
+        search('<user userkey="jdoe" name="AT&T" />'),
+        "not-well-formed",
+        3,
+        "&amp;",
+    ),
+    (
+        "html-entity",
+        "search",
+        search('<user userkey="jdoe" name="a&nbsp;b" />'),
+        "not-well-formed",
+        3,
+        "nbsp",
+    ),
+    (
+        "raw-lt",
+        "search",
+        search('<user userkey="jdoe" name="a<b" />'),
+        "not-well-formed",
+        3,
+        "&lt;",
+    ),
     ("two-roots", "search", DECL + "<users/>\n<users/>", "not-well-formed", 3, "one root"),
-    ("attr-twice", "search", search('<user userkey="a" userkey="b" />'), "not-well-formed", 3, "redefined"),
+    (
+        "attr-twice",
+        "search",
+        search('<user userkey="a" userkey="b" />'),
+        "not-well-formed",
+        3,
+        "redefined",
+    ),
     ("unquoted", "search", search("<user userkey=jdoe />"), "not-well-formed", 3, "AttValue"),
     ("latin1", "search", None, "bad-encoding", 3, "not in the declared encoding"),
     ("wrong-root", "search", DECL + "<userdata/>", "wrong-root", 2, "must be <users>"),
     ("wrong-root-case", "load", DECL + "<users/>", "wrong-root", 2, "must be <userdata>"),
     ("namespaced-root", "search", DECL + '<users xmlns="urn:x"/>', "wrong-root", 2, "namespace"),
-    ("missing-userkey", "search", search('<user status="Active" name="John" />'), "missing-attribute", 3, "'userkey'"),
-    ("misspelt-attribute", "search", search('<user userkey="j" Name="John" />'), "unexpected-attribute", 3, "did you mean 'name'"),
-    ("unknown-attribute", "search", search('<user userkey="j" age="3" />'), "unexpected-attribute", 3, "'age'"),
-    ("unknown-element", "search", search(USER, "<total>1</total>"), "unexpected-element", 4, "<total>"),
-    ("nested-element", "search", search('<user userkey="j"><name>John</name></user>'), "unexpected-element", 3, "<name>"),
+    (
+        "missing-userkey",
+        "search",
+        search('<user status="Active" name="John" />'),
+        "missing-attribute",
+        3,
+        "'userkey'",
+    ),
+    (
+        "misspelt-attribute",
+        "search",
+        search('<user userkey="j" Name="John" />'),
+        "unexpected-attribute",
+        3,
+        "did you mean 'name'",
+    ),
+    (
+        "unknown-attribute",
+        "search",
+        search('<user userkey="j" age="3" />'),
+        "unexpected-attribute",
+        3,
+        "'age'",
+    ),
+    (
+        "unknown-element",
+        "search",
+        search(USER, "<total>1</total>"),
+        "unexpected-element",
+        4,
+        "<total>",
+    ),
+    (
+        "nested-element",
+        "search",
+        search('<user userkey="j"><name>John</name></user>'),
+        "unexpected-element",
+        3,
+        "<name>",
+    ),
     ("text-in-users", "search", search(USER, "stray text"), "unexpected-text", 4, "stray text"),
     ("empty-userkey", "search", search('<user userkey="" />'), "empty-userkey", 3, "empty userkey"),
-    ("blank-userkey", "search", search('<user userkey="%20%20" />'), "empty-userkey", 3, "white space"),
+    (
+        "blank-userkey",
+        "search",
+        search('<user userkey="%20%20" />'),
+        "empty-userkey",
+        3,
+        "white space",
+    ),
     ("duplicate-userkey", "search", search(USER, USER), "duplicate-userkey", 4, "line 3"),
-    ("duplicate-decoded", "search", search('<user userkey="jdoe" />', '<user userkey="jd%6Fe" />'),
-     "duplicate-userkey", 4, "'jdoe'"),
-    ("plus", "search", search('<user userkey="j" name="John+Doe" />'), "plus-in-value", 3, "as a space"),
-    ("malformed-escape", "search", search('<user userkey="j" name="John%2" />'), "malformed-escape", 3, "'%2'"),
-    ("malformed-hex", "search", search('<user userkey="j" name="%ZZ" />'), "malformed-escape", 3, "'%ZZ'"),
-    ("double-encoded", "search", search('<user userkey="j" name="John%2520Doe" />'), "double-encoded", 3, "twice"),
-    ("not-utf8-escape", "search", search('<user userkey="j" name="Jos%E9" />'), "invalid-utf8", 3, "0xE9"),
-    ("unencoded", "search", search('<user userkey="j" email="a@b.net" />'), "unencoded-value", 3, "'@'"),
-    ("load-no-user", "load", DECL + "<userdata>\n  <contacts/>\n</userdata>", "element-order", 3, "out of order"),
-    ("load-empty", "load", DECL + "<userdata>\n</userdata>", "missing-element", 2, "<user> is missing"),
-    ("load-two-users", "load", DECL + '<userdata>\n<user userkey="a"/>\n<user userkey="b"/>\n</userdata>',
-     "repeated-element", 4, "only once"),
-    ("load-contact-outside", "load", DECL + '<userdata>\n<user userkey="a"/>\n<contact firstname="x"/>\n</userdata>',
-     "unexpected-element", 4, "<contact>"),
-    ("load-field-id", "load", DECL + '<userdata>\n<user userkey="a"/>\n<fielddata>\n<field id="x" value="1"/>\n'
-     "</fielddata>\n</userdata>", "invalid-value", 5, "'id'"),
-    ("load-field-no-id", "load", DECL + '<userdata>\n<user userkey="a"/>\n<fielddata>\n<field value="1"/>\n'
-     "</fielddata>\n</userdata>", "missing-attribute", 5, "'id'"),
-    ("load-contact-attr", "load", DECL + '<userdata>\n<user userkey="a"/>\n<contacts>\n<contact fname="x"/>\n'
-     "</contacts>\n</userdata>", "unexpected-attribute", 5, "'fname'"),
+    (
+        "duplicate-decoded",
+        "search",
+        search('<user userkey="jdoe" />', '<user userkey="jd%6Fe" />'),
+        "duplicate-userkey",
+        4,
+        "'jdoe'",
+    ),
+    (
+        "plus",
+        "search",
+        search('<user userkey="j" name="John+Doe" />'),
+        "plus-in-value",
+        3,
+        "as a space",
+    ),
+    (
+        "malformed-escape",
+        "search",
+        search('<user userkey="j" name="John%2" />'),
+        "malformed-escape",
+        3,
+        "'%2'",
+    ),
+    (
+        "malformed-hex",
+        "search",
+        search('<user userkey="j" name="%ZZ" />'),
+        "malformed-escape",
+        3,
+        "'%ZZ'",
+    ),
+    (
+        "double-encoded",
+        "search",
+        search('<user userkey="j" name="John%2520Doe" />'),
+        "double-encoded",
+        3,
+        "twice",
+    ),
+    (
+        "not-utf8-escape",
+        "search",
+        search('<user userkey="j" name="Jos%E9" />'),
+        "invalid-utf8",
+        3,
+        "0xE9",
+    ),
+    (
+        "unencoded",
+        "search",
+        search('<user userkey="j" email="a@b.net" />'),
+        "unencoded-value",
+        3,
+        "'@'",
+    ),
+    (
+        "load-no-user",
+        "load",
+        DECL + "<userdata>\n  <contacts/>\n</userdata>",
+        "element-order",
+        3,
+        "out of order",
+    ),
+    (
+        "load-empty",
+        "load",
+        DECL + "<userdata>\n</userdata>",
+        "missing-element",
+        2,
+        "<user> is missing",
+    ),
+    (
+        "load-two-users",
+        "load",
+        DECL + '<userdata>\n<user userkey="a"/>\n<user userkey="b"/>\n</userdata>',
+        "repeated-element",
+        4,
+        "only once",
+    ),
+    (
+        "load-contact-outside",
+        "load",
+        DECL + '<userdata>\n<user userkey="a"/>\n<contact firstname="x"/>\n</userdata>',
+        "unexpected-element",
+        4,
+        "<contact>",
+    ),
+    (
+        "load-field-id",
+        "load",
+        DECL + '<userdata>\n<user userkey="a"/>\n<fielddata>\n<field id="x" value="1"/>\n'
+        "</fielddata>\n</userdata>",
+        "invalid-value",
+        5,
+        "'id'",
+    ),
+    (
+        "load-field-no-id",
+        "load",
+        DECL + '<userdata>\n<user userkey="a"/>\n<fielddata>\n<field value="1"/>\n'
+        "</fielddata>\n</userdata>",
+        "missing-attribute",
+        5,
+        "'id'",
+    ),
+    (
+        "load-contact-attr",
+        "load",
+        DECL + '<userdata>\n<user userkey="a"/>\n<contacts>\n<contact fname="x"/>\n'
+        "</contacts>\n</userdata>",
+        "unexpected-attribute",
+        5,
+        "'fname'",
+    ),
     ("load-mismatch", "load", LOAD_OK, "userkey-mismatch", 3, "'jdoe' was asked for"),
     ("case-date", "case", CASE_OK.replace("1/27/06", "01/27/2006"), "invalid-value", 3, "'date'"),
     ("case-24h", "case", CASE_OK.replace("1:27:51 PM", "13:27:51"), "invalid-value", 3, "'date'"),
     ("case-no-cid", "case", CASE_OK.replace('cid="6344" ', ""), "missing-attribute", 3, "'cid'"),
     ("case-empty", "case", DECL + "<tickets/>", "missing-element", 2, "<ticket>"),
-    ("deep", "search", DECL + "<users>" + "<a>" * 40 + "</a>" * 40 + "</users>", "too-deep", 2, "32 deep"),
-    ("very-deep", "search", DECL + "<users>" + "<a>" * 300 + "</a>" * 300 + "</users>", "too-deep", 2, "256 deep"),
+    (
+        "deep",
+        "search",
+        DECL + "<users>" + "<a>" * 40 + "</a>" * 40 + "</users>",
+        "too-deep",
+        2,
+        "32 deep",
+    ),
+    (
+        "very-deep",
+        "search",
+        DECL + "<users>" + "<a>" * 300 + "</a>" * 300 + "</users>",
+        "too-deep",
+        2,
+        "256 deep",
+    ),
 ]
 
 
-@pytest.mark.parametrize("kind, body, code, line, fragment",
-                         [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
+@pytest.mark.parametrize(
+    "kind, body, code, line, fragment",
+    [case[1:] for case in BROKEN],
+    ids=[case[0] for case in BROKEN],
+)
 def test_broken_reply(kind, body, code, line, fragment):
     if body is None:  # Latin-1 bytes where UTF-8 is declared
         data = (DECL + '<users>\n  <user userkey="j" name="Jos').encode() + b'\xe9" />\n</users>\n'
@@ -166,13 +433,18 @@ def test_every_xsd_violation_is_reported_not_only_the_first():
     data = search('<user name="a" />', '<user userkey="b" age="1" />', USER, "<foo />").encode()
     findings = validate("search", data)
     assert [(f.code, f.line) for f in findings] == [
-        ("missing-attribute", 3), ("unexpected-attribute", 4), ("unexpected-element", 6)]
+        ("missing-attribute", 3),
+        ("unexpected-attribute", 4),
+        ("unexpected-element", 6),
+    ]
     assert findings[0].path == "/users/user[1]/@userkey"
     assert findings[1].path == "/users/user[2]/@age" and findings[1].column == 21
 
 
 def test_columns_point_at_the_attribute_even_in_a_tag_over_several_lines():
-    data = (DECL + '<users>\n  <user\n    status="Active"\n    userkey="jdoe" Name="x"\n  />\n</users>').encode()
+    data = (
+        DECL + '<users>\n  <user\n    status="Active"\n    userkey="jdoe" Name="x"\n  />\n</users>'
+    ).encode()
     [finding] = validate("search", data)
     assert (finding.code, finding.line, finding.column) == ("unexpected-attribute", 5, 20)
 
@@ -185,11 +457,13 @@ def test_byte_order_mark_alone_is_a_warning():
 def test_lines_after_a_byte_order_mark_still_count_from_the_body():
     findings = validate("search", b"\xef\xbb\xbf" + search('<user name="x" />').encode())
     assert [(f.code, f.line, f.column) for f in findings] == [
-        ("byte-order-mark", 1, 1), ("missing-attribute", 3, 3)]
+        ("byte-order-mark", 1, 1),
+        ("missing-attribute", 3, 3),
+    ]
 
 
 def test_unencoded_values_are_reported_once_an_attribute_with_a_count():
-    data = search(*['<user userkey="j%d" name="John Doe" />' % i for i in range(5)]).encode()
+    data = search(*[f'<user userkey="j{i}" name="John Doe" />' for i in range(5)]).encode()
     [finding] = validate("search", data)
     assert finding.code == "unencoded-value" and "4 more <user>" in finding.message
 
@@ -200,7 +474,7 @@ def test_expected_userkey_differing_in_case_is_named():
 
 
 def test_finding_cap_and_note():
-    data = search(*['<user name="n%d" />' % i for i in range(30)]).encode()
+    data = search(*[f'<user name="n{i}" />' for i in range(30)]).encode()
     findings = validate("search", data, max_findings=10)
     assert len(findings) == 11 and findings[-1].code == "too-many-findings"
 
@@ -221,9 +495,12 @@ def test_a_str_body_is_accepted_as_utf8():
 
 # --- safety -----------------------------------------------------------------------------------
 
+
 def test_billion_laughs_is_refused_without_expansion():
-    lol = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10))
-    data = (DECL + f'<!DOCTYPE users [<!ENTITY l0 "lol">{lol}]>\n<users><user userkey="&l9;"/></users>').encode()
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    data = (
+        DECL + f'<!DOCTYPE users [<!ENTITY l0 "lol">{lol}]>\n<users><user userkey="&l9;"/></users>'
+    ).encode()
     started = time.perf_counter()
     findings = validate("search", data)
     assert codes(findings) == ["doctype-refused"] and time.perf_counter() - started < 1
@@ -232,8 +509,10 @@ def test_billion_laughs_is_refused_without_expansion():
 def test_external_entity_is_never_fetched(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
-    data = (DECL + f'<!DOCTYPE users [<!ENTITY x SYSTEM "file://{secret}">]>\n'
-            '<users><user userkey="&x;"/></users>').encode()
+    data = (
+        DECL + f'<!DOCTYPE users [<!ENTITY x SYSTEM "file://{secret}">]>\n'
+        '<users><user userkey="&x;"/></users>'
+    ).encode()
     findings = validate("search", data)
     assert codes(findings) == ["doctype-refused"]
     assert all("TOP-SECRET" not in f.message for f in findings)
@@ -258,11 +537,39 @@ def test_internal_errors_become_a_finding(monkeypatch):
 
 # --- fuzzing: findings, never an exception, each under one second -----------------------------
 
-VALID = [("search", search(USER, USER.replace("jdoe", "jdoe2")).encode()), ("load", LOAD_OK.encode()),
-         ("case", CASE_OK.encode())]
-PIECES = [b"<", b">", b"/>", b'"', b"'", b"=", b"&", b"&amp;", b"%", b"%2", b"+", b"\xef\xbb\xbf", b"\xe9",
-          b"<!DOCTYPE x>", b"<user>", b"</users>", b"\x00", b"\n", b"<?xml version='1.0'?>", b"]]>",
-          "”".encode(), b"<!--", b"userkey", b"<![CDATA[x]]>", b"&#0;", b"&#x1F600;"]
+VALID = [
+    ("search", search(USER, USER.replace("jdoe", "jdoe2")).encode()),
+    ("load", LOAD_OK.encode()),
+    ("case", CASE_OK.encode()),
+]
+PIECES = [
+    b"<",
+    b">",
+    b"/>",
+    b'"',
+    b"'",
+    b"=",
+    b"&",
+    b"&amp;",
+    b"%",
+    b"%2",
+    b"+",
+    b"\xef\xbb\xbf",
+    b"\xe9",
+    b"<!DOCTYPE x>",
+    b"<user>",
+    b"</users>",
+    b"\x00",
+    b"\n",
+    b"<?xml version='1.0'?>",
+    b"]]>",
+    "”".encode(),
+    b"<!--",
+    b"userkey",
+    b"<![CDATA[x]]>",
+    b"&#0;",
+    b"&#x1F600;",
+]
 
 
 def _mutate(rng: random.Random, data: bytes) -> bytes:
@@ -274,7 +581,7 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
         if action == 0:
             out[at:at] = rng.choice(PIECES)
         elif action == 1:
-            del out[at:at + rng.randint(1, 8)]
+            del out[at : at + rng.randint(1, 8)]
         elif action == 2 and out:
             out[min(at, len(out) - 1)] = rng.randrange(256)
         else:
@@ -287,7 +594,10 @@ def _assert_quick(kind: str, data: bytes) -> None:
     started = time.perf_counter()
     findings = validate(kind, data)
     assert time.perf_counter() - started < 1.0, data[:200]
-    assert all(f.code in CODES and f.code != "internal-error" for f in findings), (data[:200], findings)
+    assert all(f.code in CODES and f.code != "internal-error" for f in findings), (
+        data[:200],
+        findings,
+    )
 
 
 def test_5000_random_byte_strings():
@@ -314,7 +624,9 @@ def test_any_bytes_give_findings_never_an_exception(data, kind):
 @given(st.text(max_size=40))
 def test_any_attribute_value_gives_findings_never_an_exception(value):
     escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-    _assert_quick("search", search(f'<user userkey="k" name="{escaped}" />').encode("utf-8", "replace"))
+    _assert_quick(
+        "search", search(f'<user userkey="k" name="{escaped}" />').encode("utf-8", "replace")
+    )
 
 
 def test_findings_of_valid_fast_path_and_slow_path_agree():
@@ -326,11 +638,12 @@ def test_findings_of_valid_fast_path_and_slow_path_agree():
 
 
 def test_schema_findings_on_a_large_document_are_complete_and_located():
-    users = ['<user userkey="k%d" name="n" />' % i for i in range(2000)]
+    users = [f'<user userkey="k{i}" name="n" />' for i in range(2000)]
     users[1500] = '<user name="n" />'
     findings = validate("search", search(*users).encode())
     assert [(f.code, f.line, f.path) for f in findings] == [
-        ("missing-attribute", 1503, "/users/user[1501]/@userkey")]
+        ("missing-attribute", 1503, "/users/user[1501]/@userkey")
+    ]
 
 
 def test_no_finding_message_hides_a_position_in_its_text():

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from jsonrpcserver import Error, Success, dispatch_to_serializable
 
@@ -33,7 +33,12 @@ from mockspice.surfaces.errors import API_PATH
 log = logging.getLogger(__name__)
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
-    -32700, -32600, -32601, -32602, -32603)
+    -32700,
+    -32600,
+    -32601,
+    -32602,
+    -32603,
+)
 
 
 @dataclass
@@ -47,8 +52,8 @@ class Call:
     header_session: str | None = None
     stubs: Any = None
     session: sessions.Session | None = None
-    webcalls: list[int] = field(default_factory=list)   # exchanges fired, for the journal
-    fault: dict[str, Any] | None = None                 # a stub's fault for the HTTP answer
+    webcalls: list[int] = field(default_factory=list)  # exchanges fired, for the journal
+    fault: dict[str, Any] | None = None  # a stub's fault for the HTTP answer
     delay_ms: int = 0
     trace: list[dict[str, Any]] = field(default_factory=list)  # per call: method, params, outcome
     registry: Any = None  # the method table, for rpc.discover
@@ -62,8 +67,14 @@ class Reply:
     style: str  # "1.0", "2.0", "batch" or "unknown"
 
 
-def invoke(call: Call, registry: Registry, name: str, args: list[Any], kwargs: dict[str, Any],
-           passing: Hit | None = None) -> Any:
+def invoke(
+    call: Call,
+    registry: Registry,
+    name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    passing: Hit | None = None,
+) -> Any:
     """Run one method call to a jsonrpcserver result (Success or Error).
 
     :param passing: the pass-through stub the call matched (the real method answers it).
@@ -74,7 +85,9 @@ def invoke(call: Call, registry: Registry, name: str, args: list[Any], kwargs: d
             hit = call.stubs.match(name, kwargs if kwargs else args)
         if hit is not None:
             call.delay_ms = max(call.delay_ms, hit.delay_ms)
-            if hit.answer is None:  # a pass-through: answered as any call, its trace naming the stub
+            if (
+                hit.answer is None
+            ):  # a pass-through: answered as any call, its trace naming the stub
                 mark = len(call.trace)
                 answered = invoke(call, registry, name, args, kwargs, passing=hit)
                 for item in call.trace[mark:]:
@@ -83,37 +96,80 @@ def invoke(call: Call, registry: Registry, name: str, args: list[Any], kwargs: d
             answer = hit.answer
             if answer["fault"]:
                 call.fault = answer
-            traced = {"method": name, "params": kwargs or args, "outcome": "stub", "stub": hit.stub_id}
+            traced = {
+                "method": name,
+                "params": kwargs or args,
+                "outcome": "stub",
+                "stub": hit.stub_id,
+            }
             call.trace.append(traced if hit.index is None else {**traced, "answer": hit.index})
             if answer["error"] is not None:
                 error = answer["error"]
-                data = () if error.get("data") is None else (error["data"],)  # no "data" member when none
+                data = (
+                    () if error.get("data") is None else (error["data"],)
+                )  # no "data" member when none
                 return Error(error.get("code", -32000), error.get("message", "error"), *data)
             return Success(answer["result"])
         method = registry.methods.get(name)
         if method is None:  # a name only stubs answer, and none of them matched these params
-            call.trace.append({"method": name, "params": kwargs or args, "outcome": "error",
-                               "error": {"code": "no-stub-matched"}})
-            return Error(METHOD_NOT_FOUND, "Method not found",
-                         f"{name} is answered only by stubs, and no stub's params_match matches these params")
+            call.trace.append(
+                {
+                    "method": name,
+                    "params": kwargs or args,
+                    "outcome": "error",
+                    "error": {"code": "no-stub-matched"},
+                }
+            )
+            return Error(
+                METHOD_NOT_FOUND,
+                "Method not found",
+                f"{name} is answered only by stubs, and no stub's params_match matches these "
+                "params",
+            )
         checked = _prepare(call, method, list(args), dict(kwargs))
         result = method.handler(call, *checked)
-        if method.rows and _single_row(call, method, passing) and isinstance(result, list) and len(result) == 1:
+        if (
+            method.rows
+            and _single_row(call, method, passing)
+            and isinstance(result, list)
+            and len(result) == 1
+        ):
             result = result[0]
         call.trace.append({"method": name, "params": kwargs or args, "outcome": "result"})
         return Success(result)
     except DomainError as exc:
-        call.trace.append({"method": name, "params": kwargs or args, "outcome": "error", "error": exc.as_dict()})
+        call.trace.append(
+            {"method": name, "params": kwargs or args, "outcome": "error", "error": exc.as_dict()}
+        )
         return Error(exc.rpc_code, exc.message, exc.as_dict())
     except Exception as exc:  # noqa: BLE001 - a bug must still be an answer, and be logged
         log.exception("API method %s failed", name)
-        call.trace.append({"method": name, "params": kwargs or args, "outcome": "error",
-                           "error": {"code": "internal-error"}})
+        call.trace.append(
+            {
+                "method": name,
+                "params": kwargs or args,
+                "outcome": "error",
+                "error": {"code": "internal-error"},
+            }
+        )
         # Journaled as a server error too, so that a test harness fails the test that caused it.
-        journal.append(call.store, call.settings.journal_limit, "error", journal.error_entry(
-            exc, method="POST", path=(call.settings.base_path or "") + API_PATH, status=200, api_method=name))
-        return Error(INTERNAL_ERROR, "Internal error",
-                     f"mockspice failed: {type(exc).__name__}; see GET /_mockspice/journal?kind=error")
+        journal.append(
+            call.store,
+            call.settings.journal_limit,
+            "error",
+            journal.error_entry(
+                exc,
+                method="POST",
+                path=(call.settings.base_path or "") + API_PATH,
+                status=200,
+                api_method=name,
+            ),
+        )
+        return Error(
+            INTERNAL_ERROR,
+            "Internal error",
+            f"mockspice failed: {type(exc).__name__}; see GET /_mockspice/journal?kind=error",
+        )
 
 
 def _single_row(call: Call, method: Method, passing: Hit | None) -> bool:
@@ -133,11 +189,18 @@ def _prepare(call: Call, method: Method, args: list[Any], kwargs: dict[str, Any]
         session_id = kwargs.pop("session", None)
         unknown = sorted(set(kwargs) - {p.name for p in method.params})
         if unknown:
-            raise BadParameter(f"{method.name} has no parameter {unknown[0]!r} "
-                               f"(it takes: {', '.join(p.name for p in method.params) or 'none'}, session)")
+            raise BadParameter(
+                f"{method.name} has no parameter {unknown[0]!r} "
+                f"(it takes: {', '.join(p.name for p in method.params) or 'none'}, session)"
+            )
         args = [kwargs[p.name] for p in method.params if p.name in kwargs]
-        if any(p.name not in kwargs for p in method.params[:len(args)]):  # a gap: a later one without an earlier
-            raise BadParameter(f"{method.name}: named parameters must give {', '.join(p.name for p in method.params)}")
+        if any(
+            p.name not in kwargs for p in method.params[: len(args)]
+        ):  # a gap: a later one without an earlier
+            raise BadParameter(
+                f"{method.name}: named parameters must give "
+                f"{', '.join(p.name for p in method.params)}"
+            )
     elif method.session and args and isinstance(args[-1], str) and call.header_session is None:
         # SpiceCSM's clients append the session as the last positional parameter, always; only a
         # client that sends the X-Spice-Session header keeps every positional parameter its own.
@@ -145,11 +208,16 @@ def _prepare(call: Call, method: Method, args: list[Any], kwargs: dict[str, Any]
     elif not method.session and len(args) == len(method.params) + 1 and isinstance(args[-1], str):
         args.pop()  # a session appended to a call that needs none (clients append it everywhere)
     if method.session:
-        call.session = sessions.check(call.store, session_id if session_id is not None else call.header_session,
-                                      call.settings.session_ttl_s)
+        call.session = sessions.check(
+            call.store,
+            session_id if session_id is not None else call.header_session,
+            call.settings.session_ttl_s,
+        )
         if call.session.security_level < method.min_level:
-            raise PermissionDenied(f"{method.name} needs security level {method.min_level}; "
-                                   f"this session has {call.session.security_level}")
+            raise PermissionDenied(
+                f"{method.name} needs security level {method.min_level}; "
+                f"this session has {call.session.security_level}"
+            )
     return method.check_args(args)
 
 
@@ -160,10 +228,18 @@ class _Methods(Mapping):
         self.call, self.registry = call, registry
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
-        if name not in self.registry.methods and (self.call.stubs is None or not self.call.stubs.knows(name)):
+        if name not in self.registry.methods and (
+            self.call.stubs is None or not self.call.stubs.knows(name)
+        ):
             # Journaled too, so that a test asking whether its code called this name finds it.
-            self.call.trace.append({"method": name, "params": None, "outcome": "error",
-                                    "error": {"code": "method-not-found"}})
+            self.call.trace.append(
+                {
+                    "method": name,
+                    "params": None,
+                    "outcome": "error",
+                    "error": {"code": "method-not-found"},
+                }
+            )
             raise KeyError(name)  # the store is asked only about names the table does not have
         return lambda *args, **kwargs: invoke(self.call, self.registry, name, list(args), kwargs)
 
@@ -184,7 +260,9 @@ def parse(text: str) -> Any:
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
         except UnicodeEncodeError:
-            raise ValueError("the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text") from None
+            raise ValueError(
+                "the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text"
+            ) from None
     return data
 
 
@@ -200,7 +278,9 @@ def respond(text: str, call: Call, registry: Registry) -> Reply:
     methods = _Methods(call, registry)
     if isinstance(data, list):
         if not data:
-            return Reply(_error20(INVALID_REQUEST, "Invalid Request", None, "an empty batch"), "batch")
+            return Reply(
+                _error20(INVALID_REQUEST, "Invalid Request", None, "an empty batch"), "batch"
+            )
         answers = [a for a in (_one20(item, methods) for item in data) if a is not None]
         return Reply(answers or None, "batch")
     if isinstance(data, dict) and "jsonrpc" not in data:
@@ -209,7 +289,9 @@ def respond(text: str, call: Call, registry: Registry) -> Reply:
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python's json reads NaN and Infinity; JSON has neither
+    raise ValueError(
+        f"{name} is not JSON"
+    )  # Python's json reads NaN and Infinity; JSON has neither
 
 
 def _finite(text: str) -> float:
@@ -236,7 +318,9 @@ def _invalid20(item: Any) -> str | None:
         return 'the member "method" must be a string'
     if "params" in item and not isinstance(item["params"], (list, dict)):
         return 'the member "params" must be an array or an object'
-    if "id" in item and (isinstance(item["id"], bool) or not isinstance(item["id"], (str, int, float, type(None)))):
+    if "id" in item and (
+        isinstance(item["id"], bool) or not isinstance(item["id"], (str, int, float, type(None)))
+    ):
         return 'the member "id" must be a string, a number or null'
     return None
 
@@ -263,12 +347,20 @@ def _one10(item: dict[str, Any], methods: _Methods) -> dict[str, Any] | None:
     """A JSON-RPC 1.0 call: dispatched as 2.0 inside, answered in 1.0's shape."""
     id_ = item.get("id")
     if not isinstance(item.get("method"), str):
-        return {"result": None, "error": 'Invalid request: the member "method" must be a string', "id": id_}
+        return {
+            "result": None,
+            "error": 'Invalid request: the member "method" must be a string',
+            "id": id_,
+        }
     params = item.get("params", [])
     if params is None:
         params = []
     if not isinstance(params, (list, dict)):
-        return {"result": None, "error": 'Invalid request: the member "params" must be an array', "id": id_}
+        return {
+            "result": None,
+            "error": 'Invalid request: the member "params" must be an array',
+            "id": id_,
+        }
     inner: dict[str, Any] = {"jsonrpc": "2.0", "method": item["method"], "params": params}
     if id_ is not None:
         inner["id"] = 0  # any id will do inside; the reply carries the client's own

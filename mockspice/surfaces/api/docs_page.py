@@ -20,7 +20,11 @@ def api_client() -> Response:
     groups: dict[str, list] = {}
     for method in doc["methods"]:
         groups.setdefault(method["tags"][0]["name"], []).append(method)
-    response = Response(render_template("api_client.html", doc=doc, groups=sorted(groups.items()),
-                                        session_note=SESSION_NOTE), mimetype="text/html")
+    response = Response(
+        render_template(
+            "api_client.html", doc=doc, groups=sorted(groups.items()), session_note=SESSION_NOTE
+        ),
+        mimetype="text/html",
+    )
     response.headers["Content-Security-Policy"] = CSP
     return response

@@ -9,9 +9,8 @@ on its arguments, its session and the store: no clock, no partner) and gives it 
 request bytes on the same host, journaled like any call, while the store's generation is the one
 it was computed at and the session needs no write. Every write of the dataset, a stub added or
 cleared and a session's single-row quirk move the generation (store/db.py); a call answered
-through a stub is never kept. Anything else is dispatched every time. The URL has one handler, run before Flask
-(:mod:`mockspice.surfaces.lean`).
-"""
+through a stub is never kept. Anything else is dispatched every time. The URL has one handler, run
+before Flask (:mod:`mockspice.surfaces.lean`)."""
 
 from __future__ import annotations
 
@@ -20,8 +19,9 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import Flask
 from werkzeug.wrappers import Request, Response
@@ -69,15 +69,27 @@ def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:
 
     def api(environ: dict) -> lean.Answer:
         req = Request(environ)
-        content_type, header_session = environ.get("CONTENT_TYPE", ""), environ.get("HTTP_X_SPICE_SESSION")
+        content_type, header_session = (
+            environ.get("CONTENT_TYPE", ""),
+            environ.get("HTTP_X_SPICE_SESSION"),
+        )
         url = self_url(req)
         key = None
         if content_type.startswith("multipart/form-data"):
             # PHP fills $_POST from a multipart body too (curl with an array of POST fields).
             value = req.form.get("request")
-            raw = ("" if value is None else "request=" + value).encode("utf-8", errors="surrogateescape")
-            body = phpform.Body(value, "form") if value is not None else phpform.Body(
-                None, "form", error="the form has no 'request' field (send request=<the JSON of the call>)")
+            raw = ("" if value is None else "request=" + value).encode(
+                "utf-8", errors="surrogateescape"
+            )
+            body = (
+                phpform.Body(value, "form")
+                if value is not None
+                else phpform.Body(
+                    None,
+                    "form",
+                    error="the form has no 'request' field (send request=<the JSON of the call>)",
+                )
+            )
         else:
             raw = req.get_data(cache=False)
             key = (url, content_type, header_session, raw)
@@ -89,10 +101,20 @@ def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:
         # The generation the dispatch reads, from the table: the shared counter moves just
         # before a write commits, and an answer computed in between must not be tagged with it.
         generation = store.generation(store.read())
-        call = Call(store, settings, ext.outbound, url, header_session=header_session, stubs=ext.stubs,
-                    registry=ext.registry)
+        call = Call(
+            store,
+            settings,
+            ext.outbound,
+            url,
+            header_session=header_session,
+            stubs=ext.stubs,
+            registry=ext.registry,
+        )
         if body.error is not None:
-            reply_body, style = {"result": None, "error": f"Parse error: {body.error}", "id": None}, "unknown"
+            reply_body, style = (
+                {"result": None, "error": f"Parse error: {body.error}", "id": None},
+                "unknown",
+            )
         else:
             reply = respond(body.text or "", call, ext.registry)
             reply_body, style = reply.body, reply.style
@@ -106,13 +128,26 @@ def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:
         entry = _entry(body, style, call, status, raw, text, fault)
         entry_text = journal.entry_text(entry)
         journal.record(store, settings.journal_limit, "api", entry_text)
-        if key is not None and status == 200 and style in ("1.0", "2.0") and len(raw) <= REPLAY_MAX_BYTES \
-                and len(text) <= REPLAY_MAX_ANSWER and _replayable(call, ext.registry) \
-                and store.generation(store.read()) == generation and ext.api_seen.again(key):
+        if (
+            key is not None
+            and status == 200
+            and style in ("1.0", "2.0")
+            and len(raw) <= REPLAY_MAX_BYTES
+            and len(text) <= REPLAY_MAX_ANSWER
+            and _replayable(call, ext.registry)
+            and store.generation(store.read()) == generation
+            and ext.api_seen.again(key)
+        ):
             # Kept the second time it is seen (a request that never comes again keeps nothing),
             # if nothing was committed meanwhile.
-            until = call.session.expires_at - settings.session_ttl_s / 2 if call.session else float("inf")
-            ext.api_replies.put(key, generation, _Kept(text.encode(), journal.Shared(entry_text), until))
+            until = (
+                call.session.expires_at - settings.session_ttl_s / 2
+                if call.session
+                else float("inf")
+            )
+            ext.api_replies.put(
+                key, generation, _Kept(text.encode(), journal.Shared(entry_text), until)
+            )
         if fault == "http500":
             return _answer("500 INTERNAL SERVER ERROR", HTTP500_PAGE, "text/html; charset=utf-8")
         if fault == "drop":
@@ -126,8 +161,10 @@ def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:
     return api
 
 
-HTTP500_PAGE = (b"<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error"
-                b"</h1><p>PHP Fatal error (a fault stubbed by mockspice)</p></body></html>")
+HTTP500_PAGE = (
+    b"<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error"
+    b"</h1><p>PHP Fatal error (a fault stubbed by mockspice)</p></body></html>"
+)
 
 
 def _answer(status: str, data: bytes, content_type: str = "application/json") -> lean.Answer:
@@ -179,7 +216,12 @@ def _replayable(call: Call, registry: Any) -> bool:
         return False
     traced = call.trace[0]
     method = registry.methods.get(traced["method"])
-    return traced["outcome"] == "result" and "stub" not in traced and method is not None and method.replayable
+    return (
+        traced["outcome"] == "result"
+        and "stub" not in traced
+        and method is not None
+        and method.replayable
+    )
 
 
 def _journaled_request(body: phpform.Body, raw: bytes) -> str:
@@ -189,15 +231,22 @@ def _journaled_request(body: phpform.Body, raw: bytes) -> str:
     invalid id or envelope does not make a password any less secret.
     """
     if body.text is None or body.error is not None:
-        return f"[not kept: {len(raw)} bytes that are not a readable call; they may hold a password]"
+        return (
+            f"[not kept: {len(raw)} bytes that are not a readable call; they may hold a password]"
+        )
     try:
-        data = json.loads(body.text, object_pairs_hook=_Members)  # every member, a key given twice too
+        data = json.loads(
+            body.text, object_pairs_hook=_Members
+        )  # every member, a key given twice too
     except (ValueError, RecursionError):
         return f"[not kept: {len(raw)} bytes that are not JSON; they may hold a password]"
     if body.transport == "form":
-        names = [phpform.php_fields(part) for part in raw.split(b"&")]  # each field, repeated ones too
+        names = [
+            phpform.php_fields(part) for part in raw.split(b"&")
+        ]  # each field, repeated ones too
         if sum(b"request" in field for field in names) > 1 or any(
-                _SECRET_KEY.search(name.decode("utf-8", "replace")) for field in names for name in field):
+            _SECRET_KEY.search(name.decode("utf-8", "replace")) for field in names for name in field
+        ):
             return "[not kept: it holds a password]"
     if _holds_secret(data):
         return "[not kept: it holds a password]"
@@ -227,20 +276,44 @@ def _holds_secret(data: Any) -> bool:
     return False
 
 
-def _entry(body: phpform.Body, style: str, call: Call, status: int, raw: bytes, text: str,
-           fault: str | None) -> dict[str, Any]:
+def _entry(
+    body: phpform.Body,
+    style: str,
+    call: Call,
+    status: int,
+    raw: bytes,
+    text: str,
+    fault: str | None,
+) -> dict[str, Any]:
     """The request's journal entry."""
-    findings = [{"severity": "warning", "code": "unencoded-form-body", "message": note,
-                 "line": None, "column": None, "path": None} for note in body.warnings]
+    findings = [
+        {
+            "severity": "warning",
+            "code": "unencoded-form-body",
+            "message": note,
+            "line": None,
+            "column": None,
+            "path": None,
+        }
+        for note in body.warnings
+    ]
     request_text = _journaled_request(body, raw)
     calls = call.trace
     if request_text.startswith(NOT_KEPT):  # nor are the parameters of its calls, which hold it too
         calls = [{**c, "params": request_text} for c in calls]
     entry = {
-        "transport": body.transport, "style": style, "status": status, "calls": calls,
+        "transport": body.transport,
+        "style": style,
+        "status": status,
+        "calls": calls,
         "request": request_text,
-        "response": ("[not kept: it holds a secret]" if any(str(c["method"]).lower() in SECRET_ANSWERS
-                                                              for c in call.trace) else text[:MAX_JOURNALED]),
-        "findings": findings, "webcalls": call.webcalls, "fault": fault,
+        "response": (
+            "[not kept: it holds a secret]"
+            if any(str(c["method"]).lower() in SECRET_ANSWERS for c in call.trace)
+            else text[:MAX_JOURNALED]
+        ),
+        "findings": findings,
+        "webcalls": call.webcalls,
+        "fault": fault,
     }
     return entry

@@ -26,7 +26,9 @@ class Body:
 
 
 def php_fields(raw: bytes) -> dict[bytes, bytes]:
-    """The fields of a form body as PHP's parser gives them: split on '&', '+' and %xx decoded, last wins."""
+    """The fields of a form body as PHP's parser gives them: split on '&', '+' and %xx decoded, last
+    wins.
+    """
     fields: dict[bytes, bytes] = {}
     for part in raw.split(b"&"):
         if not part:
@@ -42,16 +44,26 @@ def _decode(value: bytes) -> bytes:
 
 def read(raw: bytes, content_type: str) -> Body:
     """The call's JSON text from a form body (``request=``) or from a JSON body."""
-    is_form = content_type.startswith("application/x-www-form-urlencoded") or raw.startswith(b"request=")
+    is_form = content_type.startswith("application/x-www-form-urlencoded") or raw.startswith(
+        b"request="
+    )
     if not is_form:
         return _text(raw, "json", [])
     fields = php_fields(raw)
     if b"request" not in fields:
         if raw.lstrip()[:1] in (b"{", b"["):  # curl -d '{...}' sends JSON as a form
-            return Body(None, "form", error="the body is JSON but its Content-Type is a form's "
-                        f"({content_type.split(';')[0].strip() or 'none'}): send JSON with Content-Type: "
-                        "application/json, or a form as request=<the JSON of the call>")
-        return Body(None, "form", error="the form has no 'request' field (send request=<the JSON of the call>)")
+            return Body(
+                None,
+                "form",
+                error="the body is JSON but its Content-Type is a form's "
+                f"({content_type.split(';')[0].strip() or 'none'}): send JSON with Content-Type: "
+                "application/json, or a form as request=<the JSON of the call>",
+            )
+        return Body(
+            None,
+            "form",
+            error="the form has no 'request' field (send request=<the JSON of the call>)",
+        )
     warnings = _changes(raw)
     return _text(fields[b"request"], "form", warnings)
 
@@ -60,20 +72,29 @@ def _text(data: bytes, transport: str, warnings: list[str]) -> Body:
     try:
         return Body(data.decode("utf-8"), transport, warnings)
     except UnicodeDecodeError as exc:
-        return Body(None, transport, warnings, error=f"the request is not UTF-8 text (byte {exc.start})")
+        return Body(
+            None, transport, warnings, error=f"the request is not UTF-8 text (byte {exc.start})"
+        )
 
 
 def _changes(raw: bytes) -> list[str]:
     """What PHP's form decoding changed in the raw ``request=`` value, in words."""
-    tail = raw[raw.find(b"request=") + len(b"request="):]
-    if not tail.lstrip()[:1] in (b"{", b"["):
+    tail = raw[raw.find(b"request=") + len(b"request=") :]
+    if tail.lstrip()[:1] not in (b"{", b"["):
         return []  # url-encoded ("%7B..."), as a form should be: PHP's decoding is what was meant
     field = tail.split(b"&", 1)[0]
     notes = []
     if b"+" in field:
-        notes.append("a literal '+' in the request was read as a space (PHP form decoding); url-encode it as %2B")
+        notes.append(
+            "a literal '+' in the request was read as a space (PHP form decoding); url-encode it "
+            "as %2B"
+        )
     if _ESCAPE.search(field):
-        notes.append("'%xx' in the request was decoded as a byte (PHP form decoding); url-encode '%' as %25")
+        notes.append(
+            "'%xx' in the request was decoded as a byte (PHP form decoding); url-encode '%' as %25"
+        )
     if b"&" in tail:
-        notes.append("an '&' in the request ended the form field (PHP form decoding); url-encode it as %26")
+        notes.append(
+            "an '&' in the request ended the form field (PHP form decoding); url-encode it as %26"
+        )
     return notes

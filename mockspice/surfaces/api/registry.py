@@ -7,8 +7,9 @@ A method is declared once, with :func:`method`; the table gives the dispatcher w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from mockspice.domain.errors import BadParameter, json_type
 
@@ -16,7 +17,9 @@ from mockspice.domain.errors import BadParameter, json_type
 SHAPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "object": {"type": "object"},
-    "one_object": {"type": "object"},  # an object; an array gets SpiceCSM's "Only one object" message
+    "one_object": {
+        "type": "object"
+    },  # an object; an array gets SpiceCSM's "Only one object" message
     "objects": {"type": "array", "items": {"type": "object"}},
     "any": {},
     "integer": {"type": "integer"},
@@ -57,13 +60,17 @@ class Method:
     def check_args(self, args: list[Any]) -> list[Any]:
         """The arguments, checked against the declared shapes; :class:`BadParameter` otherwise."""
         if len(args) > len(self.params):
-            raise BadParameter(f"{self.name} takes {len(self.params)} parameter(s) besides the session, "
-                               f"got {len(args)}")
+            raise BadParameter(
+                f"{self.name} takes {len(self.params)} parameter(s) besides the session, "
+                f"got {len(args)}"
+            )
         checked = []
         for i, param in enumerate(self.params):
             if i >= len(args):
                 if param.required:
-                    raise BadParameter(f"{self.name}: parameter {i + 1} ({param.name}, {param.shape}) is missing")
+                    raise BadParameter(
+                        f"{self.name}: parameter {i + 1} ({param.name}, {param.shape}) is missing"
+                    )
                 checked.append(None)
                 continue
             checked.append(_shape(self.name, param, args[i]))
@@ -75,7 +82,9 @@ def _shape(method: str, param: Param, value: Any) -> Any:
         return value
     if param.shape == "one_object" and isinstance(value, list):
         # SpiceCSM's own words for load and its kin (spicecsm-facts.md).
-        raise BadParameter(f"Only one object may be used for the {method} function. Arrays are not allowed.")
+        raise BadParameter(
+            f"Only one object may be used for the {method} function. Arrays are not allowed."
+        )
     if param.shape == "objects" and isinstance(value, dict):
         value = [value]  # a single record where a list of records is expected: take it as one
     ok = {
@@ -86,14 +95,21 @@ def _shape(method: str, param: Param, value: Any) -> Any:
         "integer": isinstance(value, int) and not isinstance(value, bool),
     }[param.shape]
     if not ok:
-        raise BadParameter(f"{method}: parameter {param.name} must be {_described(param.shape)}, "
-                           f"not {json_type(value)}")
+        raise BadParameter(
+            f"{method}: parameter {param.name} must be {_described(param.shape)}, "
+            f"not {json_type(value)}"
+        )
     return value
 
 
 def _described(shape: str) -> str:
-    return {"string": "a string", "object": "an object", "one_object": "an object", "objects": "an array of objects",
-            "integer": "an integer"}[shape]
+    return {
+        "string": "a string",
+        "object": "an object",
+        "one_object": "an object",
+        "objects": "an array of objects",
+        "integer": "an integer",
+    }[shape]
 
 
 class Registry:
@@ -108,13 +124,35 @@ class Registry:
             raise ValueError(f"method {method.name} declared twice")
         self.methods[method.name] = method
 
-    def method(self, name: str, *params: Param, summary: str, session: bool = True, min_level: int = 0,
-               result: dict[str, Any] | None = None, errors: tuple[str, ...] = (), rows: bool = False,
-               replayable: bool = False):
+    def method(
+        self,
+        name: str,
+        *params: Param,
+        summary: str,
+        session: bool = True,
+        min_level: int = 0,
+        result: dict[str, Any] | None = None,
+        errors: tuple[str, ...] = (),
+        rows: bool = False,
+        replayable: bool = False,
+    ):
         """Decorator form of :meth:`add`."""
+
         def declare(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self.add(Method(name, handler, params, summary, session, min_level, result or {}, errors, rows,
-                            replayable))
+            self.add(
+                Method(
+                    name,
+                    handler,
+                    params,
+                    summary,
+                    session,
+                    min_level,
+                    result or {},
+                    errors,
+                    rows,
+                    replayable,
+                )
+            )
             return handler
 
         return declare

@@ -24,48 +24,81 @@ STUBS = [
     {"method": "get_data", "result": ["hello", 5]},
 ]
 
-INVALID_REQUEST = {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None}
+INVALID_REQUEST = {
+    "jsonrpc": "2.0",
+    "error": {"code": -32600, "message": "Invalid Request"},
+    "id": None,
+}
 PARSE_ERROR = {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": None}
 
 # (name, request text, expected reply document; None: no reply at all)
 EXAMPLES = [
-    ("positional-1", '{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}',
-     {"jsonrpc": "2.0", "result": 19, "id": 1}),
-    ("positional-2", '{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}',
-     {"jsonrpc": "2.0", "result": -19, "id": 2}),
-    ("named-1", '{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}',
-     {"jsonrpc": "2.0", "result": 19, "id": 3}),
-    ("named-2", '{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}',
-     {"jsonrpc": "2.0", "result": 19, "id": 4}),
+    (
+        "positional-1",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}',
+        {"jsonrpc": "2.0", "result": 19, "id": 1},
+    ),
+    (
+        "positional-2",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}',
+        {"jsonrpc": "2.0", "result": -19, "id": 2},
+    ),
+    (
+        "named-1",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, '
+        '"id": 3}',
+        {"jsonrpc": "2.0", "result": 19, "id": 3},
+    ),
+    (
+        "named-2",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, '
+        '"id": 4}',
+        {"jsonrpc": "2.0", "result": 19, "id": 4},
+    ),
     ("notification-1", '{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}', None),
     ("notification-2", '{"jsonrpc": "2.0", "method": "foobar"}', None),
-    ("non-existent-method", '{"jsonrpc": "2.0", "method": "foobar", "id": "1"}',
-     {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}),
+    (
+        "non-existent-method",
+        '{"jsonrpc": "2.0", "method": "foobar", "id": "1"}',
+        {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"},
+    ),
     ("invalid-json", '{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]', PARSE_ERROR),
     ("invalid-request-object", '{"jsonrpc": "2.0", "method": 1, "params": "bar"}', INVALID_REQUEST),
-    ("batch-invalid-json", '[\n  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},\n'
-                           '  {"jsonrpc": "2.0", "method"\n]', PARSE_ERROR),
+    (
+        "batch-invalid-json",
+        '[\n  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},\n'
+        '  {"jsonrpc": "2.0", "method"\n]',
+        PARSE_ERROR,
+    ),
     ("empty-array", "[]", INVALID_REQUEST),
     ("invalid-batch-1", "[1]", [INVALID_REQUEST]),
     ("invalid-batch-3", "[1,2,3]", [INVALID_REQUEST, INVALID_REQUEST, INVALID_REQUEST]),
-    ("mixed-batch", """[
+    (
+        "mixed-batch",
+        """[
         {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
         {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
         {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
         {"foo": "boo"},
         {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
         {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
-    ]""", [
-        {"jsonrpc": "2.0", "result": 7, "id": "1"},
-        {"jsonrpc": "2.0", "result": 19, "id": "2"},
-        INVALID_REQUEST,
-        {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
-        {"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"},
-    ]),
-    ("all-notifications-batch", """[
+    ]""",
+        [
+            {"jsonrpc": "2.0", "result": 7, "id": "1"},
+            {"jsonrpc": "2.0", "result": 19, "id": "2"},
+            INVALID_REQUEST,
+            {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
+            {"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"},
+        ],
+    ),
+    (
+        "all-notifications-batch",
+        """[
         {"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
         {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}
-    ]""", None),
+    ]""",
+        None,
+    ),
 ]
 
 
@@ -78,7 +111,9 @@ def stubbed(client):
 
 
 def _without_data(document):
-    """The reply with each error's optional ``data`` member taken out (checked to be the only extra)."""
+    """The reply with each error's optional ``data`` member taken out (checked to be the only
+    extra).
+    """
     if isinstance(document, list):
         return [_without_data(d) for d in document]
     if isinstance(document, dict) and isinstance(document.get("error"), dict):

@@ -41,8 +41,11 @@ def test_every_method_is_described(client, registry):
         assert entry["summary"] == method.summary
         own = [p for p in entry["params"] if p["name"] != "session" or not method.session]
         assert [(p["name"], p["required"], p["schema"]) for p in own] == [
-            (p.name, p.required, SHAPES[p.shape]) for p in method.params]
-        assert [p["name"] for p in entry["params"][len(method.params):]] == (["session"] if method.session else [])
+            (p.name, p.required, SHAPES[p.shape]) for p in method.params
+        ]
+        assert [p["name"] for p in entry["params"][len(method.params) :]] == (
+            ["session"] if method.session else []
+        )
         assert entry["result"] == {"name": "result", "schema": method.result}
         listed = {e["data"]["code"]: e["code"] for e in entry["errors"]}
         for code in method.errors:
@@ -51,7 +54,10 @@ def test_every_method_is_described(client, registry):
             assert listed["invalid-session"] == -32001
         if method.min_level:
             assert listed["permission-denied"] == -32002
-        assert entry["x-session"] == method.session and entry["x-min-security-level"] == method.min_level
+        assert (
+            entry["x-session"] == method.session
+            and entry["x-min-security-level"] == method.min_level
+        )
 
 
 def test_error_codes_come_from_the_domain_classes():
@@ -71,12 +77,24 @@ def test_discover_needs_no_session_and_speaks_10(client):
 
 
 def test_a_method_added_at_run_time_is_described(client, registry):
-    registry.add(Method("zzExtra", lambda call, x: x, (Param("x", "integer", "a number", required=False),),
-                        "An extra method.", min_level=3, errors=("not-found", "made-up-code")))
+    registry.add(
+        Method(
+            "zzExtra",
+            lambda call, x: x,
+            (Param("x", "integer", "a number", required=False),),
+            "An extra method.",
+            min_level=3,
+            errors=("not-found", "made-up-code"),
+        )
+    )
     entry = next(m for m in _discover(client)["methods"] if m["name"] == "zzExtra")
     assert [(e["code"], e["data"]["code"]) for e in entry["errors"]] == [
-        (-32001, "invalid-session"), (-32002, "permission-denied"), (-32602, "bad-parameter"),
-        (-32004, "not-found"), (-32000, "made-up-code")]
+        (-32001, "invalid-session"),
+        (-32002, "permission-denied"),
+        (-32602, "bad-parameter"),
+        (-32004, "not-found"),
+        (-32000, "made-up-code"),
+    ]
 
 
 def test_docs_page_lists_every_method(client, registry):
@@ -90,13 +108,23 @@ def test_docs_page_lists_every_method(client, registry):
 
 
 def test_docs_page_escapes(client, registry):
-    registry.add(Method("evil<script>", lambda call: None, (Param("p&q", "string", "<b>bold</b>"),),
-                        "Says <script>alert(1)</script> & more."))
+    registry.add(
+        Method(
+            "evil<script>",
+            lambda call: None,
+            (Param("p&q", "string", "<b>bold</b>"),),
+            "Says <script>alert(1)</script> & more.",
+        )
+    )
     page = client.get(DOCS).get_data(as_text=True)
     assert "<script>" not in page and "<b>bold" not in page
-    assert "evil&lt;script&gt;" in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more." in page
+    assert (
+        "evil&lt;script&gt;" in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more." in page
+    )
     assert "p&amp;q" in page
 
 
 def test_dashboard_links_the_docs_page(client):
-    assert 'href="/spiceinstall/docs/api_client/"' in client.get("/_mockspice/").get_data(as_text=True)
+    assert 'href="/spiceinstall/docs/api_client/"' in client.get("/_mockspice/").get_data(
+        as_text=True
+    )

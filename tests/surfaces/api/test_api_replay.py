@@ -58,7 +58,9 @@ def without_place(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k not in ("id", "at")}
 
 
-def test_a_repeated_read_is_replayed_with_the_same_bytes_and_journal_entry(client, session, dispatched):
+def test_a_repeated_read_is_replayed_with_the_same_bytes_and_journal_entry(
+    client, session, dispatched
+):
     body = form("accountLoad", {"LastName": "Doe"}, session)
     answers = [post(client, body) for _ in range(4)]
     assert len(dispatched) == 2 and len(set(answers)) == 1
@@ -67,19 +69,33 @@ def test_a_repeated_read_is_replayed_with_the_same_bytes_and_journal_entry(clien
     assert len({e["id"] for e in entries}) == 4
     assert len({json.dumps(without_place(e), sort_keys=True) for e in entries}) == 1
     assert entries[0]["response"] == answers[0].decode() and entries[0]["calls"] == [
-        {"method": "accountLoad", "params": [{"LastName": "Doe"}, session], "outcome": "result"}]
+        {"method": "accountLoad", "params": [{"LastName": "Doe"}, session], "outcome": "result"}
+    ]
 
 
-def test_a_2_0_load_and_the_session_header_are_part_of_what_is_replayed(client, session, dispatched):
-    body = json.dumps({"jsonrpc": "2.0", "method": "load", "params": [{"type": "account", "userkey": "jdoe"}],
-                       "id": "a"}).encode()
-    answers = [post(client, body, "application/json", **{"X-Spice-Session": session}) for _ in range(3)]
+def test_a_2_0_load_and_the_session_header_are_part_of_what_is_replayed(
+    client, session, dispatched
+):
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "load",
+            "params": [{"type": "account", "userkey": "jdoe"}],
+            "id": "a",
+        }
+    ).encode()
+    answers = [
+        post(client, body, "application/json", **{"X-Spice-Session": session}) for _ in range(3)
+    ]
     assert len(set(answers)) == 1 and len(dispatched) == 2
     assert json.loads(answers[0])["result"]["userkey"] == "jdoe"
     # Without the header the same bytes are another request: dispatched, and refused.
     for _ in range(3):
         anonymous = json.loads(post(client, body, "application/json"))
-        assert anonymous["error"]["code"] == -32001 and "invalid session" in anonymous["error"]["message"]
+        assert (
+            anonymous["error"]["code"] == -32001
+            and "invalid session" in anonymous["error"]["message"]
+        )
     assert len(dispatched) == 5
 
 
@@ -99,13 +115,17 @@ def test_a_stub_added_or_cleared_later_is_answered_instead(client, session, disp
     stub = {"method": "accountLoad", "result": [{"userkey": "stubbed"}]}
     assert client.post("/_mockspice/rpc/stubs", json=stub).status_code == 201
     assert json.loads(post(client, body))["result"] == [{"userkey": "stubbed"}]
-    assert json.loads(post(client, body))["result"] == [{"userkey": "stubbed"}]  # a stub's answer is not kept
+    assert json.loads(post(client, body))["result"] == [
+        {"userkey": "stubbed"}
+    ]  # a stub's answer is not kept
     assert client.delete("/_mockspice/rpc/stubs").status_code == 200
     assert post(client, body) == real
     assert len(dispatched) == 5
 
 
-def test_a_session_that_needs_its_expiry_moved_is_checked_again(client, session, dispatched, monkeypatch):
+def test_a_session_that_needs_its_expiry_moved_is_checked_again(
+    client, session, dispatched, monkeypatch
+):
     body = form("accountLoad", {"LastName": "Doe"}, session)
     for _ in range(3):
         post(client, body)
@@ -117,12 +137,17 @@ def test_a_session_that_needs_its_expiry_moved_is_checked_again(client, session,
     assert len(dispatched) == 3
 
 
-@pytest.mark.parametrize("method, params", [
-    ("checkSession", []),                     # answers about the session's time
-    ("alertLoad", [{"current": 1}]),          # depends on the clock
-    ("query", ["SELECT 1 AS one"]),           # any SELECT, time functions too
-])
-def test_methods_that_are_not_replayable_are_dispatched_every_time(client, session, dispatched, method, params):
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("checkSession", []),  # answers about the session's time
+        ("alertLoad", [{"current": 1}]),  # depends on the clock
+        ("query", ["SELECT 1 AS one"]),  # any SELECT, time functions too
+    ],
+)
+def test_methods_that_are_not_replayable_are_dispatched_every_time(
+    client, session, dispatched, method, params
+):
     body = form(method, *params, session)
     post(client, body)
     post(client, body)
@@ -131,31 +156,51 @@ def test_methods_that_are_not_replayable_are_dispatched_every_time(client, sessi
 
 def test_errors_batches_and_web_calls_are_dispatched_every_time(client, session, dispatched):
     unknown = form("load", {"type": "account", "userkey": "nobody"}, session)
-    batch = json.dumps([{"jsonrpc": "2.0", "method": "companyList", "params": [session], "id": 1}]).encode()
+    batch = json.dumps(
+        [{"jsonrpc": "2.0", "method": "companyList", "params": [session], "id": 1}]
+    ).encode()
     for _ in range(2):
         assert json.loads(post(client, unknown))["error"]
         post(client, batch, "application/json")
     assert len(dispatched) == 4
 
 
-def test_an_account_load_that_fires_the_brands_search_is_dispatched_every_time(client, session, dispatched):
+def test_an_account_load_that_fires_the_brands_search_is_dispatched_every_time(
+    client, session, dispatched
+):
     from partner_servers import serving
 
     from mockspice.partner import create_partner_app
 
     with serving(create_partner_app()) as url:
-        assert client.put("/_mockspice/brands/1/1/webcalls", json={
-            "search_url": f"{url}/search", "int_user": "spice", "int_pass": "secret", "timeout_s": 5}).status_code == 200
+        assert (
+            client.put(
+                "/_mockspice/brands/1/1/webcalls",
+                json={
+                    "search_url": f"{url}/search",
+                    "int_user": "spice",
+                    "int_pass": "secret",
+                    "timeout_s": 5,
+                },
+            ).status_code
+            == 200
+        )
         body = form("accountLoad", {"LastName": "Doe", "brand": 1}, session)
         first = json.loads(post(client, body))
         second = json.loads(post(client, body))
-    assert [r["external"] for r in first["result"]] == [r["external"] for r in second["result"]] == ["0", "0", "1"]
+    assert (
+        [r["external"] for r in first["result"]]
+        == [r["external"] for r in second["result"]]
+        == ["0", "0", "1"]
+    )
     assert len(dispatched) == 2
     webcalls = [e["webcalls"] for e in api_entries(client)[-2:]]
     assert all(len(ids) == 1 for ids in webcalls) and webcalls[0] != webcalls[1]
 
 
-def test_an_answer_read_while_a_write_commits_is_not_given_after_it(client, app, session, dispatched):
+def test_an_answer_read_while_a_write_commits_is_not_given_after_it(
+    client, app, session, dispatched
+):
     """A write publishes its generation just before COMMIT; a read in between sees the old data.
 
     That answer must be tagged with the generation it read (the old one), not the published one,
@@ -170,7 +215,10 @@ def test_an_answer_read_while_a_write_commits_is_not_given_after_it(client, app,
     store = app.extensions["mockspice"].store
     during = []
     with store.write() as conn:  # the new generation is published, the change not yet committed
-        conn.execute(f'UPDATE {table(1, "tblAccount")} SET Status = ? WHERE Userkey = ?', ("Inactive", "jdoe"))
+        conn.execute(
+            f"UPDATE {table(1, 'tblAccount')} SET Status = ? WHERE Userkey = ?",
+            ("Inactive", "jdoe"),
+        )
         reader = threading.Thread(target=lambda: during.append(json.loads(post(client, body))))
         reader.start()
         reader.join(10)
@@ -190,7 +238,9 @@ def test_a_replay_is_answered_with_the_same_bytes_and_headers(client, session, d
 
 
 def test_a_long_request_is_dispatched_every_time(client, session, dispatched):
-    body = form("accountLoad", {"LastName": "Doe"}, session) + b" " * (endpoint.REPLAY_MAX_BYTES + 1)
+    body = form("accountLoad", {"LastName": "Doe"}, session) + b" " * (
+        endpoint.REPLAY_MAX_BYTES + 1
+    )
     answers = {post(client, body) for _ in range(3)}
     assert len(answers) == 1
     assert [r["userkey"] for r in json.loads(answers.pop())["result"]] == ["jdoe", "jdoe2"]
@@ -210,7 +260,9 @@ def kept(app) -> int:
 
 
 def test_requests_that_never_come_again_keep_nothing(client, app, session):
-    """A client asking for ever new things must not fill the kept answers (and push a poller's out)."""
+    """A client asking for ever new things must not fill the kept
+    answers (and push a poller's out).
+    """
     for n in range(20):
         post(client, form("load", {"type": "account", "userkey": f"user{n}"}, session, id_=n))
         post(client, form("accountLoad", {"LastName": "Doe"}, session, id_=n))
@@ -218,7 +270,9 @@ def test_requests_that_never_come_again_keep_nothing(client, app, session):
 
 
 def test_a_client_counting_its_ids_is_dispatched_every_time(client, app, session, dispatched):
-    api = OpenACD(client, "admin", "admin")  # request=<raw JSON>, the session appended, ids counting up
+    api = OpenACD(
+        client, "admin", "admin"
+    )  # request=<raw JSON>, the session appended, ids counting up
     dispatched.clear()  # its connect
     rows = [api.result("accountLoad", {"LastName": "Doe"}) for _ in range(5)]
     assert len(dispatched) == 5 and kept(app) == 0
@@ -227,31 +281,49 @@ def test_a_client_counting_its_ids_is_dispatched_every_time(client, app, session
 
 def test_a_form_warning_is_journaled_with_each_replay(client, session, dispatched):
     # A literal '+' in the raw JSON: PHP reads it as a space.
-    unencoded = form("accountLoad", {"LastName": "Doe", "FirstName": "John"}, session).replace(b" ", b"+")
+    unencoded = form("accountLoad", {"LastName": "Doe", "FirstName": "John"}, session).replace(
+        b" ", b"+"
+    )
     answers = {post(client, unencoded) for _ in range(4)}
     assert len(dispatched) == 2 and len(answers) == 1
     findings = [e["findings"] for e in api_entries(client)[-4:]]
-    assert findings[0] and findings[0][0]["code"] == "unencoded-form-body" and all(f == findings[0] for f in findings)
-    call = {"method": "accountLoad", "params": [{"LastName": "Doe", "FirstName": "John"}, session], "id": 7}
-    post(client, b"request=" + urllib.parse.quote_plus(json.dumps(call)).encode())  # without the warning: dispatched
+    assert (
+        findings[0]
+        and findings[0][0]["code"] == "unencoded-form-body"
+        and all(f == findings[0] for f in findings)
+    )
+    call = {
+        "method": "accountLoad",
+        "params": [{"LastName": "Doe", "FirstName": "John"}, session],
+        "id": 7,
+    }
+    post(
+        client, b"request=" + urllib.parse.quote_plus(json.dumps(call)).encode()
+    )  # without the warning: dispatched
     assert len(dispatched) == 3 and api_entries(client)[-1]["findings"] == []
 
 
-@pytest.mark.parametrize("call", [
-    {"method": "companyList", "params": [], "id": None},     # 1.0: a notification
-    {"method": "companyList", "params": [], "id": True},     # not a string or an integer
-    {"method": "companyList", "params": [], "id": 1.5},
-    {"method": "companyList", "params": [], "id": [1]},
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"method": "companyList", "params": [], "id": None},  # 1.0: a notification
+        {"method": "companyList", "params": [], "id": True},  # not a string or an integer
+        {"method": "companyList", "params": [], "id": 1.5},
+        {"method": "companyList", "params": [], "id": [1]},
+    ],
+)
 def test_a_call_whose_id_is_not_a_string_or_integer_is_replayed_only_with_the_same_bytes(
-        client, session, dispatched, call):
+    client, session, dispatched, call
+):
     body = b"request=" + json.dumps({**call, "params": [session]}).encode()
     for n in range(3):
         assert client.post(API, data=body + b" " * n, content_type=FORM).status_code in (200, 204)
     assert len(dispatched) == 3
 
 
-def test_a_call_with_another_id_params_session_or_host_is_another_request(client, session, dispatched):
+def test_a_call_with_another_id_params_session_or_host_is_another_request(
+    client, session, dispatched
+):
     other = OpenACD(client, "admin", "admin").session
     dispatched.clear()
     for _ in range(3):
@@ -260,13 +332,18 @@ def test_a_call_with_another_id_params_session_or_host_is_another_request(client
     post(client, form("load", {"type": "account", "userkey": "jdoe"}, session, id_=8))
     post(client, form("load", {"type": "account", "userkey": "jdoe2"}, session))
     post(client, form("load", {"type": "account", "userkey": "jdoe"}, other))
-    post(client, form("load", {"userkey": "jdoe", "type": "account"}, session))  # members in another order
-    post(client, form("load", {"type": "account", "userkey": "jdoe"}, session), Host="other.example")
+    post(
+        client, form("load", {"userkey": "jdoe", "type": "account"}, session)
+    )  # members in another order
+    post(
+        client, form("load", {"type": "account", "userkey": "jdoe"}, session), Host="other.example"
+    )
     assert len(dispatched) == 2 + 5
 
 
-def test_a_long_request_and_answer_are_journaled_cut_short_replayed_or_not(client, session, dispatched,
-                                                                          monkeypatch):
+def test_a_long_request_and_answer_are_journaled_cut_short_replayed_or_not(
+    client, session, dispatched, monkeypatch
+):
     monkeypatch.setattr(endpoint, "MAX_JOURNALED", 60)
     body = form("accountLoad", {"LastName": "Doe"}, session)
     answers = {post(client, body) for _ in range(3)}
@@ -276,7 +353,9 @@ def test_a_long_request_and_answer_are_journaled_cut_short_replayed_or_not(clien
     assert [e["response"] for e in entries] == [answers.pop()[:60].decode()] * 3
 
 
-def _dispatched_again(client, app, body: bytes, content_type: str = FORM) -> tuple[int, bytes, dict]:
+def _dispatched_again(
+    client, app, body: bytes, content_type: str = FORM
+) -> tuple[int, bytes, dict]:
     """The answer and journal entry a dispatch gives ``body``, with nothing kept."""
     ext = app.extensions["mockspice"]
     ext.api_replies._items.clear()
@@ -286,9 +365,13 @@ def _dispatched_again(client, app, body: bytes, content_type: str = FORM) -> tup
 
 
 @pytest.mark.parametrize("id_text", [b'"\\ud800"', b'"\\udc00x"', b'"a\\ud83d"'])
-def test_an_id_that_is_no_text_is_refused_as_a_dispatch_refuses_it(client, app, session, dispatched, id_text):
+def test_an_id_that_is_no_text_is_refused_as_a_dispatch_refuses_it(
+    client, app, session, dispatched, id_text
+):
     def call(id_: bytes) -> bytes:
-        return form("accountLoad", {"LastName": "Doe"}, session, id_=0).replace(b'"id": 0', b'"id": ' + id_)
+        return form("accountLoad", {"LastName": "Doe"}, session, id_=0).replace(
+            b'"id": 0', b'"id": ' + id_
+        )
 
     post(client, call(b'"a"'))
     post(client, call(b'"b"'))  # kept
@@ -296,7 +379,8 @@ def test_an_id_that_is_no_text_is_refused_as_a_dispatch_refuses_it(client, app, 
     entry = without_place(api_entries(client)[-1])
     assert len(dispatched) == 3 and reply.status_code == 200
     assert json.loads(reply.data)["error"] == (
-        "Parse error: the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text")
+        "Parse error: the JSON escapes a lone surrogate (\\ud800-\\udfff), which is no text"
+    )
     assert (reply.status_code, reply.data, entry) == _dispatched_again(client, app, call(id_text))
 
 
@@ -315,8 +399,12 @@ def test_a_chunked_request_is_replayed_as_a_sized_one(client, session, dispatche
     for _ in range(3):
         post(client, body)  # dispatched, dispatched, replayed
     assert len(dispatched) == 2
-    chunked = client.post(API, input_stream=io.BytesIO(body), content_type=FORM,  # as granian gives it
-                          headers={"Transfer-Encoding": "chunked"}, environ_overrides={
-                              "wsgi.input_terminated": True, "CONTENT_LENGTH": None})
+    chunked = client.post(
+        API,
+        input_stream=io.BytesIO(body),
+        content_type=FORM,  # as granian gives it
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": None},
+    )
     assert chunked.status_code == 200 and json.loads(chunked.data)["result"]
     assert len(dispatched) == 2

@@ -39,21 +39,52 @@ READS = {
 # Writes through the API, made by the admin: (method, params, whether some read above shows the
 # change, the calls made before the reads are kept).
 API_WRITES = [
-    ("create", [[{"type": "account", "userkey": "zoe", "brand": 1, "status": "Active",
-                  "contacts": [{"firstname": "Zoe", "lastname": "Doe", "pphone": "(555) 777-0001"}]}]], True, []),
+    (
+        "create",
+        [
+            [
+                {
+                    "type": "account",
+                    "userkey": "zoe",
+                    "brand": 1,
+                    "status": "Active",
+                    "contacts": [
+                        {"firstname": "Zoe", "lastname": "Doe", "pphone": "(555) 777-0001"}
+                    ],
+                }
+            ]
+        ],
+        True,
+        [],
+    ),
     ("update", [[{"type": "account", "userkey": "jdoe", "status": "Inactive"}]], True, []),
-    ("update", [[{"type": "contact", "userkey": "jdoe", "position": 0, "lastname": "Doe-Smith"}]], True, []),
+    (
+        "update",
+        [[{"type": "contact", "userkey": "jdoe", "position": 0, "lastname": "Doe-Smith"}]],
+        True,
+        [],
+    ),
     ("delete", [[{"type": "account", "userkey": "jdoe2"}]], True, []),
     ("create", [[{"type": "case", "userkey": "jdoe", "journal": "a new case"}]], True, []),
     ("createAlert", [{"message": "the lines are down"}], False, []),
-    ("createAgent", [{"login": "new.agent", "password": "s3cret", "firstname": "Nel", "lastname": "Doe"}], True, []),
+    (
+        "createAgent",
+        [{"login": "new.agent", "password": "s3cret", "firstname": "Nel", "lastname": "Doe"}],
+        True,
+        [],
+    ),
     ("createAgent", [{"agentid": 1, "active": 0}], True, []),
     ("changePass", [{"password": "n3w-pass"}], False, []),
     ("createCompany", [{"companylabel": "Initech"}], True, []),
     ("deleteCompany", [{"companyid": 2}], True, []),
     ("createBrand", [{"companyid": 1, "brandlabel": "Acme Kids"}], True, []),
     ("updateBrand", [{"brandid": 1, "brandlabel": "Acme Renamed"}], True, []),
-    ("deleteBrand", [{"brandid": 7}], True, [("createBrand", [{"companyid": 1, "brandid": 7, "brandlabel": "Brief"}])]),
+    (
+        "deleteBrand",
+        [{"brandid": 7}],
+        True,
+        [("createBrand", [{"companyid": 1, "brandid": 7, "brandlabel": "Brief"}])],
+    ),
     ("copyBrand", [{"brandid": 1}], True, []),
     ("saveReaderState", [{}], False, []),
     ("createProcessIssue", [{}], False, []),
@@ -76,7 +107,12 @@ CONTROL_WRITES = [
     ("POST", "/_mockspice/reset", None, True),  # the admin's connect and the reads' sessions end
     ("DELETE", "/_mockspice/journal", None, False),
     ("PUT", "/_mockspice/brands/1/1/webcalls", {"search_url": "http://127.0.0.1:9/search"}, False),
-    ("POST", "/_mockspice/rpc/stubs", {"method": "accountLoad", "result": [{"userkey": "stubbed"}]}, True),
+    (
+        "POST",
+        "/_mockspice/rpc/stubs",
+        {"method": "accountLoad", "result": [{"userkey": "stubbed"}]},
+        True,
+    ),
     ("POST", "/_mockspice/rpc/stubs", {"method": "agentList", "single_row_object": True}, False),
     ("DELETE", "/_mockspice/rpc/stubs", None, False),
     ("PUT", "/_mockspice/rpc/sessions/{session}", {"single_row_object": True}, True),
@@ -87,14 +123,18 @@ CONTROL_WRITES = [
 def test_the_tables_cover_every_replayable_method(tmp_path):
     app = create_app(Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db")}))
     try:
-        replayable = {name for name, method in extension.of(app).registry.methods.items() if method.replayable}
+        replayable = {
+            name for name, method in extension.of(app).registry.methods.items() if method.replayable
+        }
     finally:
         extension.of(app).prepared.cleanup()
     assert set(READS) == replayable
 
 
 def _body(method: str, params: list, session: str) -> bytes:
-    return b"request=" + json.dumps({"method": method, "params": [*params, session], "id": 1}).encode()
+    return (
+        b"request=" + json.dumps({"method": method, "params": [*params, session], "id": 1}).encode()
+    )
 
 
 def _ask(client, body: bytes) -> tuple[int, bytes]:
@@ -102,9 +142,14 @@ def _ask(client, body: bytes) -> tuple[int, bytes]:
     return reply.status_code, reply.data
 
 
-@pytest.mark.parametrize("write", [*(("api",) + w for w in API_WRITES), *(("control",) + w for w in CONTROL_WRITES)],
-                         ids=lambda w: f"{w[0]}-{w[1]}-{json.dumps(w[2])[:40] if w[0] == 'api' else w[2]}")
-def test_after_a_write_every_replayable_method_answers_as_a_fresh_dispatch(tmp_path, monkeypatch, write):
+@pytest.mark.parametrize(
+    "write",
+    [*(("api",) + w for w in API_WRITES), *(("control",) + w for w in CONTROL_WRITES)],
+    ids=lambda w: f"{w[0]}-{w[1]}-{json.dumps(w[2])[:40] if w[0] == 'api' else w[2]}",
+)
+def test_after_a_write_every_replayable_method_answers_as_a_fresh_dispatch(
+    tmp_path, monkeypatch, write
+):
     from mockspice.surfaces.api import endpoint
 
     app = create_app(Settings.load(environ={}, overrides={"db": str(tmp_path / "s.db")}))
@@ -112,11 +157,14 @@ def test_after_a_write_every_replayable_method_answers_as_a_fresh_dispatch(tmp_p
     client = app.test_client()
     dispatched: list[str] = []
     real = endpoint.respond
-    monkeypatch.setattr(endpoint, "respond", lambda text, call, registry: dispatched.append(text) or real(
-        text, call, registry))
+    monkeypatch.setattr(
+        endpoint,
+        "respond",
+        lambda text, call, registry: dispatched.append(text) or real(text, call, registry),
+    )
     try:
         admin = OpenACD(client, "admin", "admin")
-        for method, params in (write[4] if write[0] == "api" else []):
+        for method, params in write[4] if write[0] == "api" else []:
             admin.result(method, *params)
         bodies = {name: _body(name, params, admin.session) for name, params in READS.items()}
         before = {}

@@ -1,4 +1,6 @@
-"""What a caller of the API must not reach: other users' secrets, the mock's own tables, stale sessions."""
+"""What a caller of the API must not reach: other users' secrets, the mock's own tables, stale
+sessions.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +15,33 @@ def test_a_portal_session_cannot_query(client):
     portal = Rpc20.on(client)
     portal.session = portal.result("portalconnect", "jdoe")["session"]
     error = portal.error("query", "select Login from tblAgent")
-    assert error["code"] == -32002 and error["message"] == "query needs security level 1; this session has 0"
+    assert (
+        error["code"] == -32002
+        and error["message"] == "query needs security level 1; this session has 0"
+    )
 
 
-@pytest.mark.parametrize("table", ["tblJournal", "tblJournalText", "tblMockMeta", "tblRpcStub", "tblSession"])
+@pytest.mark.parametrize(
+    "table", ["tblJournal", "tblJournalText", "tblMockMeta", "tblRpcStub", "tblSession"]
+)
 def test_the_mocks_own_tables_are_not_shown(client, table):
     error = OpenACD(client, "admin").error("query", f"select * from {table}")
     assert error == f"query refused: only reading is allowed (the statement would READ {table})"
 
 
 def test_passwords_read_as_null(client):
-    rows = OpenACD(client, "admin").result("query", "select Login, Password from tblAgent where Login='admin'")
+    rows = OpenACD(client, "admin").result(
+        "query", "select Login, Password from tblAgent where Login='admin'"
+    )
     assert rows == [{"login": "admin", "password": None}]
 
 
 def test_connect_does_not_take_the_stored_digest_as_the_password(client):
     digest = hashlib.md5(b"admin").hexdigest()
-    assert OpenACD(client).error("connect", "admin", digest) == "login failed: unknown login or wrong password"
+    assert (
+        OpenACD(client).error("connect", "admin", digest)
+        == "login failed: unknown login or wrong password"
+    )
 
 
 def test_a_connect_request_is_not_journaled(client):
@@ -62,6 +74,10 @@ def test_sessions_are_capped_and_those_that_expire_first_end(client, monkeypatch
     assert store.read().execute("SELECT COUNT(*) FROM tblSession").fetchone()[0] == 5
     for session in opened[:3]:
         error = Rpc20.on(client, session=session).error("checkSession")
-        assert error == {"code": -32001, "message": f"invalid session: unknown session {session!r}", "data": error["data"]}
+        assert error == {
+            "code": -32001,
+            "message": f"invalid session: unknown session {session!r}",
+            "data": error["data"],
+        }
     for session in opened[3:]:
         assert Rpc20.on(client, session=session).result("checkSession") is not None

@@ -27,16 +27,37 @@ def _stub(client, **stub) -> dict:
 
 
 def test_add_answers_with_id_and_defaults(client):
-    stub = _stub(client, method="companyList", result=[{"companyid": "9", "companylabel": "Stubbed"}])
-    assert stub == {"id": stub["id"], "method": "companyList", "params_match": None,
-                    "result": [{"companyid": "9", "companylabel": "Stubbed"}], "error": None, "times": None,
-                    "delay_ms": 0, "fault": None, "answers": None, "then": None, "single_row_object": None,
-                    "times_left": None, "hits": 0, "origin": "api", "file": None}
+    stub = _stub(
+        client, method="companyList", result=[{"companyid": "9", "companylabel": "Stubbed"}]
+    )
+    assert stub == {
+        "id": stub["id"],
+        "method": "companyList",
+        "params_match": None,
+        "result": [{"companyid": "9", "companylabel": "Stubbed"}],
+        "error": None,
+        "times": None,
+        "delay_ms": 0,
+        "fault": None,
+        "answers": None,
+        "then": None,
+        "single_row_object": None,
+        "times_left": None,
+        "hits": 0,
+        "origin": "api",
+        "file": None,
+    }
     # A stub answers before the session check: a client test needs no connect.
     assert _call(client, "companyList", []).get_json() == {
-        "jsonrpc": "2.0", "result": [{"companyid": "9", "companylabel": "Stubbed"}], "id": 1}
+        "jsonrpc": "2.0",
+        "result": [{"companyid": "9", "companylabel": "Stubbed"}],
+        "id": 1,
+    }
     assert _call(client, "companyList", [], version="1.0").get_json() == {
-        "result": [{"companyid": "9", "companylabel": "Stubbed"}], "error": None, "id": 1}
+        "result": [{"companyid": "9", "companylabel": "Stubbed"}],
+        "error": None,
+        "id": 1,
+    }
 
 
 def test_times_then_the_real_method(client):
@@ -50,10 +71,20 @@ def test_times_then_the_real_method(client):
 
 def test_params_match_is_a_subset(client):
     _stub(client, method="accountLookup", params_match=[{"userkey": "jdoe"}], result="first")
-    _stub(client, method="accountLookup", params_match={"who": {"userkey": "asmith"}}, result="named")
+    _stub(
+        client, method="accountLookup", params_match={"who": {"userkey": "asmith"}}, result="named"
+    )
     _stub(client, method="accountLookup", result="fallback")
-    assert _call(client, "accountLookup", [{"userkey": "jdoe", "brand": 1}, "session"]).get_json()["result"] == "first"
-    assert _call(client, "accountLookup", {"who": {"userkey": "asmith", "x": 1}}).get_json()["result"] == "named"
+    assert (
+        _call(client, "accountLookup", [{"userkey": "jdoe", "brand": 1}, "session"]).get_json()[
+            "result"
+        ]
+        == "first"
+    )
+    assert (
+        _call(client, "accountLookup", {"who": {"userkey": "asmith", "x": 1}}).get_json()["result"]
+        == "named"
+    )
     assert _call(client, "accountLookup", [{"userkey": "other"}]).get_json()["result"] == "fallback"
     _stub(client, method="flag", params_match=[True], result="yes")
     assert _call(client, "flag", [True]).get_json()["result"] == "yes"
@@ -68,11 +99,21 @@ def test_error_stubs(client):
     _stub(client, method="load", error={"code": -32004, "message": "not found", "data": {"id": 7}})
     _stub(client, method="agentList", error="Only a message")
     assert _call(client, "load", [{}]).get_json() == {
-        "jsonrpc": "2.0", "error": {"code": -32004, "message": "not found", "data": {"id": 7}}, "id": 1}
-    assert _call(client, "load", [{}], version="1.0").get_json() == {"result": None, "error": "not found", "id": 1}
+        "jsonrpc": "2.0",
+        "error": {"code": -32004, "message": "not found", "data": {"id": 7}},
+        "id": 1,
+    }
+    assert _call(client, "load", [{}], version="1.0").get_json() == {
+        "result": None,
+        "error": "not found",
+        "id": 1,
+    }
     error = _call(client, "agentList", [{}]).get_json()["error"]
     # "data" may be omitted (JSON-RPC 2.0, 5.1); the core sends it as null for a stub without one.
-    assert {k: v for k, v in error.items() if v is not None} == {"code": -32000, "message": "Only a message"}
+    assert {k: v for k, v in error.items() if v is not None} == {
+        "code": -32000,
+        "message": "Only a message",
+    }
 
 
 def test_delay(client):
@@ -100,7 +141,10 @@ def test_malformed_fault(client):
 
 
 def test_drop_fault_through_a_real_server(live):
-    assert live.request("POST", STUBS, json={"method": "companyList", "fault": "drop"}).status_code == 201
+    assert (
+        live.request("POST", STUBS, json={"method": "companyList", "fault": "drop"}).status_code
+        == 201
+    )
     # granian cannot close a connection before the answer's headers: it breaks off after them.
     mark = len(live.log)
     with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
@@ -110,7 +154,9 @@ def test_drop_fault_through_a_real_server(live):
     logged = [line for line in list(live.log)[mark:] if "spiceAPIServer.php" not in line]
     assert logged == ["[INFO] the answer broke off after its headers (the drop fault of a stub)\n"]
     # The server keeps serving; the stub still answers (no times), other methods do not drop.
-    reply = live.request("POST", API, json={"jsonrpc": "2.0", "method": "resetPass", "params": ["x"], "id": 2})
+    reply = live.request(
+        "POST", API, json={"jsonrpc": "2.0", "method": "resetPass", "params": ["x"], "id": 2}
+    )
     assert reply.json() == {"jsonrpc": "2.0", "result": {"msg": "sent"}, "id": 2}
 
 
@@ -120,7 +166,9 @@ def test_list_and_clear(client):
     listed = client.get(STUBS).get_json()
     assert listed["count"] == 2
     assert [(s["id"], s["method"], s["times_left"]) for s in listed["stubs"]] == [
-        (first["id"], "a", 3), (second["id"], "b", None)]
+        (first["id"], "a", 3),
+        (second["id"], "b", None),
+    ]
     _call(client, "a", [])
     assert client.get(STUBS).get_json()["stubs"][0]["times_left"] == 2
     assert client.delete(STUBS).get_json() == {"status": "cleared", "count": 2}
@@ -128,18 +176,28 @@ def test_list_and_clear(client):
     assert _call(client, "a", []).get_json()["error"]["code"] == -32601
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"result": 1}, "'method' is required"),
-    ({"method": "a"}, "a stub needs 'result', 'error', 'fault', 'answers' (one per call), or 'single_row_object'"),
-    ({"method": "a", "result": 1, "error": "x"}, "a stub has 'result' or 'error', not both"),
-    ({"method": "a", "result": 1, "colour": "red"}, "unknown stub key 'colour'"),
-    ({"method": "a", "result": 1, "times": 0}, "'times' must be a whole number from 1"),
-    ({"method": "a", "result": 1, "delay_ms": -1}, "'delay_ms' must be a whole number from 0 to 60000"),
-    ({"method": "a", "fault": "explode"}, "'fault' must be one of http500, drop, malformed"),
-    ({"method": "a", "error": {"code": "x", "message": "m"}}, "'error' must be a message, or"),
-    ({"method": "a", "result": 1, "params_match": "x"}, "'params_match' must be an array"),
-    ([1], "a stub is a JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"result": 1}, "'method' is required"),
+        (
+            {"method": "a"},
+            "a stub needs 'result', 'error', 'fault', 'answers' (one per call), or "
+            "'single_row_object'",
+        ),
+        ({"method": "a", "result": 1, "error": "x"}, "a stub has 'result' or 'error', not both"),
+        ({"method": "a", "result": 1, "colour": "red"}, "unknown stub key 'colour'"),
+        ({"method": "a", "result": 1, "times": 0}, "'times' must be a whole number from 1"),
+        (
+            {"method": "a", "result": 1, "delay_ms": -1},
+            "'delay_ms' must be a whole number from 0 to 60000",
+        ),
+        ({"method": "a", "fault": "explode"}, "'fault' must be one of http500, drop, malformed"),
+        ({"method": "a", "error": {"code": "x", "message": "m"}}, "'error' must be a message, or"),
+        ({"method": "a", "result": 1, "params_match": "x"}, "'params_match' must be an array"),
+        ([1], "a stub is a JSON object"),
+    ],
+)
 def test_bad_stubs_are_refused(client, body, message):
     response = client.post(STUBS, json=body)
     assert response.status_code == 400
@@ -148,7 +206,9 @@ def test_bad_stubs_are_refused(client, body, message):
     assert client.get(STUBS).get_json()["count"] == 0
 
 
-@pytest.mark.parametrize("data, message", [(b"", "the request body is empty"), (b"{", "not valid JSON")])
+@pytest.mark.parametrize(
+    "data, message", [(b"", "the request body is empty"), (b"{", "not valid JSON")]
+)
 def test_unreadable_stub_bodies(client, data, message):
     response = client.post(STUBS, data=data, content_type="application/json")
     assert response.status_code == 400 and message in response.get_json()["error"]["message"]

@@ -12,8 +12,17 @@ from importlib import import_module
 
 from mockspice.surfaces.api.registry import Registry
 
-GROUPS = ("sessions", "directory", "query", "accounts", "cases", "events", "alerts", "undocumented",
-          "discovery")
+GROUPS = (
+    "sessions",
+    "directory",
+    "query",
+    "accounts",
+    "cases",
+    "events",
+    "alerts",
+    "undocumented",
+    "discovery",
+)
 
 
 def build() -> Registry:

@@ -22,27 +22,38 @@ DEFAULT_RPC_CODE = DomainError.rpc_code
 SESSION_NOTE = (
     "Methods marked x-session need the session id that connect (or portalconnect) returned. "
     "Send it as the LAST positional parameter, after the method's own parameters (as SpiceCSM's "
-    "clients do; fill left-out optional parameters with null); with named parameters (JSON-RPC 2.0) "
-    "as the parameter \"session\"; or in the HTTP header X-Spice-Session. A missing, unknown or "
-    "expired session is the invalid-session error (-32001).")
+    "clients do; fill left-out optional parameters with null); with named parameters (JSON-RPC "
+    "2.0) "
+    'as the parameter "session"; or in the HTTP header X-Spice-Session. A missing, unknown or '
+    "expired session is the invalid-session error (-32001)."
+)
 
 SESSION_PARAM = {
-    "name": "session", "required": False, "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-    "description": "the session id from connect: the last positional parameter, the named parameter "
-                   "\"session\", or the header X-Spice-Session (one of the three is needed)",
+    "name": "session",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "description": "the session id from connect: the last positional parameter, the named "
+    'parameter "session", or the header X-Spice-Session (one of the three is needed)',
 }
 
 # Errors every method of a kind can give, besides those it lists itself.
-IMPLIED = (("invalid-session", lambda m: m.session), ("permission-denied", lambda m: m.min_level > 0),
-           ("bad-parameter", lambda m: bool(m.params)))
+IMPLIED = (
+    ("invalid-session", lambda m: m.session),
+    ("permission-denied", lambda m: m.min_level > 0),
+    ("bad-parameter", lambda m: bool(m.params)),
+)
 
 
 def register(registry: Registry) -> None:
     """Declare ``rpc.discover``."""
 
-    @registry.method("rpc.discover", summary="This API as an OpenRPC 1.2 document (every method, its "
-                     "parameters, result and errors); no session needed.", session=False,
-                     result={"$ref": META_SCHEMA})
+    @registry.method(
+        "rpc.discover",
+        summary="This API as an OpenRPC 1.2 document (every method, its "
+        "parameters, result and errors); no session needed.",
+        session=False,
+        result={"$ref": META_SCHEMA},
+    )
     def discover(call: Any) -> dict[str, Any]:
         base = call.self_url.rstrip("/") + (call.settings.base_path or "")
         return document(call.registry, base + API_PATH)
@@ -56,11 +67,14 @@ def document(registry: Registry, server_url: str) -> dict[str, Any]:
         "info": {
             "title": "SpiceCSM JSON-RPC API (mockspice)",
             "version": __version__,
-            "description": "SpiceCSM's API as mockspice serves it: JSON-RPC 1.0 (SpiceCSM's own clients) "
-                           "and 2.0, a form field request=<json> or a JSON body. " + SESSION_NOTE,
+            "description": "SpiceCSM's API as mockspice serves it: JSON-RPC 1.0 (SpiceCSM's own "
+            "clients) and 2.0, a form field request=<json> or a JSON body. " + SESSION_NOTE,
         },
         "servers": [{"name": "mockspice", "url": server_url}],
-        "methods": [_method(m, codes) for m in sorted(registry.methods.values(), key=lambda m: m.name.lower())],
+        "methods": [
+            _method(m, codes)
+            for m in sorted(registry.methods.values(), key=lambda m: m.name.lower())
+        ],
         "x-session-parameter": SESSION_NOTE,
     }
 
@@ -98,11 +112,17 @@ def _method(method: Method, codes: dict[str, tuple[int, str]]) -> dict[str, Any]
         "x-min-security-level": method.min_level,
     }
     if method.rows:
-        entry["description"] = ("A list of rows; with the setting rpc_single_row_object, one row comes as a "
-                                "bare object. Nothing found is {\"msg\": \"no results\"}.")
+        entry["description"] = (
+            "A list of rows; with the setting rpc_single_row_object, one row comes as a "
+            'bare object. Nothing found is {"msg": "no results"}.'
+        )
     return entry
 
 
 def _param(param: Any) -> dict[str, Any]:
-    return {"name": param.name, "summary": param.summary, "required": param.required,
-            "schema": dict(SHAPES[param.shape])}
+    return {
+        "name": param.name,
+        "summary": param.summary,
+        "required": param.required,
+        "schema": dict(SHAPES[param.shape]),
+    }
