@@ -25,7 +25,8 @@ from mockspice.surfaces.api import docs_page as api_docs
 from mockspice.surfaces.api import endpoint as api_endpoint
 from mockspice.surfaces.api.methods import build as build_api
 from mockspice.surfaces.bodies import reading_bodies
-from mockspice.surfaces.errors import API_PATH, CONTROL_PREFIX, error_response
+from mockspice.surfaces.errors import CONTROL_PREFIX, error_response
+from mockspice.urls import API_PATH
 from mockspice.webcalls.engine import Engine
 from mockspice.webcalls.transport import Transport
 
@@ -133,12 +134,16 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
     if settings.partner:
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-        from mockspice.domain.outbound import PARTNER_PREFIX
+        from mockspice.domain import outbound
         from mockspice.partner import create_partner_app
 
         # The reference partner keeps its data in the process: with several workers, each has
-        # its own copy (docs/partner-guide.md).
-        app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PARTNER_PREFIX: create_partner_app()})
+        # its own copy (docs/partner-guide.md). It accepts the credentials the brands were
+        # wired with (domain/state.py).
+        partner = create_partner_app(
+            int_user=outbound.PARTNER_INT_USER, int_pass=outbound.PARTNER_INT_PASS
+        )
+        app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {outbound.PARTNER_PREFIX: partner})
     # Outermost: every URL's body is read whole within body_timeout_s before any of the above runs.
     app.wsgi_app = reading_bodies(
         app.wsgi_app,

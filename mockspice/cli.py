@@ -14,6 +14,7 @@ import click
 
 from mockspice import __version__
 from mockspice.settings import Settings, SettingsError
+from mockspice.wire.schemas import KINDS
 
 USAGE_EXIT = 2
 
@@ -78,7 +79,7 @@ def serve(config: str | None, **overrides: Any) -> None:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["search", "load", "update", "case"]), metavar="KIND")
+@click.argument("kind", type=click.Choice(list(KINDS)), metavar="KIND")
 @click.argument("file", type=str)
 @click.option(
     "--format",
@@ -105,7 +106,7 @@ def validate(kind: str, file: str, fmt: str, userkey: str | None) -> None:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["search", "load", "update", "case"]), metavar="KIND")
+@click.argument("kind", type=click.Choice(list(KINDS)), metavar="KIND")
 @click.option("--url", required=True, help="the partner's receiver (http or https)")
 @click.option("--int-user", default="", help="intUser sent with the call")
 @click.option("--int-pass", default="", help="intPass sent with the call (shown masked)")
@@ -200,9 +201,13 @@ def partner(
     """Serve the reference partner: the four web-call receivers, as a template
     (docs/partner-guide.md).
     """
-    from mockspice.partner.app import DEFAULT_INT_PASS, DEFAULT_INT_USER, serve_partner
+    from mockspice.partner.app import (
+        DEFAULT_INT_PASS,
+        DEFAULT_INT_USER,
+        PartnerDataError,
+        serve_partner,
+    )
     from mockspice.server import ServeError, check_bind
-    from mockspice.store.dataset import DatasetError
 
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} must be between 0 and 65535")
@@ -211,7 +216,7 @@ def partner(
         serve_partner(
             host, port, data_file, int_user or DEFAULT_INT_USER, int_pass or DEFAULT_INT_PASS
         )
-    except (ServeError, DatasetError) as exc:
+    except (ServeError, PartnerDataError) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -25,8 +25,8 @@ from urllib.parse import quote, urlencode
 import requests
 from urllib3.exceptions import MaxRetryError
 
-API_PATH = "/api/spiceAPIServer/spiceAPIServer.php"
-POP_PATH = "/integrations/telephony/telephonypop.php"
+from mockspice.urls import API_PATH, POP_PATH
+
 CONTROL = "/_mockspice"
 EXCERPT = 200  # characters of a body that is not what was expected, in an error's message
 

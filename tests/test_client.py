@@ -241,7 +241,10 @@ def test_journal_filters(mock):
     "filters, message",
     [
         ({"kind": "pops"}, "parameter 'kind' must be one of pop, api, webcall, error"),
-        ({"company": 0}, "parameter 'company' must be a positive whole number (an id)"),
+        (
+            {"company": 0},
+            "parameter 'company' must be an id (a whole number from 1 to 2147483647), not '0'",
+        ),
         ({"since": "yesterday"}, "parameter 'since'"),
     ],
 )
@@ -291,7 +294,10 @@ def test_find_count_and_near_misses(mock):
             lambda m: m.find({"metod": "accountLoad"}),
             "unknown matcher key 'metod' (known: kind, method,",
         ),
-        (lambda m: m.count(company="1"), "'company' must be a positive whole number (an id)"),
+        (
+            lambda m: m.count(company="one"),
+            "'company' must be an id (a whole number from 1 to 2147483647), not 'one'",
+        ),
         (lambda m: m.count(limit=1), "unknown matcher key 'limit'"),
         (lambda m: m.near_misses(kind="pops"), "'kind' must be one of pop, api, webcall, error"),
     ],

@@ -18,12 +18,13 @@ The mock's choices (SpiceCSM publishes no shapes; docs/api.md):
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
 
-from mockspice.domain.accounts import (
-    NO_RESULTS,
+from mockspice.domain.errors import BadParameter, Conflict, NotFound
+from mockspice.domain.readers import ident, only_keys, required, text
+from mockspice.domain.records import MAX_ROWS, NO_RESULTS, string
+from mockspice.domain.scope import (
     Effects,
     Handler,
     Scope,
@@ -31,19 +32,12 @@ from mockspice.domain.accounts import (
     check_brand,
     check_company,
     fold,
-    ident,
-    only_keys,
-    required,
-    string,
-    text,
 )
-from mockspice.domain.errors import BadParameter, Conflict, NotFound
 from mockspice.domain.sessions import Session
-from mockspice.store.dataset import RESPONSE_TEXTS
+from mockspice.store.dataset import RESPONSE_TEXTS, now_text
 from mockspice.store.db import Store
 from mockspice.store.schema import table
 
-MAX_ROWS = 10_000
 ROW_KEYS = (
     "cid",
     "id",
@@ -73,10 +67,6 @@ _NAME = (
     " THEN {a}.LastName || ', ' || {a}.FirstName WHEN {a}.LastName || {a}.FirstName <> ''"
     " THEN {a}.LastName || {a}.FirstName ELSE {a}.Login END"
 )
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _t(company_id: int) -> dict[str, str]:
@@ -169,7 +159,7 @@ def _case(conn: sqlite3.Connection, scope: Scope, value: Any, key: str = "id") -
 
 
 def _texts(record: dict[str, Any]) -> dict[str, str]:
-    return {key: text(record, key) for key in RESPONSE_TEXTS if key in record}
+    return {key: text(record[key], key) for key in RESPONSE_TEXTS if key in record}
 
 
 def _insert_response(
@@ -195,7 +185,7 @@ def _insert_response(
             tier,
             status_id,
             issue_id,
-            _now(),
+            now_text(),
             callid,
             *(texts.get(key, "") for key in RESPONSE_TEXTS),
         ),
@@ -239,12 +229,12 @@ def _create_case(
     issue_id = _issue(conn, cid, record.get("issue"))
     tier = _tier(record.get("tier", 1))
     assigned = _agent(conn, cid, record.get("agent"))
-    callid = text(record, "callid") if "callid" in record else ""
+    callid = text(record["callid"], "callid") if "callid" in record else ""
     t = _t(cid)
     case_id = conn.execute(f"SELECT COALESCE(MAX(CaseID), 0) + 1 FROM {t['tblCase']}").fetchone()[0]
     conn.execute(
         f"INSERT INTO {t['tblCase']} VALUES (?,?,?,?,?,?,?,?,?)",
-        (case_id, brand_id, account_id, status_id, issue_id, tier, assigned, callid, _now()),
+        (case_id, brand_id, account_id, status_id, issue_id, tier, assigned, callid, now_text()),
     )
     response_id = _insert_response(
         conn, scope, case_id, status_id, issue_id, tier, callid, _texts(record)
@@ -275,7 +265,7 @@ def _update_case(
     if "agent" in record:
         changes["AssignedAgentID"] = _agent(conn, cid, record["agent"])
     if "callid" in record:
-        changes["CallID"] = text(record, "callid")
+        changes["CallID"] = text(record["callid"], "callid")
     if not changes:
         raise BadParameter(
             "a case update needs something to change: status, issue, tier, agent or callid"
@@ -335,7 +325,7 @@ def _create_response(
     )
     issue_id = _issue(conn, cid, record["issue"]) if "issue" in record else case[5]
     tier = _tier(record["tier"]) if "tier" in record else case[6]
-    callid = text(record, "callid") if "callid" in record else ""
+    callid = text(record["callid"], "callid") if "callid" in record else ""
     response_id = _insert_response(
         conn, scope, case[0], status_id, issue_id, tier, callid, _texts(record)
     )
@@ -366,7 +356,7 @@ def _update_response(
     if "tier" in record:
         changes["TierID"] = _tier(record["tier"])
     if "callid" in record:
-        changes["CallID"] = text(record, "callid")
+        changes["CallID"] = text(record["callid"], "callid")
     if not changes:
         raise BadParameter(
             f"a response update needs something to change ({', '.join(RESPONSE_KEYS[2:])})"
@@ -459,7 +449,7 @@ def case_load(
                 args.append(ident(value, key))
             elif key == "userkey":
                 where.append("a.Userkey = ?")
-                args.append(text(given, key))
+                args.append(text(given[key], key))
             elif key == "status":
                 where.append("c.StatusID = ?")
                 args.append(_status(conn, scope.company_id, value))
@@ -476,7 +466,7 @@ def case_load(
                     f"{table(scope.company_id, 'tblResponse')}"
                     " WHERE CallID = ?))"
                 )
-                args.extend((text(given, key),) * 2)
+                args.extend((text(given[key], key),) * 2)
         if scope.userkey is not None:
             where.append("a.Userkey = ?")
             args.append(scope.userkey)

@@ -30,6 +30,7 @@ import secrets
 import sqlite3
 from typing import Any
 
+from mockspice.domain import readers
 from mockspice.domain.errors import (
     BadParameter,
     CommunityLimit,
@@ -39,7 +40,7 @@ from mockspice.domain.errors import (
     UnknownBrand,
     UnknownCompany,
 )
-from mockspice.domain.records import NO_RESULTS
+from mockspice.domain.records import NO_RESULTS, php_row, rows_or_none
 from mockspice.domain.sessions import ADMIN, Session
 from mockspice.store import dataset
 from mockspice.store.db import Store
@@ -62,6 +63,14 @@ def fields(obj: dict[str, Any]) -> dict[str, Any]:
     return {str(key).lower(): value for key, value in obj.items()}
 
 
+def _read(method: str, read, *args: Any) -> Any:
+    """A reader of mockspice.domain.readers, its message prefixed with the method."""
+    try:
+        return read(*args)
+    except BadParameter as exc:
+        raise BadParameter(f"{method}: {exc.message}") from None
+
+
 def int_field(
     obj: dict[str, Any],
     key: str,
@@ -71,25 +80,15 @@ def int_field(
     low: int = 1,
     high: int = MAX_ID,
 ) -> int | None:
-    """A whole number given as a number or as its digits (PHP clients send ids as text)."""
+    """An id (or, with ``low``/``high``, a whole number in that range); None when not given."""
     value = obj.get(key)
     if value is None or value == "":
         if required:
-            raise BadParameter(f"{method}: {key} is required")
+            raise BadParameter(f"{method}: '{key}' is required")
         return None
-    # At most 12 digits: enough for any id, and int() of thousands of digits raises.
-    if (
-        isinstance(value, str)
-        and value.strip().isascii()
-        and value.strip().isdigit()
-        and len(value.strip()) <= 12
-    ):
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadParameter(f"{method}: {key} must be a whole number, not {_shown(value)}")
-    if not low <= value <= high:
-        raise BadParameter(f"{method}: {key} must be from {low} to {high}, not {value}")
-    return value
+    if (low, high) == (1, MAX_ID):
+        return _read(method, readers.ident, value, key)
+    return _read(method, readers.whole, value, key, low, high)
 
 
 def text_field(
@@ -100,40 +99,24 @@ def text_field(
     required: bool = False,
     default: str | None = None,
 ) -> str | None:
-    """A text value (a number is taken as its digits); required text must not be blank."""
+    """Text (a number taken as PHP prints it); required text must not be blank."""
     value = obj.get(key)
     if value is None:
         if required:
-            raise BadParameter(f"{method}: {key} is required")
+            raise BadParameter(f"{method}: '{key}' is required")
         return default
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise BadParameter(f"{method}: {key} must be text, not {_shown(value)}")
-    # No lone surrogate reaches here: surfaces/api/dispatch.py refuses them before any method runs.
+    value = _read(method, readers.text, value, key)
     if required and not value.strip():
-        raise BadParameter(f"{method}: {key} must not be empty")
+        raise BadParameter(f"{method}: '{key}' must not be empty")
     return value
 
 
 def flag_field(obj: dict[str, Any], key: str, method: str) -> bool | None:
-    """A yes/no value: true/false, 1/0 or their text ("1", "true"), as PHP clients send them."""
+    """Yes or no (true/false, 1/0 or their text); None when not given."""
     value = obj.get(key)
     if value is None or value == "":
         return None
-    known = {
-        True: True,  # 1 == True and 0 == False: the two numbers are these keys too
-        False: False,
-        "1": True,
-        "0": False,
-        "true": True,
-        "false": False,
-    }
-    if isinstance(value, (bool, int, str)) and not isinstance(value, float):
-        flag = known.get(value.lower() if isinstance(value, str) else value)
-        if flag is not None:
-            return flag
-    raise BadParameter(f"{method}: {key} must be 1 or 0 (or true or false), not {_shown(value)}")
+    return _read(method, readers.flag, value, key)
 
 
 def datetime_field(
@@ -143,11 +126,12 @@ def datetime_field(
     value = obj.get(key)
     if value is None or value == "":
         if required:
-            raise BadParameter(f"{method}: {key} is required")
+            raise BadParameter(f"{method}: '{key}' is required")
         return None
     if isinstance(value, str) and len(value) > 64:  # the dataset's message would reflect all of it
         raise BadParameter(
-            f"{method}: {key} must be a date and time like 2006-01-27 13:27:51, not {_shown(value)}"
+            f"{method}: '{key}' must be a date and time like 2006-01-27 13:27:51, "
+            f"not {readers.shown(value)}"
         )
     try:
         return dataset.datetime_text(value, f"{method}: {key}")
@@ -162,23 +146,8 @@ def label_field(
     key = next((k for k in keys if obj.get(k) is not None), keys[0])
     value = text_field(obj, key, method, required=required)
     if value is not None and not value.strip():
-        raise BadParameter(f"{method}: {key} must not be empty")
+        raise BadParameter(f"{method}: '{key}' must not be empty")
     return value
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:60] + "..."
-
-
-def php_row(values: dict[str, Any]) -> dict[str, Any]:
-    """A row as PHP's MySQL functions give it: every value text, or null."""
-    return {key: None if value is None else str(value) for key, value in values.items()}
-
-
-def rows_or_none(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, str]:
-    """The rows, or ``{"msg": "no results"}`` when there are none."""
-    return rows if rows else dict(NO_RESULTS)
 
 
 def password_md5(value: str) -> str:

@@ -9,7 +9,6 @@ and global alerts (spicecsm-facts.md). Security levels are not checked: the fact
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
 
@@ -21,12 +20,12 @@ from mockspice.domain.directory import (
     flag_field,
     int_field,
     label_field,
-    php_row,
-    rows_or_none,
     text_field,
 )
 from mockspice.domain.errors import BadParameter, NotFound
+from mockspice.domain.records import php_row, rows_or_none
 from mockspice.domain.sessions import Session
+from mockspice.store.dataset import now_text
 from mockspice.store.db import Store
 from mockspice.store.schema import table
 
@@ -46,11 +45,6 @@ EVENT_COLUMNS = (
     "agentid",
 )
 ALERT_COLUMNS = ("alertid", "message", "created", "expires", "active")
-
-
-def now_text() -> str:
-    """Now, as the store keeps dates (UTC)."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # --- events ----------------------------------------------------------------------------------

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mockspice.domain.accounts import check_company
 from mockspice.domain.errors import BadParameter
 from mockspice.domain.outbound import check_brand
+from mockspice.domain.readers import ident
 from mockspice.domain.records import NO_RESULTS
+from mockspice.domain.scope import Scope, check_company
 from mockspice.store.db import Store
-from mockspice.store.schema import MAX_ID, table
+from mockspice.store.schema import table
 
 SUCCESS = {"msg": "success"}
 INCONTACT_PREFIX = "inContact:"
@@ -29,24 +30,17 @@ MAX_VALUE = 4096
 
 def company_of(session: Any) -> int:
     """The company of a session (a portal or agent session always has one)."""
-    company = session.company_id
-    if company is None:
-        raise BadParameter("this session belongs to no company")
-    return company
+    return Scope.of(session).company_id
 
 
 def brand_of(obj: dict[str, Any], method: str) -> int:
     """The brand an object names (``brandid`` or ``brand``, a number or its text), default 1."""
     for key in _BRAND_KEYS:
         if key in obj:
-            value = obj[key]
-            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
-                value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-                raise BadParameter(
-                    f"{method}: {key} must be a brand id (a positive whole number or its text)"
-                )
-            return value
+            try:
+                return ident(obj[key], key)
+            except BadParameter as exc:
+                raise BadParameter(f"{method}: {exc.message}") from None
     return 1  # the Community edition's only brand, and every company's first
 
 

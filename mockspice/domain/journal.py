@@ -12,6 +12,7 @@ import json
 import sqlite3
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from mockspice.store.behind import WriteBehind
@@ -81,21 +82,29 @@ def _recorder(store: Store, limit: int) -> _Recorder:
     return store.helper(RECORDER, lambda: _Recorder(store, limit))
 
 
-def reserve(store: Store) -> int:
-    """An entry id, for a caller that must put its id into the entry (then :func:`append` it)."""
-    return store.counters.take()
-
-
-def append(
-    store: Store, limit: int, kind: str, entry: dict[str, Any], entry_id: int | None = None
-) -> int:
+def append(store: Store, limit: int, kind: str, entry: dict[str, Any]) -> int:
     """Record an entry; returns its id at once, the row is written a moment later (store/behind.py).
 
     :param limit: the journal's cap (setting ``journal_limit``): older entries are dropped.
-    :param entry_id: an id from :func:`reserve`.
     """
     # The JSON first, before taking an id: an id is never left unused.
-    return record(store, limit, kind, entry_text(entry), entry_id)
+    return record(store, limit, kind, entry_text(entry))
+
+
+def append_own(store: Store, limit: int, kind: str, build: Callable[[int], dict[str, Any]]) -> int:
+    """Record an entry that holds its own id: ``build(id)`` makes it once the id is taken.
+
+    The id is written whatever happens: should ``build`` fail, an ``error`` entry takes the id
+    and the exception goes on (an id taken and never written would keep readers waiting for it,
+    :func:`settle`).
+    """
+    entry_id = store.counters.take()
+    try:
+        text = entry_text(build(entry_id))
+    except Exception as exc:
+        record(store, limit, "error", entry_text(error_entry(exc, making=kind)), entry_id)
+        raise
+    return record(store, limit, kind, text, entry_id)
 
 
 # An entry's JSON is at most this long (characters): a longer one is cut (:func:`entry_text`).

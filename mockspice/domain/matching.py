@@ -18,11 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockspice.domain import journal
+from mockspice.domain import journal, readers
 from mockspice.domain.errors import BadParameter, json_type
 from mockspice.domain.stubs import contains
 from mockspice.store.db import Store
-from mockspice.store.schema import MAX_ID
 from mockspice.webcalls.engine import KINDS as WEBCALL_KINDS
 from mockspice.webcalls.engine import OUTCOMES as WEBCALL_OUTCOMES
 
@@ -61,9 +60,7 @@ class Matcher:
 
 
 def _text(value: Any, label: str) -> str:
-    if not isinstance(value, str):
-        raise BadParameter(f"{label} must be a string, not {json_type(value)}")
-    return value
+    return readers.text(value, label)
 
 
 def _name(value: Any, label: str) -> str:
@@ -82,15 +79,7 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
 
 
 def _id(value: Any, label: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise BadParameter(f"{label} must be a positive whole number (an id)")
-    return value
-
-
-def _id_text(value: str, label: str) -> int:
-    return _id(
-        int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None, label
-    )
+    return readers.ident(value, label)
 
 
 def _pattern(value: Any, label: str) -> Any:
@@ -136,15 +125,7 @@ def since_text(value: str, label: str = "parameter 'since'") -> int | str:
 
 
 def _limit(value: Any, label: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MOST:
-        raise BadParameter(f"{label} must be a whole number of entries (0 or more)")
-    return value
-
-
-def _limit_text(value: str, label: str) -> int:
-    return _limit(
-        int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None, label
-    )
+    return readers.whole(value, label, 0, MOST)
 
 
 # --- what an entry holds -----------------------------------------------------------------------
@@ -219,8 +200,8 @@ KEYS: dict[str, Key] = {
     ),
     "url": Key(_text, lambda e, c: (_exchange(e).get("request") or {}).get("url"), _text),
     "outcome": Key(_one_of(OUTCOMES), _outcome, _one_of(OUTCOMES), per_call=True),
-    "company": Key(_id, _brand_of("company"), _id_text),
-    "brand": Key(_id, _brand_of("brand"), _id_text),
+    "company": Key(_id, _brand_of("company"), _id),
+    "brand": Key(_id, _brand_of("brand"), _id),
     "ani": Key(_text, lambda e, c: _pop_params(e).get("ani"), _text),
     "callid": Key(_text, lambda e, c: _pop_params(e).get("callid"), _text),
     "since": Key(_since, None, since_text),
@@ -264,7 +245,7 @@ def from_query(args: Mapping[str, str]) -> Matcher:
         if name != "limit"
     }
     return Matcher(
-        criteria, _limit_text(args["limit"], "parameter 'limit'") if "limit" in args else None
+        criteria, _limit(args["limit"], "parameter 'limit'") if "limit" in args else None
     )
 
 

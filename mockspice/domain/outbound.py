@@ -13,13 +13,15 @@ import sqlite3
 from typing import Any
 
 from mockspice.domain import journal, records
-from mockspice.domain.errors import BadParameter, DomainError, UnknownBrand, UnknownCompany
+from mockspice.domain.errors import BadParameter, DomainError
+from mockspice.domain.records import string
+from mockspice.domain.scope import check_brand
 from mockspice.store import dataset
 from mockspice.store.dataset import DatasetError
 from mockspice.store.db import Store
-from mockspice.store.schema import MAX_ID, table
+from mockspice.store.schema import table
 from mockspice.webcalls.criteria import CriteriaError, search_criteria
-from mockspice.webcalls.engine import JOURNAL_BODY_LIMIT, Endpoint, Engine, Exchange, ticket
+from mockspice.webcalls.engine import JOURNAL_BODY_LIMIT, KINDS, Endpoint, Engine, Exchange, ticket
 
 
 class NoWebCall(DomainError):
@@ -27,26 +29,6 @@ class NoWebCall(DomainError):
 
     code = "no-webcall-url"
     status = 409
-
-
-def check_brand(conn: sqlite3.Connection, company_id: int, brand_id: int) -> str:
-    """The brand's label; :class:`UnknownCompany` or :class:`UnknownBrand` if it does not exist."""
-    if (
-        not 1 <= company_id <= MAX_ID
-        or conn.execute("SELECT 1 FROM tblTenant WHERE TenantID = ?", (company_id,)).fetchone()
-        is None
-    ):
-        raise UnknownCompany(f"company {company_id} does not exist")
-    row = (
-        None
-        if not 1 <= brand_id <= MAX_ID
-        else conn.execute(
-            f"SELECT BrandLabel FROM {table(company_id, 'tblBrand')} WHERE BrandID = ?", (brand_id,)
-        ).fetchone()
-    )
-    if row is None:
-        raise UnknownBrand(f"brand {brand_id} does not exist in company {company_id}")
-    return row[0]
 
 
 def settings_of(conn: sqlite3.Connection, company_id: int, brand_id: int) -> dict[str, Any]:
@@ -109,13 +91,8 @@ def wire_to_partner(data: dict[str, Any], int_user: str, int_pass: str) -> dict[
     for company in data["companies"]:
         for brand in company["brands"]:
             webcalls = brand["webcalls"]
-            if not any(webcalls[f"{kind}_url"] for kind in ("search", "load", "update", "case")):
-                webcalls.update(
-                    {
-                        f"{kind}_url": f"{PARTNER_PREFIX}/{kind}"
-                        for kind in ("search", "load", "update", "case")
-                    }
-                )
+            if not any(webcalls[f"{kind}_url"] for kind in KINDS):
+                webcalls.update({f"{kind}_url": f"{PARTNER_PREFIX}/{kind}" for kind in KINDS})
                 webcalls.update(int_user=int_user, int_pass=int_pass)
     return data
 
@@ -138,14 +115,11 @@ class Outbound:
         engine.record = self._record
 
     def _record(self, exchange: Exchange) -> int:
-        exchange.id = journal.reserve(self.store)  # the entry holds its own id
-        return journal.append(
-            self.store,
-            self.journal_limit,
-            "webcall",
-            {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)},
-            entry_id=exchange.id,
-        )
+        def entry(entry_id: int) -> dict[str, Any]:
+            exchange.id = entry_id  # the entry holds its own id
+            return {"exchange": exchange.as_dict(body_limit=JOURNAL_BODY_LIMIT)}
+
+        return journal.append_own(self.store, self.journal_limit, "webcall", entry)
 
     def brand_endpoint(self, company_id: int, brand_id: int, kind: str, self_url: str) -> Endpoint:
         """The brand's endpoint for ``kind``; :class:`NoWebCall` when it has none."""
@@ -241,3 +215,10 @@ def _checked_account(account: dict[str, Any]) -> dict[str, Any]:
     except DatasetError as exc:
         raise BadParameter(str(exc)) from None
     return checked
+
+
+def summary(exchange: Any) -> dict[str, Any]:
+    """A web call as a result names it: ``{"id", "kind", "outcome"}`` (the id is its journal
+    entry's).
+    """
+    return {"id": string(exchange.id), "kind": exchange.kind, "outcome": exchange.outcome}

@@ -10,13 +10,30 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from mockspice.store.dataset import CONTACT_COLUMNS, RESPONSE_TEXTS
-from mockspice.store.schema import table
+from mockspice.store.dataset import RESPONSE_TEXTS
+from mockspice.store.schema import CONTACT_COLUMNS, table
 
 # SpiceCSM answers a search or load that finds nothing with this result, not an error.
 NO_RESULTS = {"msg": "no results"}
+# Rows of one search or query at most (accountLoad, caseLoad, query).
+MAX_ROWS = 10_000
 
 _CONTACT_SELECT = ", ".join(CONTACT_COLUMNS.values())
+
+
+def string(value: Any) -> str | None:
+    """A stored value as PHP's MySQL functions give it to a client: text, NULL as null."""
+    return None if value is None else str(value)
+
+
+def php_row(values: dict[str, Any]) -> dict[str, Any]:
+    """A row as PHP's MySQL functions give it: every value text, or null."""
+    return {key: string(value) for key, value in values.items()}
+
+
+def rows_or_none(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, str]:
+    """The rows, or ``{"msg": "no results"}`` when there are none."""
+    return rows if rows else dict(NO_RESULTS)
 
 
 def brand_data(conn: sqlite3.Connection, company_id: int, brand_id: int) -> dict[str, str]:

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from mockspice.domain.errors import DomainError
+from mockspice.domain.records import MAX_ROWS, NO_RESULTS
 from mockspice.store.db import Store
 
-MAX_ROWS = 10_000
 CHILD = str(Path(__file__).resolve().parent.parent / "store" / "query_child.py")
 # The mock's own tables (sessions, the journal with its requests, the seed, the stubs) are not
 # SpiceCSM's and hold credentials; password columns read as NULL.
@@ -207,4 +207,4 @@ def query(store: Store, sql: str, settings: Any) -> list[dict[str, Any]] | dict[
         )
     if error is not None:
         raise QueryFailed(f"query failed: {answer['message']}")
-    return answer["rows"] or {"msg": "no results"}
+    return answer["rows"] or NO_RESULTS

@@ -19,17 +19,15 @@ import re
 import threading
 from pathlib import Path
 
+import yaml
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from lxml import etree
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from mockspice.domain.outbound import PARTNER_INT_PASS, PARTNER_INT_USER
 from mockspice.resources import DATA_DIR
-from mockspice.store.dataset import load_file
-from mockspice.store.phones import normalize_phone
 from mockspice.wire import safexml
-from mockspice.wire.build import user_xml
+from mockspice.wire.build import AccountError, account_of, user_xml
 from mockspice.wire.documents import (
     ACCOUNT_USER_ATTRIBUTES,
     CORRECTED_NAMES,
@@ -59,7 +57,12 @@ receivers = Blueprint("partner", __name__)
 
 # The credentials the partner accepts unless told otherwise (SpiceCSM sends them as
 # intUser/intPass).
-DEFAULT_INT_USER, DEFAULT_INT_PASS = PARTNER_INT_USER, PARTNER_INT_PASS
+DEFAULT_INT_USER, DEFAULT_INT_PASS = "spice", "secret"
+NON_DIGITS = re.compile(r"[^0-9]+")
+
+
+class PartnerDataError(ValueError):
+    """The partner's data file cannot be read; the message names the file and the place."""
 
 
 class PartnerBook:
@@ -70,8 +73,7 @@ class PartnerBook:
     def __init__(self, accounts: list[dict]):
         self._lock = threading.Lock()
         self._accounts = {
-            a["userkey"]: {**a, "fields": {int(f["id"]): f["value"] for f in a.get("fields") or ()}}
-            for a in accounts
+            a["userkey"]: account_of(a, "an account of the partner") for a in accounts
         }
         self._tickets: dict[str, dict[tuple[str, str], dict]] = {}
 
@@ -107,6 +109,15 @@ class PartnerBook:
             return list(self._tickets.get(userkey, {}).values())
 
 
+def _digits(phone: str) -> str:
+    """A phone number's digits, without the North American country code (1) or the exit code
+    dialled before an international number (011)."""
+    digits = NON_DIGITS.sub("", phone)
+    if len(digits) == 11 and digits.startswith("1"):
+        return digits[1:]
+    return digits[3:] if digits.startswith("011") and len(digits) > 10 else digits
+
+
 def _same(text: str, wanted: str) -> bool:
     """Compare two texts as people type them: trimmed, case-insensitive."""
     return text.strip().casefold() == wanted.strip().casefold()
@@ -118,9 +129,9 @@ def _matches(account: dict, key: str, wanted) -> bool:
     if key in PHONES:
         # An ANI arrives as PrimaryPhone (the pop) in whatever format the switch uses, and the
         # caller may ring from any of their numbers: compare digits, against every phone.
-        digits = normalize_phone(wanted)
+        digits = _digits(wanted)
         return bool(digits) and any(
-            normalize_phone(c.get(p) or "") == digits for c in contacts for p in PHONES
+            _digits(c.get(p) or "") == digits for c in contacts for p in PHONES
         )
     if key == "fields":
         field_id, value = wanted
@@ -263,8 +274,35 @@ def _plain(error: HTTPException) -> Response:
 
 
 def partner_accounts(path: str | Path) -> list[dict]:
-    """Return the accounts of every company of a dataset file (raises DatasetError if invalid)."""
-    return [a for company in load_file(path)["companies"] for a in company["accounts"]]
+    """The accounts of every company of a file in the dataset format (docs/fixtures.md), read as
+    userXML carries them (:func:`mockspice.wire.build.account_of`). The partner reads only what
+    it needs and leaves the rest of the format to the mock (``mockspice serve`` checks it all).
+
+    :raises PartnerDataError: the file cannot be read, or an account lacks a text userkey.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PartnerDataError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise PartnerDataError(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PartnerDataError(f"{path}{where}: not YAML or JSON: {problem}") from None
+    companies = data.get("companies") if isinstance(data, dict) else None
+    if not isinstance(companies, list):
+        raise PartnerDataError(f"{path}: needs 'companies', a list of companies with accounts")
+    accounts = []
+    for c, company in enumerate(companies):
+        listed = company.get("accounts") if isinstance(company, dict) else None
+        for a, account in enumerate(listed if isinstance(listed, list) else ()):
+            try:
+                accounts.append(account_of(account, f"{path}: companies[{c}].accounts[{a}]"))
+            except AccountError as exc:
+                raise PartnerDataError(str(exc)) from None
+    return accounts
 
 
 def create_partner_app(

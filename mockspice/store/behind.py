@@ -12,6 +12,7 @@ a request checks its per-process caches with one memory read.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import fcntl
 import mmap
 import os
@@ -21,10 +22,20 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from mockspice.store.db import Store
+
+class HistoryStore(Protocol):
+    """What the writer needs of a store (mockspice.store.db.Store is one): this module does not
+    import db.py, which builds on it."""
+
+    def writing(self) -> bool: ...
+
+    def connection(self) -> sqlite3.Connection: ...
+
+    def write(self, *, history: bool = False) -> AbstractContextManager[sqlite3.Connection]: ...
+
 
 _WIDTH = 8  # the generation: unsigned 64 bits, little endian
 RETRY_S = 0.1
@@ -35,6 +46,20 @@ FLUSH_S = 1.0  # a reader waits at most this long for this process's queue
 CLOSE_S = 3.0  # closing waits at most this long (a worker is killed 5 s after asked to stop) ...
 AT_EXIT_S = 1.0  # ... and the interpreter's exit this long more, for all writers together
 GIVE_UP_AFTER = 50  # failed attempts (about 5 s) before a batch is dropped with a message
+
+
+# fallocate(2)'s flags: free the blocks of a range, the file's size unchanged.
+_KEEP_SIZE, _PUNCH_HOLE = 0x01, 0x02
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_LIBC.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+
+
+def _punch(fd: int, end: int) -> None:
+    """Let the disk blocks of the file's first ``end`` bytes go (they read as zeros after, and
+    no one reads them: the ids file is used for its size). A file system without holes keeps
+    them: the file then grows by a byte per id, as it would anyway."""
+    if end > 0:
+        _LIBC.fallocate(fd, _KEEP_SIZE | _PUNCH_HOLE, 0, end)
 
 
 class _Descriptor:
@@ -62,12 +87,17 @@ class Counters:
 
     Ids: the last id given is the size of ``<db>-ids``. Taking one appends a byte to it
     (``O_APPEND``: the kernel puts concurrent appends one after another) and reads where this
-    thread's descriptor ended up. No process holds a lock across two steps of Python: a lock
+    thread's descriptor ended up. The file is sparse: every :attr:`PUNCH_EVERY` ids, and when a
+    store is opened, the blocks below its end are let go, so that it holds at most about that
+    many bytes on disk however many ids were given, also on a store used again (``--db``). No
+    process holds a lock across two steps of Python: a lock
     taken with the GIL released must then wait for the GIL, up to 5 ms, while every other
     worker waits for the lock (measured: a third of a worker's request time under load).
     Generation: eight bytes of ``<db>-generation``, mapped into memory, written only by the
     store's writer (under its write lock) and read without a lock.
     """
+
+    PUNCH_EVERY = 1 << 20  # ids between two hole punches of the ids file (a MiB of disk at most)
 
     def __init__(self, prefix: str | os.PathLike[str]):
         self.ids_path = f"{os.fspath(prefix)}-ids"
@@ -98,7 +128,10 @@ class Counters:
         """The next id (the last given plus one)."""
         fd = self._ids()
         os.write(fd, b"\0")
-        return os.lseek(fd, 0, os.SEEK_CUR)
+        taken = os.lseek(fd, 0, os.SEEK_CUR)
+        if taken % self.PUNCH_EVERY == 0:
+            _punch(fd, taken - 4096)  # the last page stays: the next appends land in it
+        return taken
 
     def last(self) -> int:
         """The last id given."""
@@ -115,6 +148,7 @@ class Counters:
             size = os.fstat(fd).st_size
             if size < value:
                 os.ftruncate(fd, value)  # a sparse file: no disk space
+            _punch(fd, max(size, value) - 4096)
             return max(size, value)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -170,7 +204,9 @@ class WriteBehind:
         dataset's generation is left alone).
     """
 
-    def __init__(self, store: Store, write: Callable[[sqlite3.Connection, Sequence[Any]], None]):
+    def __init__(
+        self, store: HistoryStore, write: Callable[[sqlite3.Connection, Sequence[Any]], None]
+    ):
         self._store, self._write = store, write
         self._queue: list[Any] = []
         self._queued = self._done = 0  # rows ever queued; rows ever written or given up, in order

@@ -27,30 +27,15 @@ import yaml
 
 from mockspice.store import schema
 from mockspice.store.phones import normalize_phone
-from mockspice.store.schema import MAX_ID, table
+from mockspice.store.schema import ACCOUNT_COLUMNS, CONTACT_COLUMNS, MAX_ID, table
+from mockspice.wire.schemas import KINDS
 
 MASK = "********"  # how an answer shows a secret (the web-call engine's mask too)
 
 FORMAT = "mockspice-dataset/1"
+STORED_DATETIME = "%Y-%m-%d %H:%M:%S"  # how the store keeps a date and time (UTC)
 
-# The load reply's contact attributes (integration page, "Account Search/Load") and the
-# columns that hold them.
-CONTACT_COLUMNS = {
-    "firstname": "FirstName",
-    "lastname": "LastName",
-    "aone": "AddressOne",
-    "atwo": "AddressTwo",
-    "city": "City",
-    "region": "Region",
-    "pc": "PostalCode",
-    "country": "Country",
-    "pphone": "PrimaryPhone",
-    "sphone": "SecondaryPhone",
-    "pemail": "PrimaryEmail",
-    "semail": "SecondaryEmail",
-    "mobile": "Mobile",
-    "fax": "Fax",
-}
+# The contact values that are phone numbers (the phone index holds their digits).
 PHONE_KEYS = ("pphone", "sphone", "mobile", "fax")
 RESPONSE_TEXTS = {
     "journal": "Journal",
@@ -177,7 +162,12 @@ def _datetime(value: Any, path: tuple) -> str:
             raise _Invalid(
                 path, f"is outside the dates that can be kept in UTC: {value!r}"
             ) from None
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime(STORED_DATETIME)
+
+
+def now_text() -> str:
+    """Now, as the store keeps dates (UTC)."""
+    return dt.datetime.now(dt.UTC).strftime(STORED_DATETIME)
 
 
 def _opt_datetime(value: Any, path: tuple) -> str | None:
@@ -228,21 +218,26 @@ class _Key:
         return self.default is ...
 
 
+def _a(what: str) -> str:
+    """``what`` with its article: "an account", "a brand"."""
+    return f"{'an' if what[:1] in 'aeiou' else 'a'} {what}"
+
+
 def _record(spec: dict[str, _Key], value: Any, path: tuple, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _Invalid(path, f"must be a mapping (a {what})")
+        raise _Invalid(path, f"must be a mapping ({_a(what)})")
     unknown = [k for k in value if k not in spec]
     if unknown:
         raise _Invalid(
             path + (str(unknown[0]),),
-            f"unknown key {unknown[0]!r} in a {what} (known: {', '.join(spec)})",
+            f"unknown key {unknown[0]!r} in {_a(what)} (known: {', '.join(spec)})",
         )
     out = {}
     for key, rule in spec.items():
         if key in value:
             out[key] = rule.check(value[key], path + (key,))
         elif rule.required:
-            raise _Invalid(path, f"a {what} needs the key {key!r}")
+            raise _Invalid(path, f"{_a(what)} needs the key {key!r}")
         else:
             out[key] = rule.default() if callable(rule.default) else rule.default
     return out
@@ -297,20 +292,14 @@ CASE = {
 # SpiceCSM does not say where it keeps them (spicecsm-facts.md, "Not known"); per-brand
 # settings are where it keeps everything else of a brand.
 WEBCALL_LABELS = {
-    "search_url": "SearchURL",
-    "load_url": "LoadURL",
-    "update_url": "UpdateURL",
-    "case_url": "CaseURL",
+    **{f"{kind}_url": f"{kind.capitalize()}URL" for kind in KINDS},  # SearchURL, ...
     "int_user": "IntUser",
     "int_pass": "IntPass",
     "timeout_s": "WebCallTimeout",
 }
 DEFAULT_TIMEOUT_S = 10.0
 WEBCALLS = {
-    "search_url": _Key(_url, ""),
-    "load_url": _Key(_url, ""),
-    "update_url": _Key(_url, ""),
-    "case_url": _Key(_url, ""),
+    **{f"{kind}_url": _Key(_url, "") for kind in KINDS},
     "int_user": _TEXT,
     "int_pass": _TEXT,
     "timeout_s": _Key(_timeout, DEFAULT_TIMEOUT_S),
@@ -859,9 +848,7 @@ def insert_accounts(
                 account_id,
                 account["brand"],
                 account["userkey"],
-                account["password"],
-                account["status"],
-                account["account"],
+                *(account[key] for key in ACCOUNT_COLUMNS),
             )
         )
         for position, contact in enumerate(account["contacts"]):
@@ -872,8 +859,18 @@ def insert_accounts(
                 phone_rows.append((next_contact, account_id, account["brand"], digits))
             next_contact += 1
         value_rows.extend((account_id, f["id"], f["value"]) for f in account["fields"])
-    conn.executemany(f"INSERT INTO {t['tblAccount']} VALUES (?,?,?,?,?,?)", account_rows)
-    conn.executemany(f"INSERT INTO {t['tblContact']} VALUES ({','.join('?' * 17)})", contact_rows)
+    columns = ("AccountID", "BrandID", "Userkey", *ACCOUNT_COLUMNS.values())
+    conn.executemany(
+        f"INSERT INTO {t['tblAccount']}({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))})",
+        account_rows,
+    )
+    columns = ("ContactID", "AccountID", "Position", *CONTACT_COLUMNS.values())
+    conn.executemany(
+        f"INSERT INTO {t['tblContact']}({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))})",
+        contact_rows,
+    )
     conn.executemany(f"INSERT INTO {t['tblContactPhone']} VALUES (?,?,?,?)", phone_rows)
     conn.executemany(f"INSERT INTO {t['tblCustomFieldValue']} VALUES (?,?,?)", value_rows)
 
@@ -944,17 +941,15 @@ def _export_company(conn: sqlite3.Connection, cid: int, label: str, active: bool
     userkeys = {}
     accounts = []
     for r in conn.execute(
-        f"SELECT AccountID, BrandID, Userkey, Password, Status, ExternalID FROM {t['tblAccount']} "
-        "ORDER BY AccountID"
+        f"SELECT AccountID, BrandID, Userkey, {', '.join(ACCOUNT_COLUMNS.values())}"
+        f" FROM {t['tblAccount']} ORDER BY AccountID"
     ):
         userkeys[r[0]] = r[2]
         accounts.append(
             {
                 "userkey": r[2],
                 "brand": r[1],
-                "password": r[3],
-                "status": r[4],
-                "account": r[5],
+                **dict(zip(ACCOUNT_COLUMNS, r[3:])),
                 "contacts": contacts.get(r[0], []),
                 "fields": values.get(r[0], []),
             }

@@ -166,6 +166,29 @@ COMPANY_TABLES = (
 )
 
 # Same shape as tblBrandData; hidden from the API's query (domain/sql.py).
+#: An account's own values besides its userkey and brand: its key (an attribute of the load
+#: structure's ``<user>``) and its column of ``<CompanyID>_tblAccount``.
+ACCOUNT_COLUMNS = {"password": "Password", "status": "Status", "account": "ExternalID"}
+#: A contact's values: its key (an attribute of the load structure's ``<contact>``, in the page's
+#: order: wire/documents.py, CONTACT_ATTRIBUTES) and its column of ``<CompanyID>_tblContact``.
+#: The one list: the DDL, the dataset format, the inserts and the selects are made from it.
+CONTACT_COLUMNS = {
+    "firstname": "FirstName",
+    "lastname": "LastName",
+    "aone": "AddressOne",
+    "atwo": "AddressTwo",
+    "city": "City",
+    "region": "Region",
+    "pc": "PostalCode",
+    "country": "Country",
+    "pphone": "PrimaryPhone",
+    "sphone": "SecondaryPhone",
+    "pemail": "PrimaryEmail",
+    "semail": "SecondaryEmail",
+    "mobile": "Mobile",
+    "fax": "Fax",
+}
+
 _BRAND_SECRET_DDL = """
 CREATE TABLE "{p}tblBrandSecret" (
     BrandID INTEGER NOT NULL REFERENCES "{p}tblBrand"(BrandID) ON DELETE CASCADE,
@@ -215,20 +238,7 @@ CREATE TABLE "{p}tblContact" (
     ContactID INTEGER PRIMARY KEY,
     AccountID INTEGER NOT NULL REFERENCES "{p}tblAccount"(AccountID) ON DELETE CASCADE,
     Position INTEGER NOT NULL,
-    FirstName TEXT NOT NULL DEFAULT '',
-    LastName TEXT NOT NULL DEFAULT '',
-    AddressOne TEXT NOT NULL DEFAULT '',
-    AddressTwo TEXT NOT NULL DEFAULT '',
-    City TEXT NOT NULL DEFAULT '',
-    Region TEXT NOT NULL DEFAULT '',
-    PostalCode TEXT NOT NULL DEFAULT '',
-    Country TEXT NOT NULL DEFAULT '',
-    PrimaryPhone TEXT NOT NULL DEFAULT '',
-    SecondaryPhone TEXT NOT NULL DEFAULT '',
-    PrimaryEmail TEXT NOT NULL DEFAULT '',
-    SecondaryEmail TEXT NOT NULL DEFAULT '',
-    Mobile TEXT NOT NULL DEFAULT '',
-    Fax TEXT NOT NULL DEFAULT ''
+{contact_columns}
 );
 CREATE INDEX "{p}tblContact_Account" ON "{p}tblContact"(AccountID, Position);
 CREATE TABLE "{p}tblContactPhone" (
@@ -311,4 +321,10 @@ def company_ddl(company_id: int) -> str:
     """The statements that create one company's tables."""
     table(company_id, "tblBrand")  # validates the id
     p = f"{company_id}_"
-    return COMPANY_DDL.format(p=p, brand_secret=_BRAND_SECRET_DDL.format(p=p))
+    return COMPANY_DDL.format(
+        p=p,
+        brand_secret=_BRAND_SECRET_DDL.format(p=p),
+        contact_columns=",\n".join(
+            f"    {column} TEXT NOT NULL DEFAULT ''" for column in CONTACT_COLUMNS.values()
+        ),
+    )

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import Response, jsonify, render_template, request
 
+from mockspice.urls import API_PATH
+
 CONTROL_PREFIX = "/_mockspice"
-API_PATH = "/api/spiceAPIServer/spiceAPIServer.php"
 # Pages run no script and load nothing from elsewhere; should escaping ever fail, the browser
 # still refuses to run an injected script.
 CSP = (

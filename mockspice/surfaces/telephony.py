@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request
 from mockspice.domain.pop import PopResult, screen_pop
 from mockspice.surfaces import extension, lean
 from mockspice.surfaces.errors import CSP, accepts_json, self_url
+from mockspice.urls import POP_PATH
 
 # A hole is a marker no request can forge: a NUL and a per-process random token.
 _TOKEN = secrets.token_hex(8)
@@ -50,7 +51,7 @@ class Plan:
         return "".join(out)
 
 
-PATH = "/integrations/telephony/telephonypop.php"
+PATH = POP_PATH
 
 
 def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:

@@ -14,11 +14,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from mockspice.store import dataset
-from mockspice.store.dataset import DatasetError
 from mockspice.webcalls.criteria import CriteriaError, search_criteria
 from mockspice.webcalls.engine import Endpoint, Engine, Exchange
 from mockspice.webcalls.transport import Transport
+from mockspice.wire.build import AccountError, account_of
 from mockspice.wire.documents import TICKET_ATTRIBUTES
 from mockspice.wire.report import format_text_line
 
@@ -89,17 +88,19 @@ def _load(path: str) -> Any:
         return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise CallUsageError(f"cannot read {path}: {exc.strerror}") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CallUsageError(f"{path}: not YAML or JSON ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise CallUsageError(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CallUsageError(f"{path}{where}: not YAML or JSON: {problem}") from None
 
 
 def _account(path: str) -> dict[str, Any]:
-    raw = _load(path)
-    if isinstance(raw, dict):
-        raw.setdefault("brand", 1)
     try:
-        return dataset.check_account(raw, path)
-    except DatasetError as exc:
+        return account_of(_load(path), path)
+    except AccountError as exc:
         raise CallUsageError(str(exc)) from None
 
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockspice.webcalls.transport import Reply, Transport
-from mockspice.wire import build
+from mockspice.wire import build, schemas
 from mockspice.wire.findings import Finding
 
-KINDS = ("search", "load", "update", "case")
+KINDS = tuple(schemas.KINDS)  # search, load, update, case
 OUTCOMES = (
     "ok",
     "invalid",

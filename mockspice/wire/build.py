@@ -103,6 +103,44 @@ def case_form(userkey: str, tickets: list[dict], *, int_user: str = "", int_pass
     ]
 
 
+class AccountError(ValueError):
+    """An account given as data lacks what userXML needs; the message names the place."""
+
+
+def account_of(raw: object, place: str) -> dict:
+    """An account given as data (a YAML or JSON file in the dataset format's account shape,
+    docs/fixtures.md) in the shape :func:`user_xml` is built from: ``userkey``, ``password``,
+    ``status`` (default ``Active``), ``account``, ``contacts`` (every attribute, as text) and
+    ``fields`` (``{id: value}``, given so or as ``[{"id", "value"}]``). Other keys are kept.
+
+    :raises AccountError: no text ``userkey``, or contacts or fields of the wrong shape.
+    """
+    userkey = raw.get("userkey") if isinstance(raw, dict) else None
+    if not isinstance(userkey, str) or not userkey.strip():
+        raise AccountError(f"{place}: an account needs a 'userkey' (text)")
+    contacts = raw.get("contacts") or []
+    if not isinstance(contacts, list) or not all(isinstance(c, dict) for c in contacts):
+        raise AccountError(f"{place}: 'contacts' must be a list of contacts (mappings)")
+    fields = raw.get("fields") or {}
+    if isinstance(fields, list) and all(isinstance(f, dict) for f in fields):
+        fields = {f.get("id"): f.get("value") for f in fields}
+    if not isinstance(fields, dict) or not all(str(k).isdigit() for k in fields):
+        raise AccountError(
+            f"{place}: 'fields' must map custom field ids to values, e.g. {{1: Gold}}"
+        )
+    return {
+        **raw,
+        "password": _text(raw.get("password")),
+        "status": _text(raw.get("status", "Active")),
+        "account": _text(raw.get("account")),
+        "contacts": [
+            {**dict.fromkeys(CONTACT_ATTRIBUTES, ""), **{k: _text(v) for k, v in c.items()}}
+            for c in contacts
+        ],
+        "fields": {int(k): _text(v) for k, v in fields.items()},
+    }
+
+
 def _element(tag: str, attributes: tuple[str, ...], values: dict, convert) -> str:
     """Write one empty element with the documented attributes in order, values converted."""
     pairs = " ".join(f'{name}="{convert(_text(values.get(name)))}"' for name in attributes)

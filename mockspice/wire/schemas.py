@@ -9,7 +9,8 @@ from functools import cache
 
 from mockspice.resources import SCHEMAS_DIR
 
-#: The XSD file and root element of each kind of document (issue 3, §5).
+#: The web-call kinds, each with the XSD file and root element of its reply: the one list of
+#: kinds (the engine, the CLI, the brand settings and the journal queries take theirs from here).
 KINDS: dict[str, tuple[str, str]] = {
     "search": ("users.xsd", "users"),
     "load": ("userdata.xsd", "userdata"),

@@ -26,7 +26,7 @@ import threading
 import time
 from bisect import bisect_right
 
-from mockspice.wire import encoding
+from mockspice.wire import encoding, reasons
 from mockspice.wire.documents import ATTRIBUTES, CHILDREN, ENCODED_ATTRIBUTES
 from mockspice.wire.findings import Finding
 from mockspice.wire.schemas import KINDS, LXML_LOCK, lxml_schema, xmlschema_schema
@@ -821,7 +821,8 @@ def _schema_finding(error, tree, source: _Source) -> Finding:
             )
         return Finding.of(
             "invalid-value",
-            f"attribute {name!r} of <{tag}> has the invalid value {value!r}: {why}",
+            f"attribute {name!r} of <{tag}> has the invalid value {value!r}: "
+            f"{reasons.value_reason(error, why)}",
             line,
             column,
             f"{path}/@{name}",

@@ -37,12 +37,33 @@ def test_an_entry_is_listed_as_soon_as_its_id_is_given(store):
 
 
 def test_entries_taken_before_a_clear_stay_cleared_when_they_arrive_later(store):
-    late = journal.reserve(store)  # a request in flight while the journal is emptied
+    late = store.counters.take()  # a request in flight while the journal is emptied
     with store.write(history=True) as conn:
         journal.clear(conn, store)
-    journal.append(store, CAP, "webcall", {"late": True}, entry_id=late)
+    journal.record(store, CAP, "webcall", journal.entry_text({"late": True}), late)
     after = journal.append(store, CAP, "pop", {"late": False})
     assert listed(store) == [after] and after > late
+
+
+def test_an_entry_that_holds_its_own_id(store):
+    entry_id = journal.append_own(store, CAP, "webcall", lambda i: {"exchange": {"id": i}})
+    [entry] = journal.entries(store, cap=CAP)["entries"]
+    assert entry["id"] == entry_id and entry["exchange"] == {"id": entry_id}
+
+
+def test_an_entry_whose_making_fails_leaves_an_error_in_its_place_not_a_gap(store):
+    def broken(entry_id):
+        raise ValueError(f"no entry {entry_id}")
+
+    with pytest.raises(ValueError, match="no entry"):
+        journal.append_own(store, CAP, "webcall", broken)
+    after = journal.append(store, CAP, "pop", {})
+    started = time.monotonic()
+    found = journal.entries(store, cap=CAP)["entries"]
+    assert time.monotonic() - started < journal.SETTLE_S / 2  # no id left to wait for
+    assert [e["kind"] for e in found] == ["error", "pop"] and found[1]["id"] == after
+    assert found[0]["id"] == after - 1 and found[0]["making"] == "webcall"
+    assert found[0]["error"] == f"ValueError: no entry {after - 1}"
 
 
 def test_reset_empties_the_journal_and_ids_keep_rising(store):
@@ -107,7 +128,7 @@ def test_a_reader_waits_for_the_entries_another_process_has_not_written_yet(stor
 
 
 def test_an_id_whose_entry_never_comes_is_waited_for_once(store):
-    journal.reserve(store)  # its request died before recording it
+    store.counters.take()  # its process was killed before it could record the entry
     mine = journal.append(store, CAP, "pop", {})
     started = time.monotonic()
     assert listed(store) == [mine]
@@ -135,11 +156,11 @@ def test_a_reader_does_not_wait_for_ids_the_cap_has_already_dropped(store):
     """Another process gives ids past the reader's view and trims: nothing is missing."""
     ids = [journal.append(store, 5, "pop", {"n": i}) for i in range(10)]
     other = Store(store.path)
-    late = journal.reserve(other)  # the reader's view will be: ids up to `late`, not written yet
+    late = other.counters.take()  # the reader's view will be: ids up to `late`, not written yet
 
     def write_later():
         time.sleep(0.05)
-        journal.append(other, 5, "pop", {"n": "late"}, entry_id=late)
+        journal.record(other, 5, "pop", journal.entry_text({"n": "late"}), late)
         journal.append(other, 5, "pop", {"n": "later"})
         other.helper(journal.RECORDER).writer.flush()
 
@@ -166,9 +187,7 @@ def test_an_entry_recorded_after_the_store_closed_is_not_lost(tmp_path):
     recorder = store.helper(journal.RECORDER)
     store.close()  # as a server worker does when it exits, while a request still runs
     late = journal.append(store, CAP, "api", {"n": 2})  # a new writer: flushed at close or exit
-    recorder.writer.put(
-        (journal.reserve(store), "api", journal.now_iso(), "{}")
-    )  # an old reference
+    recorder.writer.put((store.counters.take(), "api", journal.now_iso(), "{}"))  # an old reference
     store.close()
     again = Store(store.path)
     assert [e["id"] for e in journal.entries(again, cap=CAP)["entries"]] == [first, late, late + 1]

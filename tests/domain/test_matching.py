@@ -136,7 +136,7 @@ def test_what_matches(raw, expected):
         ("method", "a matcher is a JSON object of criteria"),
         ({"kind": "pops"}, "'kind' must be one of pop, api, webcall, error"),
         ({"kind": 1}, "'kind' must be one of"),
-        ({"method": 1}, "'method' must be a string, not a number"),
+        ({"method": {}}, "'method' must be text, not an object"),
         ({"method": ""}, "'method' must not be empty"),
         (
             {"params_match": "x"},
@@ -152,17 +152,23 @@ def test_what_matches(raw, expected):
             {"form_match": {"a": 1}},
             "'form_match' must be an object of form variable names and their values",
         ),
-        ({"url": None}, "'url' must be a string, not null"),
+        ({"url": None}, "'url' must be text, not null"),
         ({"call": "fetch"}, "'call' must be one of search, load, update, case"),
         (
             {"outcome": "fine"},
             "'outcome' must be one of ok, invalid, error, timeout, unreachable, result, stub",
         ),
-        ({"company": "1"}, "'company' must be a positive whole number (an id)"),
-        ({"company": True}, "'company' must be a positive whole number"),
-        ({"brand": 0}, "'brand' must be a positive whole number"),
-        ({"ani": 5555555555}, "'ani' must be a string, not a number"),
-        ({"callid": []}, "'callid' must be a string, not an array"),
+        (
+            {"company": "1x"},
+            "'company' must be an id (a whole number from 1 to 2147483647), not '1x'",
+        ),
+        (
+            {"company": True},
+            "'company' must be an id (a whole number from 1 to 2147483647), not a boolean",
+        ),
+        ({"brand": 0}, "'brand' must be an id (a whole number from 1 to 2147483647), not 0"),
+        ({"ani": False}, "'ani' must be text, not a boolean"),
+        ({"callid": []}, "'callid' must be text, not an array"),
         ({"since": "yesterday"}, "'since' must be an entry id or an ISO 8601 time"),
         ({"since": -1}, "'since' must be an entry id or an ISO 8601 time"),
         ({"since": 1.5}, "'since' must be an entry id or an ISO 8601 time"),
@@ -178,8 +184,8 @@ def test_bad_matchers(raw, message):
 @pytest.mark.parametrize(
     "raw, message",
     [
-        ({"limit": -1}, "'limit' must be a whole number of entries (0 or more)"),
-        ({"limit": "5"}, "'limit' must be a whole number of entries"),
+        ({"limit": -1}, "'limit' must be a whole number from 0 to 1000000000, not -1"),
+        ({"limit": "5 entries"}, "'limit' must be a whole number from 0 to 1000000000"),
         (
             {"limite": 5},
             "unknown matcher key 'limite' (known: kind, method, params_match, form_match, call, "
@@ -215,8 +221,14 @@ def test_from_query_reads_strings_through_the_same_keys():
 @pytest.mark.parametrize(
     "args, message",
     [
-        ({"company": "x"}, "parameter 'company' must be a positive whole number (an id)"),
-        ({"brand": "-1"}, "parameter 'brand' must be a positive whole number"),
+        (
+            {"company": "x"},
+            "parameter 'company' must be an id (a whole number from 1 to 2147483647), not 'x'",
+        ),
+        (
+            {"brand": "-1"},
+            "parameter 'brand' must be an id (a whole number from 1 to 2147483647), not '-1'",
+        ),
         ({"kind": "bogus"}, "parameter 'kind' must be one of pop, api, webcall, error"),
         (
             {"outcome": "fine"},
@@ -224,7 +236,10 @@ def test_from_query_reads_strings_through_the_same_keys():
             "stub",
         ),
         ({"method": ""}, "parameter 'method' must not be empty"),
-        ({"limit": "ten"}, "parameter 'limit' must be a whole number of entries"),
+        (
+            {"limit": "ten"},
+            "parameter 'limit' must be a whole number from 0 to 1000000000, not 'ten'",
+        ),
         ({"since": "garbage"}, "parameter 'since' must be an entry id or an ISO 8601 time"),
         (
             {"params_match": "[]"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 
@@ -49,6 +50,31 @@ def test_raise_to_and_restart(tmp_path):
     assert counter.raise_to(10) == 51  # never down
     counter.restart()
     assert counter.take() == 1
+    counter.close()
+
+
+def _on_disk(path) -> int:
+    return os.stat(path).st_blocks * 512
+
+
+def test_the_ids_file_holds_a_bounded_number_of_bytes_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(Counters, "PUNCH_EVERY", 16 * 4096)
+    counter = Counters(tmp_path / "s.db")
+    for _ in range(10 * Counters.PUNCH_EVERY):
+        counter.take()
+    assert counter.last() == 10 * Counters.PUNCH_EVERY  # the ids go on
+    assert os.stat(counter.ids_path).st_size == counter.last()
+    assert _on_disk(counter.ids_path) <= Counters.PUNCH_EVERY + 8192  # not 640 KiB
+    counter.close()
+
+
+def test_a_store_used_again_lets_its_old_ids_go_from_disk(tmp_path):
+    counter = Counters(tmp_path / "s.db")
+    with open(counter.ids_path, "wb") as old:  # an earlier run's file, its blocks all written
+        old.write(b"\0" * 400_000)
+    assert _on_disk(counter.ids_path) >= 400_000
+    assert counter.raise_to(10) == 400_000 and counter.take() == 400_001
+    assert _on_disk(counter.ids_path) <= 16384
     counter.close()
 
 

@@ -97,7 +97,7 @@ CASES = [
         "unknown account key",
         lambda d: d["companies"][0]["accounts"][3].update(colour="red"),
         "companies[0].accounts[3].colour",
-        "unknown key 'colour' in a account",
+        "unknown key 'colour' in an account",
     ),
     (
         "duplicate userkey",
@@ -187,7 +187,7 @@ CASES = [
         "missing userkey",
         lambda d: d["companies"][0]["accounts"][0].pop("userkey"),
         "companies[0].accounts[0]",
-        "a account needs the key 'userkey'",
+        "an account needs the key 'userkey'",
     ),
     (
         "empty userkey",
@@ -242,7 +242,7 @@ CASES = [
         "event without title",
         lambda d: d["companies"][0]["events"][2].pop("title"),
         "companies[0].events[2]",
-        "a event needs the key 'title'",
+        "an event needs the key 'title'",
     ),
     (
         "duplicate event id",
@@ -278,7 +278,7 @@ CASES = [
         "unknown alert key",
         lambda d: d["companies"][1]["alerts"][0].update(level="red"),
         "companies[1].alerts[0].level",
-        "unknown key 'level' in a alert",
+        "unknown key 'level' in an alert",
     ),
 ]
 

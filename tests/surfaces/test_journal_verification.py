@@ -162,8 +162,14 @@ def test_each_get_filter(server, scenario, query, expected):
 @pytest.mark.parametrize(
     "query, message",
     [
-        ("company=x", "parameter 'company' must be a positive whole number (an id)"),
-        ("brand=0", "parameter 'brand' must be a positive whole number (an id)"),
+        (
+            "company=x",
+            "parameter 'company' must be an id (a whole number from 1 to 2147483647), not 'x'",
+        ),
+        (
+            "brand=0",
+            "parameter 'brand' must be an id (a whole number from 1 to 2147483647), not '0'",
+        ),
         ("kind=pops", "parameter 'kind' must be one of pop, api, webcall, error"),
         (
             "outcome=fine",
@@ -171,7 +177,7 @@ def test_each_get_filter(server, scenario, query, expected):
             "stub",
         ),
         ("method=", "parameter 'method' must not be empty"),
-        ("limit=-1", "parameter 'limit' must be a whole number of entries (0 or more)"),
+        ("limit=-1", "parameter 'limit' must be a whole number from 0 to 1000000000, not '-1'"),
         (
             "since=soon",
             "parameter 'since' must be an entry id or an ISO 8601 time like 2026-01-01T12:00:00Z",
@@ -490,7 +496,7 @@ KNOWN = (
             f"a matcher is a JSON object of criteria (known keys: {KNOWN}), not a string",
         ),
         ("find", {"kind": "pops"}, "'kind' must be one of pop, api, webcall, error"),
-        ("find", {"method": ["accountLoad"]}, "'method' must be a string, not an array"),
+        ("find", {"method": ["accountLoad"]}, "'method' must be text, not an array"),
         (
             "count",
             {"params_match": "LastName"},
@@ -502,23 +508,39 @@ KNOWN = (
             {"form_match": {"PrimaryPhone": 5555555555}},
             "'form_match' must be an object of form variable names and their values (strings)",
         ),
-        ("find", {"url": 1}, "'url' must be a string, not a number"),
+        ("find", {"url": True}, "'url' must be text, not a boolean"),
         (
             "find",
             {"outcome": "ko"},
             "'outcome' must be one of ok, invalid, error, timeout, unreachable, result, stub",
         ),
-        ("count", {"company": "1"}, "'company' must be a positive whole number (an id)"),
-        ("count", {"brand": -1}, "'brand' must be a positive whole number (an id)"),
-        ("find", {"ani": 5551234}, "'ani' must be a string, not a number"),
-        ("find", {"callid": None}, "'callid' must be a string, not null"),
+        (
+            "count",
+            {"company": "one"},
+            "'company' must be an id (a whole number from 1 to 2147483647), not 'one'",
+        ),
+        (
+            "count",
+            {"brand": -1},
+            "'brand' must be an id (a whole number from 1 to 2147483647), not -1",
+        ),
+        ("find", {"ani": [5551234]}, "'ani' must be text, not an array"),
+        ("find", {"callid": None}, "'callid' must be text, not null"),
         (
             "find",
             {"since": "yesterday"},
             "'since' must be an entry id or an ISO 8601 time like 2026-01-01T12:00:00Z",
         ),
-        ("near-misses", {"limit": "5"}, "'limit' must be a whole number of entries (0 or more)"),
-        ("find", {"limit": True}, "'limit' must be a whole number of entries (0 or more)"),
+        (
+            "near-misses",
+            {"limit": "five"},
+            "'limit' must be a whole number from 0 to 1000000000, not 'five'",
+        ),
+        (
+            "find",
+            {"limit": True},
+            "'limit' must be a whole number from 0 to 1000000000, not a boolean",
+        ),
     ],
 )
 def test_bad_matchers(client, path, body, message):

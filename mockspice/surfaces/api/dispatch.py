@@ -28,7 +28,7 @@ from mockspice.domain import journal, sessions
 from mockspice.domain.errors import BadParameter, DomainError, PermissionDenied
 from mockspice.domain.stubs import Hit
 from mockspice.surfaces.api.registry import Method, Registry
-from mockspice.surfaces.errors import API_PATH
+from mockspice.urls import API_PATH
 
 log = logging.getLogger(__name__)
 

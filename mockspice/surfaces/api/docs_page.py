@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 
 from mockspice.surfaces import extension
-from mockspice.surfaces.api.methods.discovery import API_PATH, SESSION_NOTE, document
+from mockspice.surfaces.api.methods.discovery import SESSION_NOTE, document
 from mockspice.surfaces.errors import CSP, self_url
+from mockspice.urls import API_PATH
 
 blueprint = Blueprint("api_docs", __name__)
 

@@ -9,7 +9,7 @@ from liveserver import POP
 from partner_servers import serving
 from spiceclients import OpenACD, Rpc20
 
-from mockspice.domain.accounts import LOAD_ARRAY, ROW_KEYS
+from mockspice.domain.search import LOAD_ARRAY, ROW_KEYS
 from mockspice.partner import create_partner_app
 
 
@@ -456,7 +456,11 @@ BAD_RECORDS = [
         -32602,
         "'position' must be a whole number from 0 to 1",
     ),
-    ({"type": "contact", "userkey": "jdoe", "firstname": 3.5}, -32602, "'firstname' must be text"),
+    (
+        {"type": "contact", "userkey": "jdoe", "firstname": [3.5]},
+        -32602,
+        "'firstname' must be text, not an array",
+    ),
     (
         {"type": "fieldvalue", "userkey": "jdoe", "id": 1, "value": "x"},
         -32009,
@@ -656,7 +660,7 @@ def test_the_search_folds_in_sql_exactly_as_python_folds():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from mockspice.domain.accounts import fold, folded
+    from mockspice.domain.scope import fold, folded
 
     conn = sqlite3.connect(":memory:")
     conn.create_function(

@@ -213,7 +213,7 @@ def test_issue_load_is_per_company(client):
 @pytest.mark.parametrize(
     "search, code, fragment",
     [
-        ({"label": "x"}, -32602, "unknown key 'label' in a issueLoad record"),
+        ({"label": "x"}, -32602, "unknown key 'label' in an issueLoad record"),
         ({"parentid": "x"}, -32602, "'parentid' must be an id"),
     ],
 )

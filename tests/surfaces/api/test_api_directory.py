@@ -534,7 +534,7 @@ ERRORS = [
         -32602,
         'agentExists: logins must be an array of logins, e.g. ["jdoe.agent"]',
     ),
-    ("admin", "agentAuth", [[{"login": "x"}]], -32602, "agentAuth: password is required"),
+    ("admin", "agentAuth", [[{"login": "x"}]], -32602, "agentAuth: 'password' is required"),
     (
         "admin",
         "agentAuth",
@@ -547,22 +547,28 @@ ERRORS = [
         "agentAuth",
         [[{"login": ["x"], "password": "y"}]],
         -32602,
-        "agentAuth: login must be text, not ['x']",
+        "agentAuth: 'login' must be text, not an array",
     ),
-    ("admin", "agentList", [{"tierid": 5}], -32602, "agentList: tierid must be from 1 to 4, not 5"),
+    (
+        "admin",
+        "agentList",
+        [{"tierid": 5}],
+        -32602,
+        "agentList: 'tierid' must be a whole number from 1 to 4, not 5",
+    ),
     (
         "admin",
         "agentList",
         [{"securitylevelid": "two"}],
         -32602,
-        "agentList: securitylevelid must be a whole number, not 'two'",
+        "agentList: 'securitylevelid' must be a whole number from 1 to 4, not 'two'",
     ),
     (
         "admin",
         "agentList",
         [{"active": "maybe"}],
         -32602,
-        "agentList: active must be 1 or 0 (or true or false), not 'maybe'",
+        "agentList: 'active' must be yes or no (true/false, 1/0 or their text), not 'maybe'",
     ),
     (
         "admin",
@@ -577,23 +583,23 @@ ERRORS = [
         "loadAgent",
         [{"agentid": True}],
         -32602,
-        "loadAgent: agentid must be a whole number, not True",
+        "loadAgent: 'agentid' must be an id (a whole number from 1 to 2147483647), not a boolean",
     ),
-    ("admin", "createAgent", [{"password": "x"}], -32602, "createAgent: login is required"),
-    ("admin", "createAgent", [{"login": "x"}], -32602, "createAgent: password is required"),
+    ("admin", "createAgent", [{"password": "x"}], -32602, "createAgent: 'login' is required"),
+    ("admin", "createAgent", [{"login": "x"}], -32602, "createAgent: 'password' is required"),
     (
         "admin",
         "createAgent",
         [{"login": " ", "password": "x"}],
         -32602,
-        "createAgent: login must not be empty",
+        "createAgent: 'login' must not be empty",
     ),
     (
         "admin",
         "createAgent",
         [{"login": "x", "password": ""}],
         -32602,
-        "createAgent: password must not be empty",
+        "createAgent: 'password' must not be empty",
     ),
     (
         "admin",
@@ -630,9 +636,9 @@ ERRORS = [
         "createAgent",
         [{"login": "x", "password": "y", "securitylevelid": 0}],
         -32602,
-        "createAgent: securitylevelid must be from 1 to 4, not 0",
+        "createAgent: 'securitylevelid' must be a whole number from 1 to 4, not 0",
     ),
-    ("admin", "changePass", [{}], -32602, "changePass: password is required"),
+    ("admin", "changePass", [{}], -32602, "changePass: 'password' is required"),
     ("admin", "changePass", [{"agentid": 99, "password": "x"}], -32004, "changePass: no agent 99"),
     (
         "admin",
@@ -650,13 +656,13 @@ ERRORS = [
     ),
     ("admin", "getAgentAccess", [{"agentid": 99}], -32004, "getAgentAccess: no agent 99"),
     ("mortiz", "getAgentAccess", [{"agentid": 1}], -32004, "getAgentAccess: no agent 1"),
-    ("admin", "createCompany", [{}], -32602, "createCompany: companylabel is required"),
+    ("admin", "createCompany", [{}], -32602, "createCompany: 'companylabel' is required"),
     (
         "admin",
         "createCompany",
         [{"companylabel": "  "}],
         -32602,
-        "createCompany: companylabel must not be empty",
+        "createCompany: 'companylabel' must not be empty",
     ),
     (
         "admin",
@@ -670,11 +676,14 @@ ERRORS = [
         "createCompany",
         [{"companylabel": "X", "companyid": 2**31}],
         -32602,
-        "createCompany: companyid must be from 1 to 2147483647, not 2147483648",
+        (
+            "createCompany: 'companyid' must be an id (a whole number from 1 to 2147483647), not "
+            "2147483648"
+        ),
     ),
-    ("admin", "deleteCompany", [{}], -32602, "deleteCompany: companyid is required"),
+    ("admin", "deleteCompany", [{}], -32602, "deleteCompany: 'companyid' is required"),
     ("admin", "deleteCompany", [{"companyid": 5}], -32004, "deleteCompany: no company 5"),
-    ("admin", "createBrand", [{}], -32602, "createBrand: brandlabel is required"),
+    ("admin", "createBrand", [{}], -32602, "createBrand: 'brandlabel' is required"),
     (
         "admin",
         "createBrand",
@@ -703,20 +712,20 @@ ERRORS = [
         -32004,
         "updateBrand: company 1 has no brand 9",
     ),
-    ("admin", "updateBrand", [{"brandlabel": "X"}], -32602, "updateBrand: brandid is required"),
+    ("admin", "updateBrand", [{"brandlabel": "X"}], -32602, "updateBrand: 'brandid' is required"),
     (
         "admin",
         "updateBrand",
         [{"brandid": 1, "brandlabel": ""}],
         -32602,
-        "updateBrand: brandlabel must not be empty",
+        "updateBrand: 'brandlabel' must not be empty",
     ),
     (
         "admin",
         "updateBrand",
         [{"brandid": 1, "greeting": {"a": 1}}],
         -32602,
-        "updateBrand: greeting must be text, not {'a': 1}",
+        "updateBrand: 'greeting' must be text, not an object",
     ),
     (
         "admin",
@@ -735,7 +744,7 @@ ERRORS = [
         -32009,
         "copyBrand: company 1 has a brand 2",
     ),
-    ("admin", "scriptLoad", [{}], -32602, "scriptLoad: brandid is required"),
+    ("admin", "scriptLoad", [{}], -32602, "scriptLoad: 'brandid' is required"),
     (
         "jdoe.agent",
         "scriptLoad",
@@ -821,7 +830,8 @@ def test_the_single_row_quirk_gives_a_bare_object(tmp_path):
 def test_oversized_values_are_refused_briefly(client):
     spice = OpenACD(client, "admin")
     assert spice.error("loadAgent", {"agentid": "9" * 5000}) == (
-        f"loadAgent: agentid must be a whole number, not '{'9' * 59}..."
+        "loadAgent: 'agentid' must be an id (a whole number from 1 to 2147483647), not "
+        f"'{'9' * 59}..."
     )
     assert (
         spice.error("agentExists", ["x"] * 1001)

@@ -234,12 +234,17 @@ def test_changes_survive_an_export_and_import(client):
 # --- every error --------------------------------------------------------------------------
 
 ERRORS = [
-    ("eventLoad", {"caseid": "x"}, -32602, "eventLoad: caseid must be a whole number, not 'x'"),
+    (
+        "eventLoad",
+        {"caseid": "x"},
+        -32602,
+        "eventLoad: 'caseid' must be an id (a whole number from 1 to 2147483647), not 'x'",
+    ),
     (
         "eventLoad",
         {"to": "x" * 100},
         -32602,
-        f"eventLoad: to must be a date and time like 2006-01-27 13:27:51, not '{'x' * 59}...",
+        f"eventLoad: 'to' must be a date and time like 2006-01-27 13:27:51, not '{'x' * 59}...",
     ),
     (
         "eventLoad",
@@ -253,21 +258,21 @@ ERRORS = [
         "eventCreate",
         {"title": "T", "starts": "2024-01-01"},
         -32602,
-        "eventCreate: categoryid is required",
+        "eventCreate: 'categoryid' is required",
     ),
     (
         "eventCreate",
         {"categoryid": 1, "starts": "2024-01-01"},
         -32602,
-        "eventCreate: title is required",
+        "eventCreate: 'title' is required",
     ),
     (
         "eventCreate",
         {"categoryid": 1, "title": " ", "starts": "2024-01-01"},
         -32602,
-        "eventCreate: title must not be empty",
+        "eventCreate: 'title' must not be empty",
     ),
-    ("eventCreate", {"categoryid": 1, "title": "T"}, -32602, "eventCreate: starts is required"),
+    ("eventCreate", {"categoryid": 1, "title": "T"}, -32602, "eventCreate: 'starts' is required"),
     (
         "eventCreate",
         {"categoryid": 1, "title": "T", "starts": "2024-13-01"},
@@ -302,9 +307,9 @@ ERRORS = [
         "eventCreate",
         {"categoryid": 1, "title": "T", "starts": "2024-01-01", "notes": ["x"]},
         -32602,
-        "eventCreate: notes must be text, not ['x']",
+        "eventCreate: 'notes' must be text, not an array",
     ),
-    ("updateEvent", {"title": "T"}, -32602, "updateEvent: eventid is required"),
+    ("updateEvent", {"title": "T"}, -32602, "updateEvent: 'eventid' is required"),
     (
         "updateEvent",
         {"eventid": 99, "title": "T"},
@@ -323,28 +328,28 @@ ERRORS = [
         -32004,
         "updateEvent: company 1 has no event category 4",
     ),
-    ("eventDelete", {}, -32602, "eventDelete: eventid is required"),
+    ("eventDelete", {}, -32602, "eventDelete: 'eventid' is required"),
     ("eventDelete", {"eventid": 99}, -32004, "eventDelete: company 1 has no event 99"),
     (
         "eventCategory",
         {"categoryid": 0},
         -32602,
-        "eventCategory: categoryid must be from 1 to 2147483647, not 0",
+        "eventCategory: 'categoryid' must be an id (a whole number from 1 to 2147483647), not 0",
     ),
     ("eventCategory", {"companyid": 2}, -32004, "eventCategory: no company 2"),
     (
         "alertLoad",
         {"current": "yes"},
         -32602,
-        "alertLoad: current must be 1 or 0 (or true or false), not 'yes'",
+        "alertLoad: 'current' must be yes or no (true/false, 1/0 or their text), not 'yes'",
     ),
     (
         "alertLoad",
         {"alertid": -1},
         -32602,
-        "alertLoad: alertid must be from 1 to 2147483647, not -1",
+        "alertLoad: 'alertid' must be an id (a whole number from 1 to 2147483647), not -1",
     ),
-    ("createAlert", {}, -32602, "createAlert: message is required"),
+    ("createAlert", {}, -32602, "createAlert: 'message' is required"),
     (
         "createAlert",
         {"message": "M", "expires": "never"},
@@ -352,7 +357,7 @@ ERRORS = [
         "createAlert: expires: must be a date and time like 2006-01-27 13:27:51, not 'never'",
     ),
     ("createAlert", {"message": "M", "companyid": 2}, -32004, "createAlert: no company 2"),
-    ("deleteAlert", {}, -32602, "deleteAlert: alertid is required"),
+    ("deleteAlert", {}, -32602, "deleteAlert: 'alertid' is required"),
     ("deleteAlert", {"alertid": 9}, -32004, "deleteAlert: company 1 has no alert 9"),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -151,7 +152,8 @@ def test_drop_fault_through_a_real_server(live):
         live.request("POST", API, json={"jsonrpc": "2.0", "method": "companyList", "id": 1})
     # The server logs it in one line, not a traceback.
     wait_for(lambda: any("broke off" in line for line in list(live.log)[mark:]))
-    logged = [line for line in list(live.log)[mark:] if "spiceAPIServer.php" not in line]
+    # Access-log lines (any request's, the stub's own POST may be logged late) aside.
+    logged = [line for line in list(live.log)[mark:] if not re.match(r'\S+ "[A-Z]+ /', line)]
     assert logged == ["[INFO] the answer broke off after its headers (the drop fault of a stub)\n"]
     # The server keeps serving; the stub still answers (no times), other methods do not drop.
     reply = live.request(

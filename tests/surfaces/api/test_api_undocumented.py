@@ -129,7 +129,7 @@ def test_case_aggregate_counts_the_company_cases_by_status(client, session):
     )  # a list, by default
     assert _call10(client, "caseAggregate", {"brandid": "999"}, session)["result"] == NO_RESULTS
     assert _call10(client, "caseAggregate", {"brandid": "x"}, session)["error"].startswith(
-        "caseAggregate: brandid must be a brand id"
+        "caseAggregate: 'brandid' must be an id (a whole number from 1 to 2147483647)"
     )
 
 
@@ -216,7 +216,13 @@ def test_incontact_credentials_are_kept_per_brand(client, session):
         ({"username": {"nested": 1}}, "setinContactCredentials: username must be text"),
         ({"username": True}, "setinContactCredentials: username must be text"),
         ({"username": "x" * 5000}, "setinContactCredentials: username must be text"),
-        ({"brandid": 0, "username": "x"}, "setinContactCredentials: brandid must be a brand id"),
+        (
+            {"brandid": 0, "username": "x"},
+            (
+                "setinContactCredentials: 'brandid' must be an id (a whole number from 1 to "
+                "2147483647), not 0"
+            ),
+        ),
         ({"brandid": 99, "username": "x"}, "brand 99 does not exist in company 1"),
     ],
 )

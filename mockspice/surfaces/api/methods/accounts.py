@@ -1,19 +1,20 @@
 """API methods: accounts and records (``accountLoad``, ``load``, ``create``, ``update``,
 ``delete``).
 
-Shapes and rules: mockspice/domain/accounts.py (and cases.py for case and response records).
+Shapes and rules: mockspice/domain/search.py (accountLoad, load) and batch.py (the records).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mockspice.domain import accounts
+from mockspice.domain import batch as batches
+from mockspice.domain import search as lookup  # the parameter of accountLoad is "search"
 from mockspice.surfaces.api.registry import NO_RESULTS_SCHEMA, Param, Registry
 
 ACCOUNT_ROW = {
     "type": "object",
-    "properties": {key: {"type": "string"} for key in accounts.ROW_KEYS},
+    "properties": {key: {"type": "string"} for key in lookup.ROW_KEYS},
 }
 WEBCALL = {
     "type": "object",
@@ -30,7 +31,7 @@ BATCH_RESULT = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"type": {"enum": list(accounts.RECORD_TYPES)}},
+                "properties": {"type": {"enum": list(batches.RECORD_TYPES)}},
             },
         },
         "webcalls": {"type": "array", "items": WEBCALL},
@@ -71,7 +72,7 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def account_load(call: Any, search: dict[str, Any]) -> Any:
-        rows, fired = accounts.account_load(
+        rows, fired = lookup.account_load(
             call.store, call.outbound, call.session, search, call.self_url
         )
         call.webcalls.extend(int(w["id"]) for w in fired if w["id"] is not None)
@@ -92,11 +93,11 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def load(call: Any, record: Any) -> Any:
-        return accounts.load(call.store, call.session, record)
+        return lookup.load(call.store, call.session, record)
 
     def batch(action: str):
         def handler(call: Any, records: list[dict[str, Any]]) -> Any:
-            result = accounts.apply(
+            result = batches.apply(
                 call.store, call.outbound, call.session, action, records, call.self_url
             )
             call.webcalls.extend(int(w["id"]) for w in result["webcalls"] if w["id"] is not None)

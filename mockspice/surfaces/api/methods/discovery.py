@@ -13,9 +13,9 @@ from typing import Any
 from mockspice import __version__
 from mockspice.domain.errors import DomainError
 from mockspice.surfaces.api.registry import SHAPES, Method, Registry
+from mockspice.urls import API_PATH
 
 OPENRPC_VERSION = "1.2.6"
-API_PATH = "/api/spiceAPIServer/spiceAPIServer.php"
 META_SCHEMA = "https://raw.githubusercontent.com/open-rpc/meta-schema/master/schema.json"
 DEFAULT_RPC_CODE = DomainError.rpc_code
 
