@@ -12,6 +12,9 @@ of a running mockspice, in Python.
 A control answer that is not 2xx raises :class:`ControlError`; so does a server that cannot be
 reached (status 0). A JSON-RPC error, or an answer of the API that is no JSON-RPC reply, raises
 :class:`RpcError`.
+
+One module (about 500 lines) because it is one public class: each method is a control-API call
+and its docstring, and a reader of the class finds them all in one place.
 """
 
 from __future__ import annotations

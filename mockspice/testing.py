@@ -11,6 +11,9 @@ Installed with the package, so the fixtures exist without an import (docs/testin
   process, on a store in the test's temporary folder.
 - ``@pytest.mark.mockspice(fixtures=..., edition=..., stubs=..., settings={...})`` per test or
   module; ini options and ``--mockspice-*`` options for the session's defaults.
+
+One module (about 640 lines) because a pytest plugin is one: the fixtures, the hooks and the
+options that pytest finds through the ``pytest11`` entry point, each with its docstring.
 """
 
 from __future__ import annotations

@@ -23,53 +23,18 @@ from typing import Any
 
 from mockspice.domain.errors import BadParameter, Conflict, NotFound
 from mockspice.domain.readers import ident, only_keys, required, text
-from mockspice.domain.records import MAX_ROWS, NO_RESULTS, string
 from mockspice.domain.scope import (
     Effects,
     Handler,
     Scope,
     account_row,
-    check_brand,
-    check_company,
     fold,
 )
-from mockspice.domain.sessions import Session
 from mockspice.store.dataset import RESPONSE_TEXTS, now_text
-from mockspice.store.db import Store
 from mockspice.store.schema import table
 
-ROW_KEYS = (
-    "cid",
-    "id",
-    "userkey",
-    "brandid",
-    "tier",
-    "date",
-    "status",
-    "sid",
-    "issue",
-    "issueid",
-    "agent",
-    "agentid",
-    "aname",
-    "anameid",
-    "callid",
-    *RESPONSE_TEXTS,
-    "casestatus",
-    "casesid",
-    "caseclosed",
-    "casecreated",
-    "casecallid",
-)
-# caseXML names an agent "Doe, John" (integration page); an agent without names by the login.
-_NAME = (
-    "CASE WHEN {a}.AgentID IS NULL THEN NULL WHEN {a}.LastName <> '' AND {a}.FirstName <> ''"
-    " THEN {a}.LastName || ', ' || {a}.FirstName WHEN {a}.LastName || {a}.FirstName <> ''"
-    " THEN {a}.LastName || {a}.FirstName ELSE {a}.Login END"
-)
 
-
-def _t(company_id: int) -> dict[str, str]:
+def tables(company_id: int) -> dict[str, str]:
     return {
         name: table(company_id, name)
         for name in ("tblAccount", "tblCase", "tblResponse", "tblStatus", "tblIssue")
@@ -104,11 +69,11 @@ def _labelled(conn: sqlite3.Connection, company_id: int, value: Any, key: str, n
     return found
 
 
-def _status(conn: sqlite3.Connection, company_id: int, value: Any) -> int:
+def status_of(conn: sqlite3.Connection, company_id: int, value: Any) -> int:
     return _labelled(conn, company_id, value, "status", "tblStatus")
 
 
-def _issue(conn: sqlite3.Connection, company_id: int, value: Any) -> int | None:
+def issue_of(conn: sqlite3.Connection, company_id: int, value: Any) -> int | None:
     return None if value in (None, "") else _labelled(conn, company_id, value, "issue", "tblIssue")
 
 
@@ -144,9 +109,9 @@ def _owned(conn: sqlite3.Connection, scope: Scope, what: str, row_id: int, sql: 
     return row
 
 
-def _case(conn: sqlite3.Connection, scope: Scope, value: Any, key: str = "id") -> sqlite3.Row:
+def case_row(conn: sqlite3.Connection, scope: Scope, value: Any, key: str = "id") -> sqlite3.Row:
     """The case a record names (CaseID, BrandID, AccountID, Userkey, StatusID, IssueID, TierID)."""
-    t = _t(scope.company_id)
+    t = tables(scope.company_id)
     return _owned(
         conn,
         scope,
@@ -172,7 +137,7 @@ def _insert_response(
     callid: str,
     texts: dict[str, str],
 ) -> int:
-    t = _t(scope.company_id)
+    t = tables(scope.company_id)
     response_id = conn.execute(
         f"SELECT COALESCE(MAX(ResponseID), 0) + 1 FROM {t['tblResponse']}"
     ).fetchone()[0]
@@ -225,12 +190,12 @@ def _create_case(
         if status_id is None:
             raise BadParameter(f"company {cid} has no open status; give 'status'")
     else:
-        status_id = _status(conn, cid, record["status"])
-    issue_id = _issue(conn, cid, record.get("issue"))
+        status_id = status_of(conn, cid, record["status"])
+    issue_id = issue_of(conn, cid, record.get("issue"))
     tier = _tier(record.get("tier", 1))
     assigned = _agent(conn, cid, record.get("agent"))
     callid = text(record["callid"], "callid") if "callid" in record else ""
-    t = _t(cid)
+    t = tables(cid)
     case_id = conn.execute(f"SELECT COALESCE(MAX(CaseID), 0) + 1 FROM {t['tblCase']}").fetchone()[0]
     conn.execute(
         f"INSERT INTO {t['tblCase']} VALUES (?,?,?,?,?,?,?,?,?)",
@@ -253,13 +218,13 @@ def _update_case(
     conn: sqlite3.Connection, scope: Scope, record: dict[str, Any], effects: Effects
 ) -> dict[str, Any]:
     only_keys(record, ("id", "status", "issue", "tier", "agent", "callid"), "case update")
-    case = _case(conn, scope, required(record, "id", "case"))
+    case = case_row(conn, scope, required(record, "id", "case"))
     cid = scope.company_id
     changes: dict[str, Any] = {}
     if "status" in record:
-        changes["StatusID"] = _status(conn, cid, record["status"])
+        changes["StatusID"] = status_of(conn, cid, record["status"])
     if "issue" in record:
-        changes["IssueID"] = _issue(conn, cid, record["issue"])
+        changes["IssueID"] = issue_of(conn, cid, record["issue"])
     if "tier" in record:
         changes["TierID"] = _tier(record["tier"])
     if "agent" in record:
@@ -282,7 +247,7 @@ def _delete_case(
     conn: sqlite3.Connection, scope: Scope, record: dict[str, Any], effects: Effects
 ) -> dict[str, Any]:
     only_keys(record, ("id",), "case delete")
-    case = _case(conn, scope, required(record, "id", "case"))
+    case = case_row(conn, scope, required(record, "id", "case"))
     # Its responses go with it (ON DELETE CASCADE); named too, not to depend on the setting.
     conn.execute(
         f"DELETE FROM {table(scope.company_id, 'tblResponse')} WHERE CaseID = ?", (case[0],)
@@ -298,7 +263,7 @@ RESPONSE_KEYS = ("id", "caseid", "status", "issue", "tier", "callid", *RESPONSE_
 
 def _response(conn: sqlite3.Connection, scope: Scope, value: Any) -> sqlite3.Row:
     """The response a record names (ResponseID, CaseID, BrandID, Userkey)."""
-    t = _t(scope.company_id)
+    t = tables(scope.company_id)
     return _owned(
         conn,
         scope,
@@ -318,12 +283,14 @@ def _create_response(
     conn: sqlite3.Connection, scope: Scope, record: dict[str, Any], effects: Effects
 ) -> dict[str, Any]:
     only_keys(record, RESPONSE_KEYS[1:], "response")
-    case = _case(conn, scope, required(record, "caseid", "response"), "caseid")
+    case = case_row(conn, scope, required(record, "caseid", "response"), "caseid")
     cid = scope.company_id
     status_id = (
-        _status(conn, cid, record["status"]) if record.get("status") not in (None, "") else case[4]
+        status_of(conn, cid, record["status"])
+        if record.get("status") not in (None, "")
+        else case[4]
     )
-    issue_id = _issue(conn, cid, record["issue"]) if "issue" in record else case[5]
+    issue_id = issue_of(conn, cid, record["issue"]) if "issue" in record else case[5]
     tier = _tier(record["tier"]) if "tier" in record else case[6]
     callid = text(record["callid"], "callid") if "callid" in record else ""
     response_id = _insert_response(
@@ -350,9 +317,9 @@ def _update_response(
     cid = scope.company_id
     changes: dict[str, Any] = {RESPONSE_TEXTS[key]: value for key, value in _texts(record).items()}
     if "status" in record:
-        changes["StatusID"] = _status(conn, cid, record["status"])
+        changes["StatusID"] = status_of(conn, cid, record["status"])
     if "issue" in record:
-        changes["IssueID"] = _issue(conn, cid, record["issue"])
+        changes["IssueID"] = issue_of(conn, cid, record["issue"])
     if "tier" in record:
         changes["TierID"] = _tier(record["tier"])
     if "callid" in record:
@@ -395,166 +362,3 @@ TYPES: dict[str, dict[str, Handler]] = {
         "delete": _delete_response,
     },
 }
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def _select(company_id: int) -> str:
-    t = _t(company_id)
-    texts = ", ".join(f"r.{column}" for column in RESPONSE_TEXTS.values())
-    return (
-        "SELECT c.CaseID, r.ResponseID, a.Userkey, c.BrandID, r.TierID, r.Created, "
-        "rs.StatusLabel, r.StatusID,"
-        f" ri.IssueLabel, r.IssueID, {_NAME.format(a='ra')}, r.AgentID, {_NAME.format(a='ca')}, "
-        "c.AssignedAgentID,"
-        f" r.CallID, {texts}, cs.StatusLabel, c.StatusID, cs.Closed, c.Created, c.CallID"
-        f" FROM {t['tblCase']} c JOIN {t['tblAccount']} a ON a.AccountID = c.AccountID"
-        f" JOIN {t['tblStatus']} cs ON cs.StatusID = c.StatusID"
-        f" JOIN {t['tblResponse']} r ON r.CaseID = c.CaseID"
-        f" JOIN {t['tblStatus']} rs ON rs.StatusID = r.StatusID"
-        f" LEFT JOIN {t['tblIssue']} ri ON ri.IssueID = r.IssueID"
-        " LEFT JOIN tblAgent ra ON ra.AgentID = r.AgentID LEFT JOIN tblAgent ca ON ca.AgentID = "
-        "c.AssignedAgentID"
-    )
-
-
-def _row(r: sqlite3.Row) -> dict[str, Any]:
-    return {key: string(value) for key, value in zip(ROW_KEYS, r)}
-
-
-CASE_CRITERIA = ("id", "caseid", "userkey", "status", "issue", "callid", "brand", "brandid")
-
-
-def case_load(
-    store: Store, session: Session, obj: dict[str, Any]
-) -> list[dict[str, Any]] | dict[str, str]:
-    """Responses of the cases that match every criterion, one row each; ``{"msg": "no results"}``
-    for none.
-    """
-    scope = Scope.of(session)
-    only_keys(obj, CASE_CRITERIA, "caseLoad")
-    given = {k: v for k, v in obj.items() if v not in (None, "")}
-    for one, other in (("id", "caseid"), ("brand", "brandid")):
-        if one in given and other in given:
-            raise BadParameter(f"caseLoad: '{one}' and '{other}' are the same criterion; give one")
-    if not given:
-        raise BadParameter(f"caseLoad needs at least one criterion: {', '.join(CASE_CRITERIA)}")
-    where, args = [], []
-    with store.snapshot() as conn:
-        check_company(conn, scope.company_id)
-        for key, value in given.items():
-            if key in ("id", "caseid"):
-                where.append("c.CaseID = ?")
-                args.append(ident(value, key))
-            elif key == "userkey":
-                where.append("a.Userkey = ?")
-                args.append(text(given[key], key))
-            elif key == "status":
-                where.append("c.StatusID = ?")
-                args.append(_status(conn, scope.company_id, value))
-            elif key == "issue":
-                where.append("c.IssueID = ?")
-                args.append(_issue(conn, scope.company_id, value))
-            elif key in ("brand", "brandid"):
-                check_brand(conn, scope.company_id, ident(value, key))
-                where.append("c.BrandID = ?")
-                args.append(ident(value, key))
-            else:  # callid: recorded with the case and with its responses (integration page)
-                where.append(
-                    "(c.CallID = ? OR c.CaseID IN (SELECT CaseID FROM "
-                    f"{table(scope.company_id, 'tblResponse')}"
-                    " WHERE CallID = ?))"
-                )
-                args.extend((text(given[key], key),) * 2)
-        if scope.userkey is not None:
-            where.append("a.Userkey = ?")
-            args.append(scope.userkey)
-        rows = [
-            _row(r)
-            for r in conn.execute(
-                f"{_select(scope.company_id)} WHERE {' AND '.join(where)} ORDER BY c.CaseID, "
-                "r.ResponseID LIMIT ?",
-                (*args, MAX_ROWS),
-            )
-        ]
-    return rows or NO_RESULTS
-
-
-def load_case(store: Store, scope: Scope, obj: dict[str, Any]) -> dict[str, Any]:
-    """One case with its responses, values as strings; :class:`NotFound` when there is none."""
-    only_keys(obj, ("type", "id", "caseid"), "load case")
-    key = "caseid" if "caseid" in obj else "id"
-    with store.snapshot() as conn:
-        check_company(conn, scope.company_id)
-        case_id = _case(conn, scope, required(obj, key, "load case"), key)[0]
-        rows = [
-            _row(r)
-            for r in conn.execute(
-                f"{_select(scope.company_id)} WHERE c.CaseID = ? ORDER BY r.ResponseID", (case_id,)
-            )
-        ]
-        head = conn.execute(
-            f"SELECT c.IssueID, i.IssueLabel, c.TierID FROM {table(scope.company_id, 'tblCase')} c"
-            f" LEFT JOIN {table(scope.company_id, 'tblIssue')} i ON i.IssueID = c.IssueID"
-            " WHERE c.CaseID = ?",
-            (case_id,),
-        ).fetchone()
-    first = rows[0]
-    responses = [
-        {
-            k: row[k]
-            for k in ROW_KEYS
-            if not k.startswith("case")
-            and k not in ("cid", "userkey", "brandid", "aname", "anameid")
-        }
-        for row in rows
-    ]
-    return {
-        "type": "case",
-        "id": str(case_id),
-        "userkey": first["userkey"],
-        "brandid": first["brandid"],
-        "status": first["casestatus"],
-        "sid": first["casesid"],
-        "closed": first["caseclosed"],
-        "issue": head[1],
-        "issueid": string(head[0]),
-        "tier": str(head[2]),
-        "aname": first["aname"],
-        "anameid": first["anameid"],
-        "callid": first["casecallid"],
-        "created": first["casecreated"],
-        "responses": responses,
-    }
-
-
-def issue_load(
-    store: Store, session: Session, obj: dict[str, Any]
-) -> list[dict[str, Any]] | dict[str, str]:
-    """The company's issues and sub-issues: ``issueid``, ``issuelabel``, ``parentid`` (null at the
-    top).
-    """
-    scope = Scope.of(session)
-    only_keys(obj, ("issueid", "parentid"), "issueLoad")
-    where, args = [], []
-    if obj.get("issueid") not in (None, ""):
-        where.append("IssueID = ?")
-        args.append(ident(obj["issueid"], "issueid"))
-    if "parentid" in obj:
-        if obj["parentid"] in (None, "", 0, "0"):
-            where.append("ParentID IS NULL")  # 0 or null: the top-level issues
-        else:
-            where.append("ParentID = ?")
-            args.append(ident(obj["parentid"], "parentid"))
-    with store.snapshot() as conn:
-        check_company(conn, scope.company_id)
-        rows = [
-            {"issueid": str(r[0]), "issuelabel": r[1], "parentid": string(r[2])}
-            for r in conn.execute(
-                f"SELECT IssueID, IssueLabel, ParentID FROM {table(scope.company_id, 'tblIssue')}"
-                f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY IssueID",
-                args,
-            )
-        ]
-    return rows or NO_RESULTS

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from mockspice.domain import cases
+from mockspice.domain import case_search
 from mockspice.domain.errors import BadParameter
 from mockspice.domain.outbound import NoWebCall, Outbound, summary
 from mockspice.domain.readers import ident, only_keys, required, shown
@@ -200,7 +200,7 @@ def load(store: Store, session: Session, obj: Any) -> dict[str, Any]:
             account_id = account_row(conn, scope, required(obj, "userkey", "load account"))[0]
             return _account(conn, scope.company_id, account_id)
     if kind == "case":
-        return cases.load_case(store, scope, obj)
+        return case_search.load_case(store, scope, obj)
     raise BadParameter(f'load: \'type\' must be "account" or "case", not {shown(kind)}')
 
 

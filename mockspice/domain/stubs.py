@@ -16,6 +16,9 @@ loaded from files at start (``--stubs``: a test's own stub overrides a file's). 
 API's and restores the files' as they were loaded. Adding or clearing stubs moves the store's
 generation, as a write of the dataset does: an API answer a worker kept for the generation is not
 given where a stub now answers.
+
+One module (about 540 lines): a stub's checks, its matching and its use under the write lock
+are one lifecycle, and each needs the others' rules at hand.
 """
 
 from __future__ import annotations

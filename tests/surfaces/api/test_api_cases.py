@@ -12,7 +12,7 @@ import requests
 from partner_servers import serving
 from spiceclients import API, Rpc20
 
-from mockspice.domain.cases import ROW_KEYS
+from mockspice.domain.case_search import ROW_KEYS
 from mockspice.partner import create_partner_app
 
 

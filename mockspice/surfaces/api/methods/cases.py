@@ -1,17 +1,17 @@
 """API methods: cases and issues (``caseLoad``, ``issueLoad``);
-shapes in mockspice/domain/cases.py.
+shapes in mockspice/domain/case_search.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mockspice.domain import cases
+from mockspice.domain import case_search
 from mockspice.surfaces.api.registry import NO_RESULTS_SCHEMA, Param, Registry
 
 CASE_ROW = {
     "type": "object",
-    "properties": {key: {"type": ["string", "null"]} for key in cases.ROW_KEYS},
+    "properties": {key: {"type": ["string", "null"]} for key in case_search.ROW_KEYS},
 }
 ISSUE_ROW = {
     "type": "object",
@@ -42,7 +42,7 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def case_load(call: Any, search: dict[str, Any]) -> Any:
-        return cases.case_load(call.store, call.session, search)
+        return case_search.case_load(call.store, call.session, search)
 
     @registry.method(
         "issueLoad",
@@ -56,4 +56,4 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def issue_load(call: Any, filter_: dict[str, Any]) -> Any:
-        return cases.issue_load(call.store, call.session, filter_)
+        return case_search.issue_load(call.store, call.session, filter_)

@@ -1,4 +1,5 @@
-"""API methods: companies, brands and agents (mockspice/domain/directory.py holds the choices).
+"""API methods: companies, brands and agents (mockspice/domain/directory.py holds the choices;
+brands.py and agents.py the operations on those).
 
 Object keys are lower-case column names (``companyid``, ``brandid``, ``agentid``,
 ``securitylevelid``, ``tierid``, ``login``, ``password``); ids may be numbers or their digits.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockspice.domain import directory
+from mockspice.domain import agents, brands, directory
 from mockspice.domain.errors import BadParameter
 from mockspice.domain.sessions import ADMIN
 from mockspice.surfaces.api.registry import NO_RESULTS_SCHEMA, Param, Registry
@@ -86,7 +87,7 @@ def register(registry: Registry) -> None:
             raise BadParameter(
                 'agentExists: logins must be an array of logins, e.g. ["jdoe.agent"]'
             )
-        return directory.agent_exists(
+        return agents.agent_exists(
             call.store,
             call.session,
             [directory.text_field({"login": login}, "login", "agentExists") for login in logins],
@@ -117,7 +118,7 @@ def register(registry: Registry) -> None:
         given = directory.fields(credentials)
         login = directory.text_field(given, "login", "agentAuth", required=True)
         password = directory.text_field(given, "password", "agentAuth", required=True)
-        return directory.agent_auth(call.store, call.session, login, password)
+        return agents.agent_auth(call.store, call.session, login, password)
 
     @registry.method(
         "agentList",
@@ -129,7 +130,7 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def agent_list(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.agent_list(call.store, call.session, obj)
+        return agents.agent_list(call.store, call.session, obj)
 
     @registry.method(
         "loadAgent",
@@ -141,7 +142,7 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def load_agent(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.load_agent(call.store, call.session, obj)
+        return agents.load_agent(call.store, call.session, obj)
 
     @registry.method(
         "createAgent",
@@ -156,7 +157,7 @@ def register(registry: Registry) -> None:
         errors=("bad-parameter", "conflict", "not-found", "unknown-company"),
     )
     def create_agent(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.create_agent(call.store, call.session, obj)
+        return agents.create_agent(call.store, call.session, obj)
 
     @registry.method(
         "changePass",
@@ -170,7 +171,7 @@ def register(registry: Registry) -> None:
         errors=("bad-parameter", "not-found", "permission-denied"),
     )
     def change_pass(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.change_pass(call.store, call.session, obj)
+        return agents.change_pass(call.store, call.session, obj)
 
     @registry.method(
         "getAgentAccess",
@@ -184,7 +185,7 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def get_agent_access(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.agent_access(call.store, call.session, obj)
+        return agents.agent_access(call.store, call.session, obj)
 
     @registry.method(
         "createCompany",
@@ -224,7 +225,7 @@ def register(registry: Registry) -> None:
         errors=("bad-parameter", "conflict", "unknown-company", "community-edition"),
     )
     def create_brand(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.create_brand(call.store, call.session, obj, call.settings.edition)
+        return brands.create_brand(call.store, call.session, obj, call.settings.edition)
 
     @registry.method(
         "updateBrand",
@@ -235,7 +236,7 @@ def register(registry: Registry) -> None:
         errors=("bad-parameter", "unknown-brand", "unknown-company"),
     )
     def update_brand(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.update_brand(call.store, call.session, obj)
+        return brands.update_brand(call.store, call.session, obj)
 
     @registry.method(
         "deleteBrand",
@@ -246,7 +247,7 @@ def register(registry: Registry) -> None:
         errors=("bad-parameter", "unknown-brand", "unknown-company", "conflict"),
     )
     def delete_brand(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.delete_brand(call.store, call.session, obj)
+        return brands.delete_brand(call.store, call.session, obj)
 
     @registry.method(
         "copyBrand",
@@ -267,7 +268,7 @@ def register(registry: Registry) -> None:
         ),
     )
     def copy_brand(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.copy_brand(call.store, call.session, obj, call.settings.edition)
+        return brands.copy_brand(call.store, call.session, obj, call.settings.edition)
 
     @registry.method(
         "scriptLoad",
@@ -281,4 +282,4 @@ def register(registry: Registry) -> None:
         replayable=True,
     )
     def script_load(call: Any, obj: dict[str, Any]) -> Any:
-        return directory.script_load(call.store, call.session, obj)
+        return brands.script_load(call.store, call.session, obj)
