@@ -73,7 +73,6 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         outbound=Outbound(prepared.store, engine, settings.journal_limit),
         registry=registry,
         stubs=stubs,
-        api_seen=api_endpoint.Seen(),
     )
     if own:
         # A store this call made is closed, and its temporary folder removed, when the app is

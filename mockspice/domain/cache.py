@@ -1,4 +1,5 @@
-"""A small per-process cache of what was computed from the dataset, valid for one generation.
+"""Small per-process caches: what was computed from the dataset, valid for one generation
+(:class:`GenerationCache`), and the API requests seen lately (:class:`Seen`).
 
 The store's generation changes with every committed write of the dataset (by any worker), so an
 entry computed at generation G is good exactly while the store is still at G. Bounded: the
@@ -41,3 +42,25 @@ class GenerationCache:
     def __len__(self) -> int:
         """How many values are kept (of any generation)."""
         return len(self._items)
+
+
+class Seen:
+    """The hashes of the requests a worker saw lately (bounded), so as to keep only what comes
+    again: a client that counts its ids sends new bytes every time, and must not push a poller's
+    answers out of the 256 kept."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._hashes: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def again(self, key: tuple) -> bool:
+        """Note the request; whether it was seen before."""
+        digest = hash(key)
+        with self._lock:
+            if digest in self._hashes:
+                return True
+            self._hashes[digest] = None
+            if len(self._hashes) > self.size:
+                self._hashes.popitem(last=False)
+        return False

@@ -6,11 +6,11 @@ Read it with :func:`of` (the current app's, or a given app's), never by key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
-from mockspice.domain.cache import GenerationCache
+from mockspice.domain.cache import GenerationCache, Seen
 
 if TYPE_CHECKING:
     from mockspice.domain.outbound import Outbound
@@ -37,7 +37,7 @@ class Extension:
     pop_matches: GenerationCache = field(default_factory=GenerationCache)  # domain/pop.py
     pop_plans: GenerationCache = field(default_factory=GenerationCache)  # surfaces/telephony.py
     api_replies: GenerationCache = field(default_factory=lambda: GenerationCache(256))
-    api_seen: Any = None  # surfaces/api/endpoint.Seen: the requests seen lately
+    api_seen: Seen = field(default_factory=Seen)  # the API requests seen lately (endpoint.py)
 
     @property
     def store(self) -> Store:

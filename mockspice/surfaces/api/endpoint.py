@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -185,28 +183,6 @@ def _cut_off() -> Iterator[bytes]:
     connection (an HTTP/1.1 client sees a broken reply, an HTTP/1.0 one an empty answer)."""
     raise ConnectionAbortedError(DROPPED)
     yield b""  # a generator: the error comes when the server asks for the body
-
-
-class Seen:
-    """The hashes of the requests a worker saw lately (bounded), so as to keep only what comes
-    again: a client that counts its ids sends new bytes every time, and must not push a poller's
-    answers out of the 256 kept."""
-
-    def __init__(self, size: int = 4096):
-        self.size = size
-        self._hashes: OrderedDict[int, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def again(self, key: tuple) -> bool:
-        """Note the request; whether it was seen before."""
-        digest = hash(key)
-        with self._lock:
-            if digest in self._hashes:
-                return True
-            self._hashes[digest] = None
-            if len(self._hashes) > self.size:
-                self._hashes.popitem(last=False)
-        return False
 
 
 def _replayable(call: Call, registry: Any) -> bool:
