@@ -220,6 +220,49 @@ def partner(
         raise UsageError(str(exc)) from None
 
 
+@cli.command()
+@click.option("--search-url", default=None, help="the partner's search receiver")
+@click.option("--load-url", default=None, help="the partner's load receiver")
+@click.option("--update-url", default=None, help="the partner's update receiver")
+@click.option("--case-url", default=None, help="the partner's case receiver")
+@click.option("--int-user", default=None, help="intUser sent with every call")
+@click.option("--int-pass", default=None, help="intPass sent with every call")
+@click.option(
+    "--userkey", multiple=True, help="an account the partner holds (repeatable; searches add more)"
+)
+@click.option("--case", "case", multiple=True, help="run only this case, or prefix such as search.")
+@click.option("--exclude", multiple=True, help="leave this case (or prefix) out")
+@click.option("--timeout", type=str, default=None, help="seconds a call may take (default 10)")
+@click.option("--budget-ms", type=str, default=None, help="a slower reply warns (default 2000)")
+@click.option("--junit", default=None, help="write a JUnit XML report to this file")
+@click.option("--json", "json_file", default=None, help="write the JSON report to this file")
+@click.option(
+    "--github-summary/--no-github-summary",
+    default=None,
+    help="append a Markdown summary to $GITHUB_STEP_SUMMARY",
+)
+@click.option("--list", "list_cases", is_flag=True, help="list the cases and exit")
+@click.option(
+    "--config", default=None, help="YAML file of these options [env MOCKSPICE_VERIFY_CONFIG]"
+)
+def verify(list_cases: bool, config: str | None, json_file: str | None, **flags: Any) -> int:
+    """Check the partner's web-call receivers against SpiceCSM's contract (docs/verify.md).
+
+    Exit 0 when every case passes, 1 when any fails; every option also as
+    MOCKSPICE_VERIFY_<OPTION> or in the --config file.
+    """
+    from mockspice.verify import command
+
+    if list_cases:
+        click.echo(command.listing())
+        return 0
+    try:
+        options = command.load_options(config, {**flags, "json": json_file})
+        return command.main(options, out=click.echo)
+    except command.VerifyUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _read_input(file: str) -> bytes:
     """The bytes of FILE, or of stdin for '-'; a usage error if it cannot be read."""
     if file == "-":

@@ -117,6 +117,8 @@ def _reach(name: str) -> set[str]:
         ("mockspice.partner", ("mockspice.domain", "mockspice.store", "mockspice.surfaces")),
         # The web-call engine and its CLI know no store.
         ("mockspice.webcalls", ("mockspice.domain", "mockspice.store", "mockspice.surfaces")),
+        # The conformance suite drives the web-call engine against a partner: no store either.
+        ("mockspice.verify", ("mockspice.domain", "mockspice.store", "mockspice.surfaces")),
         # The wire formats are the bottom layer: I/O-free, importing nothing of the rest.
         ("mockspice.wire", ("mockspice.domain", "mockspice.store", "mockspice.webcalls")),
         # The store knows nothing of SpiceCSM's operations nor of HTTP.
