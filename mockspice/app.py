@@ -136,11 +136,13 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         from mockspice.domain import outbound
         from mockspice.partner import create_partner_app
 
-        # The reference partner keeps its data in the process: with several workers, each has
-        # its own copy (docs/partner-guide.md). It accepts the credentials the brands were
-        # wired with (domain/state.py).
+        # The reference partner keeps its data in a file beside the store, so that every
+        # worker sees one partner (docs/partner-guide.md). It accepts the credentials the
+        # brands were wired with (domain/state.py).
         partner = create_partner_app(
-            int_user=outbound.PARTNER_INT_USER, int_pass=outbound.PARTNER_INT_PASS
+            int_user=outbound.PARTNER_INT_USER,
+            int_pass=outbound.PARTNER_INT_PASS,
+            book_path=f"{prepared.store.path}-partner",
         )
         app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {outbound.PARTNER_PREFIX: partner})
     # Outermost: every URL's body is read whole within body_timeout_s before any of the above runs.

@@ -15,7 +15,10 @@ input is 400. Every refusal has a one-line ``text/plain`` reason.
 from __future__ import annotations
 
 import hmac
+import json
+import os
 import re
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -66,47 +69,133 @@ class PartnerDataError(ValueError):
 
 
 class PartnerBook:
-    """The partner's accounts and the cases it was sent, in memory,
-    safe to share between threads.
+    """The partner's accounts and the cases it was sent, safe to share between threads.
+
+    In memory, or, given a ``path``, in a SQLite file of its own that every process opening it
+    shares (the mock mounts the partner in each of its workers: an update one worker received
+    is what the next load sees, whichever worker answers it). The file is written afresh with
+    ``accounts`` when the book is made.
     """
 
-    def __init__(self, accounts: list[dict]):
+    def __init__(self, accounts: list[dict], path: str | Path | None = None):
         self._lock = threading.Lock()
-        self._accounts = {
-            a["userkey"]: account_of(a, "an account of the partner") for a in accounts
-        }
+        self._path = None if path is None else str(path)
+        self._local = threading.local()
+        accounts = [account_of(a, "an account of the partner") for a in accounts]
+        self._accounts = {a["userkey"]: a for a in accounts}
         self._tickets: dict[str, dict[tuple[str, str], dict]] = {}
+        if self._path is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(self._path + suffix).unlink(missing_ok=True)
+            self._db().db.executescript(_BOOK_DDL)
+            with self._db() as db:
+                db.executemany(
+                    "INSERT INTO Account(Userkey, Data) VALUES (?, ?)",
+                    [(a["userkey"], json.dumps(a)) for a in accounts],
+                )
+
+    def _db(self, write: bool = True) -> _Transaction:
+        """A transaction on this thread's connection to the book's file (never a connection
+        made before a fork): a write takes the file's write lock, a read does not."""
+        found = getattr(self._local, "db", None)
+        if found is None or found[0] != os.getpid():
+            db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            found = self._local.db = (os.getpid(), db)
+        return _Transaction(found[1], write)
+
+    def _all(self) -> list[dict]:
+        if self._path is None:
+            with self._lock:
+                return list(self._accounts.values())
+        with self._db(write=False) as db:
+            return [json.loads(r[0]) for r in db.execute("SELECT Data FROM Account ORDER BY Seq")]
 
     def search(self, criteria: list[tuple[str, object]]) -> list[dict]:
         """Return the accounts that match every criterion (AND), in the book's order."""
-        with self._lock:
-            return [
-                a for a in self._accounts.values() if all(_matches(a, k, v) for k, v in criteria)
-            ]
+        return [a for a in self._all() if all(_matches(a, k, v) for k, v in criteria)]
 
     # Accounts are replaced whole, never changed in place, so a reader may keep one unlocked.
     def load(self, userkey: str) -> dict | None:
         """Return the account of that userkey (exactly as written), or None."""
-        with self._lock:
-            return self._accounts.get(userkey)
+        if self._path is None:
+            with self._lock:
+                return self._accounts.get(userkey)
+        with self._db(write=False) as db:
+            row = db.execute("SELECT Data FROM Account WHERE Userkey = ?", (userkey,)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def update(self, account: dict) -> bool:
         """Replace or insert an account; return whether it is new."""
-        with self._lock:
-            created = account["userkey"] not in self._accounts
-            self._accounts[account["userkey"]] = account
-            return created
+        if self._path is None:
+            with self._lock:
+                created = account["userkey"] not in self._accounts
+                self._accounts[account["userkey"]] = account
+                return created
+        with self._db() as db:
+            changed = db.execute(
+                "UPDATE Account SET Data = ? WHERE Userkey = ?",
+                (json.dumps(account), account["userkey"]),
+            ).rowcount
+            if not changed:
+                db.execute(
+                    "INSERT INTO Account(Userkey, Data) VALUES (?, ?)",
+                    (account["userkey"], json.dumps(account)),
+                )
+        return not changed
 
     def add_tickets(self, userkey: str, tickets: list[dict]) -> None:
         """Keep a case's tickets for the account; a response sent again replaces its copy."""
-        with self._lock:
-            kept = self._tickets.setdefault(userkey, {})
-            kept.update({(t["cid"], t["id"]): t for t in tickets})
+        if self._path is None:
+            with self._lock:
+                kept = self._tickets.setdefault(userkey, {})
+                kept.update({(t["cid"], t["id"]): t for t in tickets})
+            return
+        with self._db() as db:
+            for t in tickets:
+                changed = db.execute(
+                    "UPDATE Ticket SET Data = ? WHERE Userkey = ? AND Cid = ? AND Id = ?",
+                    (json.dumps(t), userkey, t["cid"], t["id"]),
+                ).rowcount
+                if not changed:
+                    db.execute(
+                        "INSERT INTO Ticket(Userkey, Cid, Id, Data) VALUES (?, ?, ?, ?)",
+                        (userkey, t["cid"], t["id"], json.dumps(t)),
+                    )
 
     def tickets(self, userkey: str) -> list[dict]:
         """Return the tickets received for an account, in the order they first came."""
-        with self._lock:
-            return list(self._tickets.get(userkey, {}).values())
+        if self._path is None:
+            with self._lock:
+                return list(self._tickets.get(userkey, {}).values())
+        with self._db(write=False) as db:
+            rows = db.execute(
+                "SELECT Data FROM Ticket WHERE Userkey = ? ORDER BY Seq", (userkey,)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+
+_BOOK_DDL = """
+CREATE TABLE Account (Seq INTEGER PRIMARY KEY, Userkey TEXT NOT NULL UNIQUE, Data TEXT NOT NULL);
+CREATE TABLE Ticket (
+    Seq INTEGER PRIMARY KEY, Userkey TEXT NOT NULL, Cid TEXT NOT NULL, Id TEXT NOT NULL,
+    Data TEXT NOT NULL, UNIQUE (Userkey, Cid, Id)
+);
+"""
+
+
+class _Transaction:
+    """``with`` a connection: one transaction (``BEGIN IMMEDIATE`` for a write)."""
+
+    def __init__(self, db: sqlite3.Connection, write: bool):
+        self.db, self.write = db, write
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE" if self.write else "BEGIN")
+        return self.db
+
+    def __exit__(self, kind, exc, tb) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def _digits(phone: str) -> str:
@@ -310,12 +399,19 @@ def create_partner_app(
     *,
     int_user: str = DEFAULT_INT_USER,
     int_pass: str = DEFAULT_INT_PASS,
+    book_path: str | Path | None = None,
 ) -> Flask:
-    """Create a reference partner answering from ``accounts`` (default: data/partner.yaml)."""
+    """Create a reference partner answering from ``accounts`` (default: data/partner.yaml).
+
+    :param book_path: keep its data in this SQLite file (written afresh), shared by every process
+        that serves the app; None: in this process's memory.
+    """
     app = Flask(__name__)
     # Werkzeug keeps form fields under 500 kB by default; a userXML of many contacts is larger.
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY)
-    book = PartnerBook(partner_accounts(PARTNER_DATASET) if accounts is None else accounts)
+    book = PartnerBook(
+        partner_accounts(PARTNER_DATASET) if accounts is None else accounts, book_path
+    )
     app.extensions["partner"] = {"book": book, "credentials": (int_user, int_pass)}
     app.register_blueprint(receivers)  # relative routes: works mounted under a prefix too
     app.register_error_handler(HTTPException, _plain)

@@ -572,3 +572,28 @@ def test_serve_partner_prints_its_url_and_serves_until_interrupted():
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
+
+
+def test_a_book_in_a_file_is_one_book_for_every_process(tmp_path):
+    import multiprocessing
+
+    from mockspice.partner.app import PartnerBook
+
+    path = tmp_path / "partner-book"
+    book = PartnerBook(ACCOUNTS, path)
+    jdoe = book.load("jdoe")
+    context = multiprocessing.get_context("fork")
+
+    def change(city):
+        book.update({**jdoe, "contacts": [{**jdoe["contacts"][0], "city": city}]})
+        book.add_tickets("jdoe", [{"cid": "1", "id": "1", "journal": city}])
+
+    child = context.Process(target=change, args=("Elsewhere",))
+    child.start()
+    child.join(10)
+    assert child.exitcode == 0
+    assert book.load("jdoe")["contacts"][0]["city"] == "Elsewhere"  # seen by the parent
+    assert book.tickets("jdoe") == [{"cid": "1", "id": "1", "journal": "Elsewhere"}]
+    assert [a["userkey"] for a in book.search([])] == [a["userkey"] for a in ACCOUNTS]
+    assert book.update({**jdoe, "userkey": "newbie"}) is True
+    assert PartnerBook(ACCOUNTS, path).load("newbie") is None  # a new book starts afresh
