@@ -26,7 +26,7 @@ import threading
 import time
 from bisect import bisect_right
 
-from mockspice.wire import encoding
+from mockspice.wire import encoding, fastpath
 from mockspice.wire.documents import ATTRIBUTES, CHILDREN, ENCODED_ATTRIBUTES
 from mockspice.wire.findings import Finding
 from mockspice.wire.schemas import KINDS, LXML_LOCK, lxml_schema, xmlschema_schema
@@ -85,17 +85,6 @@ _ENCODING_ERRORS = (
     "Document labelled",
     "encoding mismatch",
 )
-# The fast path's evidence that every attribute value is clean (see _values_are_clean). A '%'
-# that starts no upper-case escape of an ASCII byte, or starts %25: one lookahead holding the
-# alternatives of encoding._CLEAN, half the cost of "%(?:(?!..)|25)" on 350,000 '%'.
-_SUSPECT_ESCAPE = re.compile(rb"%(?!2[0-46-9A-F]|[013-7][0-9A-F])")
-_ALNUM_PERCENT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%"
-# Bytes that may stand between attributes and elements: XML white space and tag delimiters.
-_LAYOUT = b" \t\r\n</>"
-_EMPTY_VALUE = b'=""'
-# Without a group: findall then returns each whole match, twice as fast as with one.
-_USERKEY_ATTRIBUTE = re.compile(rb'userkey="[^"]*')
-_USERKEY_PREFIX = len(b'userkey="')
 # One parser a thread (an lxml parser must not parse in two threads at once), made on first use.
 _PARSERS = threading.local()
 
@@ -237,6 +226,15 @@ def validate(
     :returns: a list of findings; empty when the document is valid and clean. It contains an
         ``error`` finding exactly when SpiceCSM would not accept the document.
     """
+    return _findings(
+        kind, data, expected_userkey, max_bytes, max_depth, max_findings, max_seconds, fast=True
+    )
+
+
+def _findings(
+    kind, data, expected_userkey, max_bytes, max_depth, max_findings, max_seconds, *, fast: bool
+) -> list[Finding]:
+    """Do what :func:`validate` says; ``fast=False`` (for tests only) skips the fast path."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     if isinstance(data, str):
@@ -250,6 +248,7 @@ def validate(
             max_bytes,
             max_depth,
             found,
+            fast,
         )
     except Exception as exc:  # noqa: BLE001 - the contract: never raise to the caller
         found.items.append(
@@ -258,7 +257,9 @@ def validate(
     return found.result()
 
 
-def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collector) -> None:
+def _validate(
+    kind, data, expected_userkey, max_bytes, max_depth, found: _Collector, fast: bool
+) -> None:
     """Run the steps of the module docstring, adding findings to ``found``."""
     if not data or data.isspace():
         found.add(
@@ -313,7 +314,7 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
     # The fast path, without a tree: libxml2 validates as it parses, and byte scans prove that
     # the lint and the userkey checks have nothing to say. A document they cannot clear takes
     # the path below, which builds the tree and explains.
-    proof = _proof_without_tree(kind, xsd, body, expected_userkey) if utf8 else None
+    proof = fastpath.proof(kind, xsd, body, expected_userkey) if utf8 and fast else None
     if proof == (True, True):
         return
     tree = _parse(body, found)
@@ -361,9 +362,13 @@ def _validate(kind, data, expected_userkey, max_bytes, max_depth, found: _Collec
     if valid:
         # A valid document is at most as deep as the schema allows: no depth check needed.
         # The byte scans run (if they have not) while the tree is alive, and their temporaries
-        # are freed before it is: see _byte_facts for why the order matters.
+        # are freed before it is: see fastpath.byte_facts for why the order matters.
         if proof is None:
-            proof = _byte_facts(kind, body, expected_userkey) if utf8 else (False, False)
+            proof = (
+                fastpath.byte_facts(kind, body, expected_userkey)
+                if utf8 and fast
+                else (False, False)
+            )
         clean, keys_checked = proof
     else:
         clean = keys_checked = False
@@ -591,146 +596,6 @@ def _namespace_note(element) -> str:
     if isinstance(element.tag, str) and element.tag.startswith("{"):
         return f" in no namespace (it is in {element.tag[1:].partition('}')[0]!r})"
     return ""
-
-
-def _declaration_end(body: bytes) -> int:
-    """Return the offset just past the XML declaration, or 0 when there is none.
-
-    Only the declaration: ``<?xml-stylesheet …?>`` is a processing instruction, which the byte
-    scans must see (and which sends a document to the tree path).
-    """
-    if _DECLARATION.match(body):
-        end = body.find(b"?>")
-        return end + 2 if end >= 0 else 0
-    return 0
-
-
-def _values_are_clean(body: bytes, start: int) -> bool:
-    """Say, in four C-level passes over the bytes, that no attribute value can have a lint finding.
-
-    ``start`` is the offset past the XML declaration. True only when, after it, every ``%``
-    starts an upper-case escape of an ASCII byte other than ``%`` itself, and once letters,
-    digits and ``%`` are deleted, what remains is white space, ``<``, ``/``, ``>`` and ``=""``
-    (the ``=""`` counted before the layout bytes are deleted too): then every attribute value is
-    ``"``-delimited, follows its ``=`` directly and holds only letters, digits and such escapes,
-    which :func:`encoding.lint_value` accepts, and there is no other quote, no text but white
-    space, no comment, CDATA, processing instruction or reference, no byte outside ASCII.
-    False says nothing; the values are then linted one by one.
-    """
-    if _SUSPECT_ESCAPE.search(body, start):
-        return False
-    # The whole body at once (a slice past the declaration would copy it); the declaration's
-    # share of each count is taken off.
-    head = body[:start].translate(None, _ALNUM_PERCENT)
-    markup = body.translate(None, _ALNUM_PERCENT)
-    empty_values = markup.count(_EMPTY_VALUE, len(head))
-    rest = len(markup.translate(None, _LAYOUT)) - len(head.translate(None, _LAYOUT))
-    return rest == len(_EMPTY_VALUE) * empty_values
-
-
-class _NoTree:
-    """A parser target that builds nothing: libxml2 only parses, and the schema validates.
-
-    It notes a DOCTYPE (the prelude refuses one it sees, and the tree path any other).
-    """
-
-    def __init__(self) -> None:
-        self.doctype_seen = False
-
-    def doctype(self, *args) -> None:
-        """Note that the document has a DOCTYPE: it must take the tree path and be refused."""
-        self.doctype_seen = True
-
-    def close(self) -> None:
-        """Return nothing: the verdict is in the parser's error log."""
-
-
-def _valid_as_parsed(xsd: str, body: bytes) -> bool:
-    """Say whether libxml2, validating as it parses, finds the body well-formed and valid.
-
-    No tree is built, so nothing is allocated a node and freed again: at 50,000 users this
-    takes half the time of parsing and then validating the tree. False (not well-formed, not
-    valid, or anything logged at all) says only that the tree must be built to find out more.
-    """
-    from lxml import etree
-
-    from mockspice.wire import safexml
-
-    parsers = getattr(_PARSERS, "streaming", None)
-    if parsers is None:
-        parsers = _PARSERS.streaming = {}
-    made = parsers.get(xsd)
-    if made is None:
-        target = _NoTree()
-        made = parsers[xsd] = (
-            target,
-            safexml.parser(target=target, schema=lxml_schema(xsd), collect_ids=False),
-        )
-    target, parser = made
-    target.doctype_seen = False
-    try:
-        etree.fromstring(body, parser)
-    except etree.XMLSyntaxError:
-        return False
-    return not target.doctype_seen and len(parser.error_log) == 0
-
-
-def _proof_without_tree(
-    kind: str, xsd: str, body: bytes, expected_userkey: str | None
-) -> tuple[bool, bool] | None:
-    """Return :func:`_byte_facts` of a body libxml2 found valid as it parsed, or None."""
-    if not _valid_as_parsed(xsd, body):
-        return None
-    return _byte_facts(kind, body, expected_userkey)
-
-
-def _byte_facts(kind: str, body: bytes, expected_userkey: str | None) -> tuple[bool, bool]:
-    """Return what byte scans prove of a schema-valid body: ``(clean, keys_checked)``.
-
-    ``clean``: the lint has nothing to say (:func:`_values_are_clean`, or a kind whose values
-    are not encoded). ``keys_checked``: the userkey checks have nothing to say: the userkeys of
-    a search reply are distinct and none is blank once decoded; the one userkey of a load reply
-    or userXML is not blank and is the one asked for; a caseXML has none to check. Both are
-    False when the scans cannot tell; the tree then answers.
-
-    The userkeys are found as ``userkey="`` and the raw value (the prefix is the same for all,
-    so comparing items compares values). In a clean document each ``userkey="`` is an
-    attribute, since a ``"`` only delimits values and a ``="`` only starts one, and every
-    userkey attribute is written so; an attribute whose name merely ends in ``userkey`` would
-    add an item, which can only make the proof fail.
-
-    When a tree exists, call it while the tree is alive: everything it allocates is freed when
-    it returns. Freeing a block of 64 KiB or more makes glibc give the free top of the heap back
-    to the system; had the copies and lists of this function been freed after the tree (or
-    made before the parse, on the heap the previous tree left), the tree's memory would be
-    returned and faulted in again by the next parse: 17,000 page faults, +40% at 50,000 users.
-    """
-    if kind == "case":
-        return True, True  # nothing in a caseXML is percent-encoded, and it has no userkey
-    start = _declaration_end(body)
-    if not _values_are_clean(body, start):
-        return False, False
-    keys = _USERKEY_ATTRIBUTE.findall(body, start)
-    if kind == "search":
-        return True, _userkeys_plain(keys)
-    if len(keys) != 1:  # a load reply or userXML has one userkey
-        return True, False
-    key = encoding.decode(keys[0][_USERKEY_PREFIX:].decode("ascii", "replace"))
-    return True, bool(key.strip()) and expected_userkey in (None, key)
-
-
-def _userkeys_plain(keys: list[bytes]) -> bool:
-    """Say that no userkey finding is possible: distinct once decoded, none only white space.
-
-    ``keys`` as :func:`_byte_facts` finds them. A clean value holds no raw white space, so
-    only one with an escape can decode to white space or to the same text as another.
-    """
-    if len(set(keys)) != len(keys):
-        return False
-    if b"%" not in b"".join(keys):
-        return True
-    decoded = {encoding.decode(key[_USERKEY_PREFIX:].decode("utf-8", "replace")) for key in keys}
-    return len(decoded) == len(keys) and all(key.strip() for key in decoded)
 
 
 def _too_deep(root, max_depth: int, source: _Source, found: _Collector) -> bool:
