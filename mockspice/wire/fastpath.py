@@ -28,10 +28,15 @@ How, for any kind and shape of document, in passes that run in C:
    written is distinct decoded), and those made only of escapes are decoded and must not be
    white space.
 
-Any step that cannot tell says no, and the document takes the tree path.
+Any step that cannot tell says no, and the document takes the tree path. When only some values
+hold other bytes (a raw space or ``+``, a non-ASCII byte: often a warning or a note), one regex
+finds them, they are emptied and steps 2-4 run on the rest: :class:`Facts` then names those
+values, and the tree path lints their elements only (``validate._elements_at``) with the
+userkeys still proven; its findings are the same as when it reads every value.
 """
 
 import binascii
+import dataclasses
 import re
 import threading
 
@@ -45,9 +50,14 @@ _EMPTY_VALUE = b'=""'
 # '%' becomes '=' for binascii.a2b_qp; the document's own '=' a byte no plain body holds.
 _PERCENT_AS_QP = bytes.maketrans(b"%=", b"=\x00")
 _HEX_PAIR = re.compile(rb"%[0-9A-Fa-f]{2}")
+# A value holding a byte other than a letter, digit or '%' (up to that byte).
+_SUSPECT_VALUE = re.compile(rb'="[A-Za-z0-9%]*+[^A-Za-z0-9%"]')
+# More suspect values than this and the lint reads every value anyway.
+_MAX_SUSPECTS = 4096
 # Without a group: findall then returns each whole match, twice as fast as with one.
 _USERKEY_ATTRIBUTE = re.compile(rb'userkey="[^"]*')
-_USERKEY_PREFIX = len(b'userkey="')
+_EMPTY_USERKEY = b'userkey="'
+_USERKEY_PREFIX = len(_EMPTY_USERKEY)
 # An escape that the page's encoding never writes: lower-case hex, or a letter's or digit's.
 _NOT_CANONICAL = re.compile(rb"%(?:[a-f]|[0-9A-F][a-f]|3[0-9]|[46][1-9A-F]|[57][0-9A])")
 # A userkey made only of escapes, in the keys joined by '"': the only kind that can be blank.
@@ -56,26 +66,42 @@ _ONLY_ESCAPES = re.compile(rb'userkey="((?:%[0-9A-F]{2})+)(?="|\Z)')
 _PARSERS = threading.local()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Facts:
+    """What the byte scans prove of a body, provided libxml2 finds it well-formed and valid."""
+
+    #: The percent-encoding lint has nothing to say of any value.
+    clean: bool
+    #: The userkey checks have nothing to say.
+    keys_checked: bool
+    #: Offsets of the values the lint must read (every other value is clean), in document
+    #: order; None when the scans cannot tell (then every value must be read).
+    suspects: tuple[int, ...] | None = None
+
+
+_UNKNOWN = Facts(False, False)
+
+
 def clears(kind: str, xsd: str, body: bytes, expected_userkey: str | None) -> bool:
     """Say that the tree path would find nothing in a UTF-8 (or ASCII-compatible) body."""
-    return proof(kind, xsd, body, expected_userkey) == (True, True)
+    facts = proof(kind, xsd, body, expected_userkey)
+    return facts is not None and facts.clean and facts.keys_checked
 
 
-def proof(
-    kind: str, xsd: str, body: bytes, expected_userkey: str | None
-) -> tuple[bool, bool] | None:
+def proof(kind: str, xsd: str, body: bytes, expected_userkey: str | None) -> Facts | None:
     """Return :func:`byte_facts` of a body libxml2 found valid as it parsed, or None."""
     if not valid_as_parsed(xsd, body):
         return None
     return byte_facts(kind, body, expected_userkey)
 
 
-def byte_facts(kind: str, body: bytes, expected_userkey: str | None) -> tuple[bool, bool]:
-    """Return what byte scans prove of a schema-valid body: ``(clean, keys_checked)``.
+def byte_facts(kind: str, body: bytes, expected_userkey: str | None) -> Facts:
+    """Return what byte scans prove of a body, true if the body is well-formed and valid.
 
-    ``clean``: the lint has nothing to say (steps 2 and 3 of the module docstring, or a kind
-    whose values are not encoded). ``keys_checked``: the userkey checks have nothing to say
-    (step 4; a caseXML has none). False says only that the tree must answer.
+    Steps 2 to 4 of the module docstring. Where step 2 fails, the values holding a byte the
+    lint would look at (a raw space, ``+``, a non-ASCII byte...) are found by one regex and
+    emptied, and steps 2 to 4 run on the rest: the lint then need read those values only, and
+    the userkeys are still checked (an emptied one fails the check).
 
     When a tree exists, call it while the tree is alive: everything it allocates is freed when
     it returns. Freeing a block of 64 KiB or more makes glibc give the free top of the heap back
@@ -84,14 +110,53 @@ def byte_facts(kind: str, body: bytes, expected_userkey: str | None) -> tuple[bo
     returned and faulted in again by the next parse: 17,000 page faults, +40% at 50,000 users.
     """
     if kind == "case":
-        return True, True  # nothing in a caseXML is percent-encoded, and it has no userkey
+        return Facts(True, True, ())  # nothing in a caseXML is percent-encoded, nor a userkey
     start = declaration_end(body)
-    if not (_values_are_plain(body, start) and _escapes_are_sound(body, start)):
-        return False, False
+    suspects: tuple[int, ...] = ()
+    if not _values_are_plain(body, start):
+        suspects = _suspect_values(body, start)
+        if not suspects:
+            return _UNKNOWN
+        body = _emptied(body, suspects)
+        if not _values_are_plain(body, start):
+            return _UNKNOWN
+    if not _escapes_are_sound(body, start):
+        return _UNKNOWN
     keys = _USERKEY_ATTRIBUTE.findall(body, start)
     if kind == "search":
-        return True, _search_userkeys_plain(keys)
-    return True, _account_userkey_plain(keys, expected_userkey)
+        keys_checked = _search_userkeys_plain(keys)
+    else:
+        keys_checked = _account_userkey_plain(keys, expected_userkey)
+    return Facts(not suspects, keys_checked, suspects)
+
+
+def _suspect_values(body: bytes, start: int) -> tuple[int, ...]:
+    """Return the offsets of the ``"``-delimited values that hold a byte other than a letter,
+    digit or ``%`` (at most :data:`_MAX_SUSPECTS`; none when there are more)."""
+    found = []
+    search = _SUSPECT_VALUE.search
+    match = search(body, start)
+    while match is not None:
+        if len(found) == _MAX_SUSPECTS:
+            return ()
+        value = match.start() + 2
+        end = body.find(b'"', match.end())
+        if end < 0:
+            return ()
+        found.append(value)
+        match = search(body, end + 1)
+    return tuple(found)
+
+
+def _emptied(body: bytes, values: tuple[int, ...]) -> bytes:
+    """Return the body with the values starting at ``values`` made empty."""
+    pieces = []
+    at = 0
+    for value in values:
+        pieces.append(body[at:value])
+        at = body.find(b'"', value)
+    pieces.append(body[at:])
+    return b"".join(pieces)
 
 
 def declaration_end(body: bytes) -> int:
@@ -154,7 +219,8 @@ def _search_userkeys_plain(keys: list[bytes]) -> bool:
     ``keys`` are the ``userkey="...`` of a clean body (the prefix is the same for all, so
     comparing items compares values).
     """
-    if len(set(keys)) != len(keys):
+    unique = set(keys)
+    if len(unique) != len(keys) or _EMPTY_USERKEY in unique:
         return False
     joined = b'"'.join(keys)
     if b"%" not in joined:

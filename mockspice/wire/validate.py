@@ -85,6 +85,8 @@ _ENCODING_ERRORS = (
     "Document labelled",
     "encoding mismatch",
 )
+_TAG_NAME = re.compile(rb"<([A-Za-z0-9]+)")
+_TAG_ENDS = (b" ", b"\t", b"\n", b"\r", b"/", b">")
 # One parser a thread (an lxml parser must not parse in two threads at once), made on first use.
 _PARSERS = threading.local()
 
@@ -181,6 +183,12 @@ class _Collector:
         if len(self.items) >= self.max_findings:
             self.truncated = f"only the first {self.max_findings} findings are reported"
         elif time.monotonic() > self.deadline:
+            self.truncated = "the time cap was reached; later findings are not reported"
+        return bool(self.truncated)
+
+    def out_of_time(self) -> bool:
+        """Say whether the time cap is reached, noting it."""
+        if time.monotonic() > self.deadline:
             self.truncated = "the time cap was reached; later findings are not reported"
         return bool(self.truncated)
 
@@ -315,7 +323,7 @@ def _validate(
     # the lint and the userkey checks have nothing to say. A document they cannot clear takes
     # the path below, which builds the tree and explains.
     proof = fastpath.proof(kind, xsd, body, expected_userkey) if utf8 and fast else None
-    if proof == (True, True):
+    if proof is not None and proof.clean and proof.keys_checked:
         return
     tree = _parse(body, found)
     if tree is None:
@@ -367,17 +375,17 @@ def _validate(
             proof = (
                 fastpath.byte_facts(kind, body, expected_userkey)
                 if utf8 and fast
-                else (False, False)
+                else fastpath.Facts(False, False)
             )
-        clean, keys_checked = proof
     else:
-        clean = keys_checked = False
+        proof = fastpath.Facts(False, False)
         if _too_deep(root, max_depth, source, found):
             return
         _explain(xsd, tree, source, lxml_log, found)
-    if not clean:
-        _lint(root, source, found)
-    if keys_checked:
+    if not proof.clean:
+        suspects = proof.suspects
+        _lint(root, source, found, None if suspects is None else _elements_at(root, body, suspects))
+    if proof.keys_checked:
         return
     if kind == "search":
         _check_search_userkeys(root, source, found)
@@ -758,21 +766,52 @@ def _text_finding(element, tag: str, path: str, source: _Source) -> Finding:
     )
 
 
-def _lint(root, source: _Source, found: _Collector) -> None:
+def _elements_at(root, body: bytes, offsets: tuple[int, ...]) -> list:
+    """Return the elements whose start tags hold the byte offsets (ascending), once each.
+
+    For a valid document whose values are plain but for these (:class:`fastpath.Facts`): every
+    ``<`` outside a value then starts a tag (no comment, CDATA or processing instruction, and
+    no value holds a raw ``<``), so the start tags of a name before an offset count the
+    elements of that name before its element, in document order.
+    """
+    chosen: list[tuple[bytes, int]] = []
+    counted: dict[bytes, tuple[int, int]] = {}
+    for offset in offsets:
+        tag_start = body.rfind(b"<", 0, offset)
+        name = _TAG_NAME.match(body, tag_start).group(1)
+        at, before = counted.get(name, (0, 0))
+        before += sum(body.count(b"<" + name + end, at, tag_start) for end in _TAG_ENDS)
+        counted[name] = (tag_start, before)
+        if not chosen or chosen[-1] != (name, before):
+            chosen.append((name, before))
+    if len(chosen) <= 16:
+        # One XPath a element (C, no proxy for the others); a list of them all past that.
+        return [root.xpath(f"(//{name.decode()})[{index + 1}]")[0] for name, index in chosen]
+    every = {name: list(root.iter(name.decode())) for name in {name for name, _ in chosen}}
+    return [every[name][index] for name, index in chosen]
+
+
+def _lint(root, source: _Source, found: _Collector, elements=None) -> None:
     """Add the percent-encoding findings of every encoded attribute value.
 
-    ``unencoded-value`` is informative and often true of every user, so it is reported once an
-    element and attribute name, counting the others; the rest are reported one by one.
+    ``elements``: those to read, in document order, when the others are known to be clean;
+    None: every element. ``unencoded-value`` is informative and often true of every user, so
+    it is reported once an element and attribute name, counting the others; the rest are
+    reported one by one.
     """
     encoded = ENCODED_ATTRIBUTES.get(root.tag, {})
     if not encoded:
         return
     tree = root.getroottree()
     unencoded: dict[tuple[str, str], list] = {}
-    for count, element in enumerate(root.iter(*encoded)):
-        if count % 256 == 0 and found.full():
+    if elements is None:
+        elements = root.iter(*encoded)
+    for count, element in enumerate(elements):
+        # Only the time cap here: the finding cap stops the walk when a finding is refused,
+        # so the walk of some elements and of all of them stop at the same one.
+        if count % 256 == 0 and found.out_of_time():
             return
-        for name in encoded[element.tag]:
+        for name in encoded.get(element.tag, ()):
             value = element.get(name)
             if not value:
                 continue

@@ -106,6 +106,18 @@ DOCUMENTS = [
     ("comment-hiding-duplicate", "search", search(user("a"), "<!-- x -->", user("a")), False),
     ("processing-instruction", "search", search(user("a"), "<?php echo 1 ?>", user("b")), False),
     (
+        "comment-before-suspect",
+        "search",
+        search(user("a"), "<!-- <user -->", user("b", name="x y")),
+        False,
+    ),
+    (
+        "pi-before-suspect",
+        "search",
+        search(user("a"), "<?pi <user?>", user("b", name="x+y"), user("c", name="z y")),
+        False,
+    ),
+    (
         "namespace-declaration",
         "search",
         search('<user xmlns:userkey="urnx" userkey="a" />', '<user userkey="b" />'),
@@ -548,3 +560,38 @@ def test_a_reply_with_a_warning_takes_the_tree_and_gets_it_located():
         "/users/user[31]/@status",
     )
     assert finding == tree_path("search", data)[0]
+
+
+@pytest.mark.parametrize("count, every", [(300, 7), (9000, 2)])
+def test_many_suspect_values_give_the_same_findings_on_both_paths(count, every):
+    """Dozens of values to read (a list of the elements), or thousands (every value is read)."""
+    users = [user(f"k{i}", name="Zo%C3%AB") for i in range(count)]
+    for i in range(0, count, every):
+        users[i] = users[i].replace('status="Active"', 'status="On Hold"')
+    for i in range(5, count, 11):
+        users[i] = users[i].replace('name="Zo%C3%AB"', 'name="Zo+%C3%AB"')
+    data = search(*users)
+    findings = validate("search", data)
+    assert findings == tree_path("search", data)
+    [unencoded] = [f for f in findings if f.code == "unencoded-value"]
+    more = len(range(0, count, every)) - 1
+    assert unencoded.path == "/users/user[1]/@status"
+    assert unencoded.message.endswith(f"(and in {more:,} more <user> elements)")
+    pluses = [f for f in findings if f.code == "plus-in-value"]
+    assert [f.path for f in pluses[:2]] == ["/users/user[6]/@name", "/users/user[17]/@name"]
+    assert len(pluses) == len(range(5, count, 11))
+
+
+def test_a_suspect_value_in_a_load_reply_is_found_in_its_element():
+    contacts = "".join(f'<contact firstname="C{i}" city="K%C3%B6ln"/>' for i in range(20))
+    data = load().replace(b'<contact firstname="John" lastname="Doe" />', contacts.encode())
+    data = data.replace(
+        b'<contact firstname="C13" city="K%C3%B6ln"/>', '<contact city="Köln"/>'.encode()
+    )
+    data = data.replace(b'value="Anything"', b'value="Any+thing"')
+    findings = validate("load", data, expected_userkey="johnd")
+    assert [(f.code, f.path) for f in findings] == [
+        ("unencoded-value", "/userdata/contacts/contact[14]/@city"),
+        ("plus-in-value", "/userdata/fielddata/field/@value"),
+    ]
+    assert findings == tree_path("load", data, "johnd")
