@@ -88,7 +88,8 @@ _ENCODING_ERRORS = (
 )
 # A start tag as a plain body writes it (values "-delimited); group 2: "/" if self-closing.
 _START_TAG = re.compile(rb'<([A-Za-z0-9]+)(?:\s+[A-Za-z0-9]+="[^"]*")*\s*(/?)>')
-_TAG_ENDS = (b" ", b"\t", b"\n", b"\r", b"/", b">")
+# Every element name of the documented structure, for counting start tags in a valid body.
+_NAMES = frozenset(CHILDREN).union(*CHILDREN.values())
 # One parser a thread (an lxml parser must not parse in two threads at once), made on first use.
 _PARSERS = threading.local()
 
@@ -817,12 +818,14 @@ def _suspect_elements(body: bytes, offsets: tuple[int, ...], root_tag: str):
             return None
         name = tag.group(1)
         at, before = counted.get(name, (0, 0))
-        before += sum(body.count(b"<" + name + end, at, tag_start) for end in _TAG_ENDS)
+        before += _start_tags(body, name, at, tag_start)
         counted[name] = (tag_start, before)
         if located and located[-1][2] == tag_start:
             continue  # another suspect value of the same element
         ancestors = _ancestors(root_tag, name.decode())
-        if ancestors is None or any(_start_tags(body, a.encode()) != 1 for a in ancestors[1:]):
+        if ancestors is None or any(
+            _start_tags(body, a.encode(), 0, len(body)) != 1 for a in ancestors[1:]
+        ):
             return None
         lines += body.count(b"\n", lines_at, tag_start)
         lines_at = tag_start
@@ -833,7 +836,7 @@ def _suspect_elements(body: bytes, offsets: tuple[int, ...], root_tag: str):
         except etree.XMLSyntaxError:
             return None
         encoding_name = tree.docinfo.encoding
-        total = _start_tags(body, name)
+        total = _start_tags(body, name, 0, len(body))
         own = f"{name.decode()}[{before + 1}]" if total > 1 else name.decode()
         located.append((tree.getroot(), "/" + "/".join([*ancestors, own]), tag_start))
     return [(element, path) for element, path, _ in located], encoding_name
@@ -855,9 +858,13 @@ def _ancestors(root_tag: str, name: str) -> list[str] | None:
     return ways[0] if len(ways) == 1 else None
 
 
-def _start_tags(body: bytes, name: bytes) -> int:
-    """Count the start tags of ``name`` in a body whose every ``<`` outside values is a tag."""
-    return sum(body.count(b"<" + name + end) for end in _TAG_ENDS)
+def _start_tags(body: bytes, name: bytes, start: int, end: int) -> int:
+    """Count the start tags of ``name`` between two offsets of a valid body whose every ``<``
+    outside values starts a tag: ``<name`` less the longer documented names it begins
+    (``<users`` for ``<user``), since no other element can be there."""
+    longer = [n.encode() for n in _NAMES if n.startswith(name.decode()) and len(n) > len(name)]
+    count = body.count(b"<" + name, start, end)
+    return count - sum(body.count(b"<" + n, start, end) for n in longer)
 
 
 def _lint(root_tag: str, elements, source: _Source, found: _Collector) -> None:
