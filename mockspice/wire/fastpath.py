@@ -31,7 +31,7 @@ How, for any kind and shape of document, in passes that run in C:
 Any step that cannot tell says no, and the document takes the tree path. When only some values
 hold other bytes (a raw space or ``+``, a non-ASCII byte: often a warning or a note), one regex
 finds them, they are emptied and steps 2-4 run on the rest: :class:`Facts` then names those
-values, and the tree path lints their elements only (``validate._elements_at``) with the
+values, and the validator lints their elements only (:func:`.values.suspect_elements`) with the
 userkeys still proven; its findings are the same as when it reads every value.
 """
 

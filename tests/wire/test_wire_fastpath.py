@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from mockspice.wire import fastpath
+from mockspice.wire import explain, fastpath, values, wellformed
 from mockspice.wire import validate as validate_module
+from mockspice.wire.findings import Collector
 from mockspice.wire.schemas import KINDS
 from mockspice.wire.validate import validate
 
@@ -194,11 +195,11 @@ def test_a_clean_valid_reply_never_reads_the_tree(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the slow path ran")
 
-    monkeypatch.setattr(validate_module, "_parse", forbidden)
-    monkeypatch.setattr(validate_module, "_lint", forbidden)
-    monkeypatch.setattr(validate_module, "_check_search_userkeys", forbidden)
-    monkeypatch.setattr(validate_module, "_check_account_userkey", forbidden)
-    monkeypatch.setattr(validate_module, "xmlschema_schema", forbidden)
+    monkeypatch.setattr(wellformed, "parse_tree", forbidden)
+    monkeypatch.setattr(values, "lint", forbidden)
+    monkeypatch.setattr(values, "check_search_userkeys", forbidden)
+    monkeypatch.setattr(values, "check_account_userkey", forbidden)
+    monkeypatch.setattr(explain, "xmlschema_schema", forbidden)
     data = search(*(user(f"jdoe{i}") for i in range(200)))
     assert validate("search", data) == []
     assert validate("load", load(key="john%2Ed"), expected_userkey="john.d") == []
@@ -311,8 +312,8 @@ def test_validation_as_parsed_agrees_with_validation_of_the_tree():
 
     verdicts = []
     for xsd, data, _ in _mutated_kind_and_documents():
-        found = validate_module._Collector(10, 10)
-        tree = validate_module._parse(data, found)  # the validator's own parser
+        found = Collector(10, 10)
+        tree = wellformed.parse_tree(data, found)  # the validator's own parser
         assert tree is not None, found.items
         as_parsed = fastpath.valid_as_parsed(xsd, data)
         assert as_parsed == lxml_schema(xsd).validate(tree), data
@@ -399,14 +400,14 @@ def test_a_doctype_behind_a_comment_or_pi_is_refused_before_parsing(kind, data, 
         raise AssertionError("the document was parsed")
 
     monkeypatch.setattr(fastpath, "valid_as_parsed", forbidden)
-    monkeypatch.setattr(validate_module, "_parse", forbidden)
+    monkeypatch.setattr(wellformed, "parse_tree", forbidden)
     assert [f.code for f in validate(kind, data)] == ["doctype-refused"]
 
 
 @pytest.mark.parametrize("kind, data", HIDDEN_DOCTYPE)
 def test_a_doctype_the_prelude_missed_never_passes_the_fast_path(kind, data, monkeypatch):
     """Were a DOCTYPE to get past the byte checks, the streaming parser's target notes it."""
-    monkeypatch.setattr(validate_module, "_prelude", lambda *args: False)
+    monkeypatch.setattr(wellformed, "prelude", lambda *args: False)
     assert [f.code for f in validate(kind, data)] == ["doctype-refused"]
 
 
@@ -544,7 +545,7 @@ def test_documents_of_every_shape_are_cleared_without_a_tree(kind, monkeypatch):
 
     data = page_shaped(kind, 300)
     assert tree_path(kind, data, _expected(kind)) == []
-    monkeypatch.setattr(validate_module, "_parse", forbidden)
+    monkeypatch.setattr(wellformed, "parse_tree", forbidden)
     assert validate(kind, data, expected_userkey=_expected(kind)) == []
 
 
@@ -630,7 +631,7 @@ def test_suspect_values_are_linted_without_the_tree(kind, data, monkeypatch):
     expected = tree_path(kind, data, _expected(kind))
     assert expected and {f.severity for f in expected} <= {"warning", "info"}
     if b"\r" not in data:
-        monkeypatch.setattr(validate_module, "_parse", lambda *args: pytest.fail("tree built"))
+        monkeypatch.setattr(wellformed, "parse_tree", lambda *args: pytest.fail("tree built"))
     assert validate(kind, data, expected_userkey=_expected(kind)) == expected
 
 
