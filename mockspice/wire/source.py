@@ -8,10 +8,16 @@ _NEWLINE = re.compile(r"\r\n?|\n")
 
 
 class Source:
-    """The body as text, to turn offsets and an element's line into lines and columns."""
+    """The body as text, to turn offsets and an element's line into lines and columns.
 
-    def __init__(self, body: bytes, encoding_name: str | None = None):
+    ``first_line``: the body is the document's lines from this one on (a window around some
+    elements, so that locating them costs only their lines); lines in and out are the
+    document's.
+    """
+
+    def __init__(self, body: bytes, encoding_name: str | None = None, first_line: int = 1):
         self._body = body
+        self._skipped = first_line - 1
         self._encoding = encoding_name or "utf-8"
         self._text: str | None = None
         self._starts: list[int] | None = None
@@ -47,23 +53,24 @@ class Source:
         """Return the 1-based line and column of a text offset."""
         starts = self._line_starts()
         line = bisect_right(starts, offset)
-        return line, offset - starts[line - 1] + 1
+        return line + self._skipped, offset - starts[line - 1] + 1
 
     def _line_end(self, line: int) -> int:
         """Return the offset just past the end of a 1-based line."""
         starts = self._line_starts()
+        line -= self._skipped
         return starts[line] if line < len(starts) else len(self.text)
 
     def line_text(self, line: int | None) -> str:
         """Return the text of a 1-based line, or "" when there is no such line."""
         starts = self._line_starts()
-        if not line or line > len(starts):
+        if not line or not 0 < line - self._skipped <= len(starts):
             return ""
-        return self.text[starts[line - 1] : self._line_end(line)]
+        return self.text[starts[line - self._skipped - 1] : self._line_end(line)]
 
     def tag_offset(self, line: int | None, tag: str) -> int | None:
         """Return the offset of ``<tag`` whose start tag ends on ``line`` (libxml2's sourceline)."""
-        if not line or line > len(self._line_starts()):
+        if not line or not 0 < line - self._skipped <= len(self._line_starts()):
             return None
         end = self._line_end(line)
         while True:

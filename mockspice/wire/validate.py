@@ -161,8 +161,7 @@ def _validate(
         # alone, where the tree would place them, instead of the whole document.
         located = values.suspect_elements(body, proof.suspects, root_tag)
         if located is not None:
-            elements, encoding_name = located
-            values.lint(root_tag, elements, Source(body, encoding_name), found)
+            values.lint(root_tag, located, found)
             return
     tree = wellformed.parse_tree(body, found)
     if tree is None:
@@ -223,9 +222,8 @@ def _validate(
         explain.explain(xsd, tree, source, lxml_log, found)
     if not proof.clean:
         encoded = ENCODED_ATTRIBUTES.get(root_tag, {})
-        values.lint(
-            root_tag, ((e, None) for e in root.iter(*encoded)) if encoded else (), source, found
-        )
+        elements = ((e, None, source) for e in root.iter(*encoded)) if encoded else ()
+        values.lint(root_tag, elements, found)
     if proof.keys_checked:
         return
     if kind == "search":

@@ -21,7 +21,7 @@ _NAMES = frozenset(CHILDREN).union(*CHILDREN.values())
 
 
 def suspect_elements(body: bytes, offsets: tuple[int, ...], root_tag: str):
-    """Return ``([(element, path)], encoding)`` for the elements holding the offsets, or None.
+    """Return ``[(element, path, source)]`` for the elements holding the offsets, or None.
 
     For a valid document whose values are plain but for these (:class:`fastpath.Facts`): every
     ``<`` outside a value then starts a tag (no comment, CDATA or processing instruction, and
@@ -29,8 +29,8 @@ def suspect_elements(body: bytes, offsets: tuple[int, ...], root_tag: str):
     declaration and as many line breaks as stand before it, so that libxml2 reads its values
     and numbers its line as in the document; its path is the tree's (``getpath``): the names
     from the root (:data:`CHILDREN`, one way only, each ancestor once in the body) and its
-    index among the elements of its name, when there are several. None when any of this does
-    not hold: the tree then answers.
+    index among the elements of its name, when there are several; its source is the text of
+    its lines only. None when any of this does not hold: the tree then answers.
     """
     from lxml import etree
 
@@ -42,7 +42,8 @@ def suspect_elements(body: bytes, offsets: tuple[int, ...], root_tag: str):
     located = []
     counted: dict[bytes, tuple[int, int]] = {}  # name: (offset counted up to, tags before it)
     lines_at, lines = start, declaration_lines
-    encoding_name = None
+    totals: dict[bytes, int] = {}
+    whole = None
     for offset in offsets:
         tag_start = body.rfind(b"<", 0, offset)
         tag = _START_TAG.match(body, tag_start)
@@ -52,13 +53,15 @@ def suspect_elements(body: bytes, offsets: tuple[int, ...], root_tag: str):
         at, before = counted.get(name, (0, 0))
         before += _start_tags(body, name, at, tag_start)
         counted[name] = (tag_start, before)
-        if located and located[-1][2] == tag_start:
+        if located and located[-1][3] == tag_start:
             continue  # another suspect value of the same element
         ancestors = _ancestors(root_tag, name.decode())
         if ancestors is None or any(
             _start_tags(body, a.encode(), 0, len(body)) != 1 for a in ancestors[1:]
         ):
             return None
+        if name not in totals:
+            totals[name] = _start_tags(body, name, 0, len(body))
         lines += body.count(b"\n", lines_at, tag_start)
         lines_at = tag_start
         closing = b"" if tag.group(2) else b"</" + name + b">"
@@ -67,11 +70,23 @@ def suspect_elements(body: bytes, offsets: tuple[int, ...], root_tag: str):
             tree = etree.fromstring(fragment, parser).getroottree()
         except etree.XMLSyntaxError:
             return None
-        encoding_name = tree.docinfo.encoding
-        total = _start_tags(body, name, 0, len(body))
-        own = f"{name.decode()}[{before + 1}]" if total > 1 else name.decode()
-        located.append((tree.getroot(), "/" + "/".join([*ancestors, own]), tag_start))
-    return [(element, path) for element, path, _ in located], encoding_name
+        own = f"{name.decode()}[{before + 1}]" if totals[name] > 1 else name.decode()
+        # The lines from the tag's first to the end of its last: libxml2's line is one of them.
+        # Past line 65,535 libxml2 says 65,535 (lxml does not ask for more): the whole body,
+        # as the tree path reads it there.
+        first = body.rfind(b"\n", 0, tag_start) + 1
+        last = body.find(b"\n", tag.end())
+        lines_text = body[first : len(body) if last < 0 else last]
+        if lines_text.startswith(b"\xef\xbb\xbf"):
+            return None  # Source drops a leading byte-order mark, which only a body may have
+        if not 0 <= tree.getroot().sourceline - (lines + 1) <= lines_text.count(b"\n"):
+            if whole is None:
+                whole = Source(body, tree.docinfo.encoding)
+            source = whole
+        else:
+            source = Source(lines_text, tree.docinfo.encoding, first_line=lines + 1)
+        located.append((tree.getroot(), "/" + "/".join([*ancestors, own]), source, tag_start))
+    return [(element, path, source) for element, path, source, _ in located]
 
 
 def _ancestors(root_tag: str, name: str) -> list[str] | None:
@@ -99,17 +114,17 @@ def _start_tags(body: bytes, name: bytes, start: int, end: int) -> int:
     return count - sum(body.count(b"<" + n, start, end) for n in longer)
 
 
-def lint(root_tag: str, elements, source: Source, found: Collector) -> None:
+def lint(root_tag: str, elements, found: Collector) -> None:
     """Add the percent-encoding findings of the encoded attribute values of ``elements``.
 
-    ``elements``: ``(element, path)`` pairs in document order (``path`` None: the element's
+    ``elements``: ``(element, path, source)`` in document order (``path`` None: the element's
     own in its tree), every element or those whose values are not known clean. ``unencoded-
     value`` is informative and often true of every user, so it is reported once an element and
     attribute name, counting the others; the rest are reported one by one.
     """
     encoded = ENCODED_ATTRIBUTES.get(root_tag, {})
     unencoded: dict[tuple[str, str], list] = {}
-    for count, (element, path) in enumerate(elements):
+    for count, (element, path, source) in enumerate(elements):
         # Only the time cap here: the finding cap stops the walk when a finding is refused,
         # so the walk of some elements and of all of them stop at the same one.
         if count % 256 == 0 and found.out_of_time():
