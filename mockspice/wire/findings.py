@@ -7,6 +7,7 @@ are 1-based and point into the reply body; ``path`` is an XPath to the element o
 in :data:`CODES`, so that partners can filter on either.
 """
 
+import time
 from dataclasses import asdict, dataclass
 
 ERROR = "error"
@@ -125,3 +126,41 @@ class Finding:
         code, message, line, column, path.
         """
         return asdict(self)
+
+
+class Collector:
+    """The findings of one validation, with the finding cap and the time cap."""
+
+    def __init__(self, max_findings: int, max_seconds: float):
+        self.items: list[Finding] = []
+        self.max_findings = max_findings
+        self.deadline = time.monotonic() + max_seconds
+        self.truncated = ""
+
+    def full(self) -> bool:
+        """Say whether no more findings may be added (cap or time reached), noting why."""
+        if len(self.items) >= self.max_findings:
+            self.truncated = f"only the first {self.max_findings} findings are reported"
+        elif time.monotonic() > self.deadline:
+            self.truncated = "the time cap was reached; later findings are not reported"
+        return bool(self.truncated)
+
+    def out_of_time(self) -> bool:
+        """Say whether the time cap is reached, noting it."""
+        if time.monotonic() > self.deadline:
+            self.truncated = "the time cap was reached; later findings are not reported"
+        return bool(self.truncated)
+
+    def add(self, finding: Finding) -> bool:
+        """Add a finding unless full; return False once full."""
+        if self.full():
+            return False
+        self.items.append(finding)
+        return True
+
+    def result(self) -> list[Finding]:
+        """Return the findings in document order, with a note when some were left out."""
+        ordered = sorted(self.items, key=lambda f: (f.line or 0, f.column or 0))
+        if self.truncated:
+            ordered.append(Finding.of("too-many-findings", self.truncated))
+        return ordered

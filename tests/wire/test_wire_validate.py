@@ -525,12 +525,12 @@ def test_utf16_document_is_read():
 
 
 def test_internal_errors_become_a_finding(monkeypatch):
-    import mockspice.wire.validate as module
+    from mockspice.wire import values
 
     def broken(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(module, "_lint", broken)
+    monkeypatch.setattr(values, "lint", broken)
     [finding] = validate("search", search('<user userkey="j" name="a b" />').encode())
     assert finding.code == "internal-error" and "RuntimeError: boom" in finding.message
 
