@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, render_template, request
+from werkzeug.sansio.utils import get_host
 
 from mockspice.urls import API_PATH
 
@@ -24,6 +25,13 @@ def self_url(of: Any = None) -> str:
     decoding)."""
     of = request if of is None else of
     return f"{of.scheme}://{of.host}/"
+
+
+def environ_self_url(environ: dict) -> str:
+    """:func:`self_url` of a WSGI environ, without making a request object (the API's hot path)."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    server = (environ.get("SERVER_NAME", ""), int(environ.get("SERVER_PORT") or 0) or None)
+    return f"{scheme}://{get_host(scheme, environ.get('HTTP_HOST'), server)}/"
 
 
 def wants_json() -> bool:

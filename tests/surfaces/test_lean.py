@@ -172,3 +172,23 @@ def test_a_bug_in_a_hot_url_is_the_logged_and_journaled_500_of_every_url(
         and "RuntimeError: a bug" in entry["traceback"]
     )
     assert f"{request_['method']} {path} failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"HTTP_HOST": "127.0.0.1:8080", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080"},
+        {"HTTP_HOST": "example.com:80", "SERVER_NAME": "example.com", "SERVER_PORT": "80"},
+        {"HTTP_HOST": "[::1]:9000", "SERVER_NAME": "::1", "SERVER_PORT": "9000"},
+        {"SERVER_NAME": "10.0.0.5", "SERVER_PORT": "443", "wsgi.url_scheme": "https"},
+        {"SERVER_NAME": "10.0.0.5", "SERVER_PORT": "8443", "wsgi.url_scheme": "https"},
+        {"HTTP_HOST": "h\\u00e9st", "SERVER_NAME": "x", "SERVER_PORT": "1"},
+    ],
+)
+def test_the_api_s_self_url_from_the_environ_is_the_request_s(environ):
+    from werkzeug.wrappers import Request
+
+    from mockspice.surfaces.errors import environ_self_url, self_url
+
+    environ = {"wsgi.url_scheme": "http", "REQUEST_METHOD": "POST", **environ}
+    assert environ_self_url(environ) == self_url(Request(environ))

@@ -28,7 +28,7 @@ from mockspice.domain import journal
 from mockspice.surfaces import extension, lean
 from mockspice.surfaces.api import phpform
 from mockspice.surfaces.api.dispatch import Call, respond
-from mockspice.surfaces.errors import self_url
+from mockspice.surfaces.errors import environ_self_url
 
 MAX_JOURNALED = 4096
 # Replays are for polls, which are small: a longer request or answer is dispatched every time,
@@ -66,16 +66,15 @@ def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:
     store, settings = ext.store, ext.settings
 
     def api(environ: dict) -> lean.Answer:
-        req = Request(environ)
         content_type, header_session = (
             environ.get("CONTENT_TYPE", ""),
             environ.get("HTTP_X_SPICE_SESSION"),
         )
-        url = self_url(req)
+        url = environ_self_url(environ)
         key = None
         if content_type.startswith("multipart/form-data"):
             # PHP fills $_POST from a multipart body too (curl with an array of POST fields).
-            value = req.form.get("request")
+            value = Request(environ).form.get("request")
             raw = ("" if value is None else "request=" + value).encode(
                 "utf-8", errors="surrogateescape"
             )
@@ -89,7 +88,8 @@ def handler(flask_app: Flask) -> Callable[[dict], lean.Answer]:
                 )
             )
         else:
-            raw = req.get_data(cache=False)
+            # The whole body, already read into memory by surfaces/bodies.py (the outermost layer).
+            raw = environ["wsgi.input"].read()
             key = (url, content_type, header_session, raw)
             kept = _kept(ext, key) if len(raw) <= REPLAY_MAX_BYTES else None
             if kept is not None:
