@@ -236,11 +236,16 @@ def partner(
 @click.option("--budget-ms", type=str, default=None, help="a slower reply warns (default 2000)")
 @click.option("--junit", default=None, help="write a JUnit XML report to this file")
 @click.option("--json", "json_file", default=None, help="write the JSON report to this file")
+@click.option("--html", default=None, help="write a self-contained HTML report to this file")
 @click.option(
     "--github-summary/--no-github-summary",
     default=None,
     help="append a Markdown summary to $GITHUB_STEP_SUMMARY",
 )
+@click.option(
+    "--generated", default=None, help="examples for each generated case (default 50; 0: none)"
+)
+@click.option("--seed", default=None, help="draw the generated examples with this seed")
 @click.option("--list", "list_cases", is_flag=True, help="list the cases and exit")
 @click.option(
     "--config", default=None, help="YAML file of these options [env MOCKSPICE_VERIFY_CONFIG]"

@@ -10,7 +10,9 @@ from liveserver import LiveServer
 from mockspice.app import create_app
 from mockspice.settings import Settings
 
-pytest_plugins = ["pytester"]  # tests/test_testing.py runs partners' suites with the plugin
+# pytester: tests/test_testing.py runs partners' suites with the plugin; headless: the `browser`
+# fixture of the browser tests.
+pytest_plugins = ["pytester", "headless"]
 
 
 @pytest.fixture

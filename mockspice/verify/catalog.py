@@ -13,6 +13,7 @@ import datetime
 import secrets
 from typing import Any
 
+from mockspice.verify import generated
 from mockspice.verify.runner import Case, Context, Skip
 from mockspice.wire.documents import CORRECTED_NAMES, SEARCH_VARIABLES
 
@@ -346,12 +347,25 @@ def _cases() -> list[Case]:
 
 
 CASES: list[Case] = _cases()
-NAMES = [case.name for case in CASES]
 
 
-def select(include: list[str] | None = None, exclude: list[str] | None = None) -> list[Case]:
+def all_cases(count: int = generated.DEFAULT_COUNT, seed: int = 0) -> list[Case]:
+    """The named cases, then (unless ``count`` is 0) the generated ones."""
+    return CASES + (generated.cases(count, seed) if count else [])
+
+
+NAMES = [case.name for case in all_cases()]
+
+
+def select(
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    count: int = generated.DEFAULT_COUNT,
+    seed: int = 0,
+) -> list[Case]:
     """The cases to run: those named (a name, or a prefix ending in ``.`` such as ``search.``),
-    all by default, less the excluded ones; in catalog order.
+    all by default, less the excluded ones; in catalog order; ``count`` examples for each
+    generated case, drawn with ``seed``.
 
     :raises KeyError: a name that names no case.
     """
@@ -367,4 +381,4 @@ def select(include: list[str] | None = None, exclude: list[str] | None = None) -
     chosen = set(NAMES) if not include else set().union(*(matching(p) for p in include))
     for pattern in exclude or ():
         chosen -= matching(pattern)
-    return [case for case in CASES if case.name in chosen]
+    return [case for case in all_cases(count, seed) if case.name in chosen]

@@ -6,6 +6,7 @@ checks that make a bad usage exit 2 before any case runs; the reports written at
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import sys
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from mockspice.verify import catalog, reports
+from mockspice.verify import catalog, generated, reports
 from mockspice.verify.runner import DEFAULT_BUDGET_MS, DEFAULT_TIMEOUT_S, Result, Target, run
 from mockspice.wire.schemas import KINDS
 
@@ -45,7 +46,10 @@ class Options:
     budget_ms: float = DEFAULT_BUDGET_MS
     junit: str | None = None
     json: str | None = None
+    html: str | None = None
     github_summary: bool = False
+    generated: int = generated.DEFAULT_COUNT
+    seed: int | None = None  # None: a new one each run, printed
 
 
 NAMES = [f.name for f in fields(Options)]
@@ -62,6 +66,16 @@ def _typed(name: str, value: Any, source: str) -> Any:
         if str(value).strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
             return str(value).strip().lower() in ("1", "true", "yes", "on")
         raise VerifyUsageError(f"{source}: {name} must be true or false, not {value!r}")
+    if kind in ("int", "int | None"):
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise VerifyUsageError(
+                f"{source}: {name} must be a whole number, not {value!r}"
+            ) from None
+        if not 0 <= number < 2**32:
+            raise VerifyUsageError(f"{source}: {name} must be from 0 to 4294967295, not {value!r}")
+        return number
     if kind == "float":
         try:
             number = float(value)
@@ -128,15 +142,16 @@ def check(options: Options) -> tuple[Target, list]:
             "give the partner's receivers: at least one of --search-url, --load-url, "
             "--update-url, --case-url"
         )
+    seed = secrets.randbelow(2**32) if options.seed is None else options.seed
     try:
-        cases = catalog.select(options.case, options.exclude)
+        cases = catalog.select(options.case, options.exclude, options.generated, seed)
     except KeyError as exc:
         raise VerifyUsageError(
             f"no case is named {exc.args[0]!r} (mockspice verify --list shows them)"
         ) from None
     if not cases:
         raise VerifyUsageError("--case and --exclude leave no case to run")
-    for option in ("junit", "json"):
+    for option in ("junit", "json", "html"):
         path = getattr(options, option)
         if path:
             _writable(path, f"--{option}")
@@ -149,6 +164,8 @@ def check(options: Options) -> tuple[Target, list]:
         options.timeout,
         options.budget_ms,
         tuple(options.userkey),
+        options.generated,
+        seed,
     )
     return target, cases
 
@@ -192,6 +209,8 @@ def main(options: Options, *, out: Callable[[str], None] | None = None) -> int:
 
     def progress(result: Result) -> None:
         line = reports.summary_line(result)
+        if result.status == "failed":
+            line += "\n    again: " + reports.reproduce_for(target, result)
         if on_terminal:
             lines.append(line)
             done = len(lines)
@@ -206,11 +225,15 @@ def main(options: Options, *, out: Callable[[str], None] | None = None) -> int:
         sys.stderr.write("\r" + " " * 80 + "\r")
         for line in lines:
             out(line)
+    if any(case.name.startswith("generated.") for case in cases):
+        out(f"generated cases: {target.generated} examples each, seed {target.seed}")
     out(reports.summary(finished))
     if options.junit:
         Path(options.junit).write_text(reports.junit(finished), encoding="utf-8")
     if options.json:
         Path(options.json).write_text(reports.json_report(finished), encoding="utf-8")
+    if options.html:
+        Path(options.html).write_text(reports.html_report(finished), encoding="utf-8")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if options.github_summary and step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:

@@ -38,6 +38,8 @@ class Target:
     timeout_s: float = DEFAULT_TIMEOUT_S
     budget_ms: float = DEFAULT_BUDGET_MS
     userkeys: tuple[str, ...] = ()  # accounts the partner is known to hold (--userkey)
+    generated: int = 0  # examples drawn for each generated case (--generated)
+    seed: int = 0  # what they are drawn with (--seed)
 
     def endpoint(self, kind: str, *, int_user: str | None = None, int_pass: str | None = None):
         """The endpoint of ``kind`` (None when its URL was not given), credentials overridable."""

@@ -4,82 +4,30 @@ finding's code, and no case fails for another reason."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from broken_partners import (
+    PASS,
+    USER,
+    Broken,
+    _always_jdoe,
+    _any_password,
+    answer,
+    body,
+    forward,
+    partner,
+    target,
+)
 from partner_servers import MiB, RawPartner, drip, huge, search_reply, serving
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
-from mockspice.partner.app import PARTNER_DATASET, create_partner_app, partner_accounts
 from mockspice.verify import catalog, command, reports
 from mockspice.verify.runner import Target, run
-
-USER, PASS = "spice", "secret"
-
-
-def _partner():
-    return create_partner_app(partner_accounts(PARTNER_DATASET), int_user=USER, int_pass=PASS)
-
-
-def _target(base: str, **overrides) -> Target:
-    urls = {kind: f"{base}/{kind}" for kind in ("search", "load", "update", "case")}
-    return Target(urls, USER, PASS, **{"timeout_s": 5.0, "budget_ms": 2000.0, **overrides})
-
-
-class Broken:
-    """The reference partner with one receiver changed: ``change(request, partner)`` answers in
-    its place (:func:`_forward` asks the real one)."""
-
-    def __init__(self, path: str, change: Callable[[Request, Callable], Response]):
-        self.path, self.change, self.app = path, change, _partner()
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        if request.path == self.path or self.path == "*":
-            response = self.change(request, self.app)
-        else:
-            response = Response.from_app(self.app, environ)
-        return response(environ, start_response)
-
-
-def _forward(request: Request, app: Callable, form: bytes | None = None) -> Response:
-    """The real partner's answer to the request (or to the same request with ``form``)."""
-    body = request.get_data() if form is None else form
-    environ = {**request.environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
-    return Response.from_app(app, environ)
-
-
-def _body(transform: Callable[[bytes], bytes]):
-    def change(request, app):
-        response = _forward(request, app)
-        return Response(transform(response.get_data()), response.status, response.headers)
-
-    return change
-
-
-def _answer(status: int, body: bytes, content_type: str = "text/html"):
-    return lambda request, app: Response(body, status, content_type=content_type)
-
-
-def _any_password(request, app):
-    form = [(k, v) for k, v in parse_qsl(request.get_data(as_text=True), keep_blank_values=True)]
-    fixed = [(k, PASS if k == "intPass" else USER if k == "intUser" else v) for k, v in form]
-    if not any(k == "intUser" for k, _ in fixed):
-        fixed += [("intUser", USER), ("intPass", PASS)]
-    return _forward(request, app, urlencode(fixed).encode())
-
-
-def _always_jdoe(request, app):
-    return _forward(
-        request, app, urlencode({"Userkey": "jdoe", "intUser": USER, "intPass": PASS}).encode()
-    )
 
 
 def _outcomes(finished) -> dict[str, tuple[str, set[str]]]:
@@ -87,8 +35,8 @@ def _outcomes(finished) -> dict[str, tuple[str, set[str]]]:
 
 
 def test_the_reference_partner_passes_every_case():
-    with serving(_partner()) as base:
-        finished = run(_target(base), catalog.CASES)
+    with serving(partner()) as base:
+        finished = run(target(base), catalog.CASES)
     assert [(r.name, r.status, r.problems) for r in finished.results if r.status != "passed"] == []
     assert len(finished.results) == len(catalog.CASES) and finished.passed
 
@@ -99,42 +47,42 @@ def _not_persisting(request, app):
 
 def _slow(request, app):
     time.sleep(0.3)
-    return _forward(request, app)
+    return forward(request, app)
 
 
 BROKEN = [
     # (name, partner, the case that must fail or warn, its code, fail or warn)
     (
         "typographic quotes",
-        Broken("/load", _body(lambda b: b.replace(b'status="Active"', "status=“Active”".encode()))),
+        Broken("/load", body(lambda b: b.replace(b'status="Active"', "status=“Active”".encode()))),
         "load.found-accounts",
         "typographic-quote",
         "failed",
     ),
     (
         "no userkey",
-        Broken("/search", _body(lambda b: b.replace(b' userkey="jdoe"', b""))),
+        Broken("/search", body(lambda b: b.replace(b' userkey="jdoe"', b""))),
         "search.userkey",
         "missing-attribute",
         "failed",
     ),
     (
         "+ unencoded",
-        Broken("/search", _body(lambda b: b.replace(b"John%20Doe", b"John+Doe"))),
+        Broken("/search", body(lambda b: b.replace(b"John%20Doe", b"John+Doe"))),
         "search.userkey",
         "plus-in-value",
         "warned",
     ),
     (
         "HTML 500 on update",
-        Broken("/update", _answer(500, b"<html><body>Fatal error</body></html>")),
+        Broken("/update", answer(500, b"<html><body>Fatal error</body></html>")),
         "update.same-data",
         "http-status",
         "failed",
     ),
     (
         "a PHP error page with 200 on case",
-        Broken("/case", _answer(200, b"<html><b>Warning</b>: mysql_query()</html>")),
+        Broken("/case", answer(200, b"<html><b>Warning</b>: mysql_query()</html>")),
         "case.update",
         "html-reply",
         "warned",
@@ -162,14 +110,14 @@ BROKEN = [
     ),
     (
         "empty reply",
-        Broken("/search", _answer(200, b"", "text/xml")),
+        Broken("/search", answer(200, b"", "text/xml")),
         "search.lastname",
         "empty-body",
         "failed",
     ),
     (
         "wrong root",
-        Broken("/search", _body(lambda b: b.replace(b"users>", b"userdata>"))),
+        Broken("/search", body(lambda b: b.replace(b"users>", b"userdata>"))),
         "search.lastname",
         "wrong-root",
         "failed",
@@ -183,7 +131,7 @@ BROKEN = [
 )
 def test_a_broken_partner_fails_the_case_that_checks_it(partner, case, code, verdict):
     with serving(partner) as base:
-        finished = run(_target(base), catalog.CASES)
+        finished = run(target(base), catalog.CASES)
     outcomes = _outcomes(finished)
     status, codes = outcomes[case]
     if verdict == "failed":
@@ -198,8 +146,8 @@ def test_a_broken_partner_fails_the_case_that_checks_it(partner, case, code, ver
 
 def test_a_slow_partner_warns_over_the_budget_and_fails_past_the_timeout():
     with serving(Broken("/search", _slow)) as base:
-        slow = run(_target(base, budget_ms=100), catalog.select(["search.lastname"]))
-        late = run(_target(base, timeout_s=0.1), catalog.select(["search.lastname"]))
+        slow = run(target(base, budget_ms=100), catalog.select(["search.lastname"]))
+        late = run(target(base, timeout_s=0.1), catalog.select(["search.lastname"]))
     [warned] = slow.results
     assert warned.status == "passed" and [p.code for p in warned.warnings] == ["slow"]
     [failed] = late.results
@@ -207,7 +155,7 @@ def test_a_slow_partner_warns_over_the_budget_and_fails_past_the_timeout():
 
 
 def test_cases_of_a_receiver_not_given_are_skipped_and_say_so():
-    with serving(_partner()) as base:
+    with serving(partner()) as base:
         finished = run(Target({"search": f"{base}/search"}, USER, PASS), catalog.CASES)
     skipped = {r.name: r.skipped_because for r in finished.results if r.status == "skipped"}
     assert skipped["update.same-data"] == "no --update-url given"
@@ -228,7 +176,7 @@ def _verify(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 def test_the_command_writes_junit_json_and_a_github_summary(tmp_path):
     summary = tmp_path / "summary.md"
-    with serving(Broken("/update", _answer(500, b"<html>down</html>"))) as base:
+    with serving(Broken("/update", answer(500, b"<html>down</html>"))) as base:
         done = _verify(
             "--search-url",
             f"{base}/search",
@@ -265,7 +213,7 @@ def test_the_command_writes_junit_json_and_a_github_summary(tmp_path):
     from junitparser import JUnitXml
 
     suite = next(iter(JUnitXml.fromfile(str(tmp_path / "v.xml"))))
-    assert suite.tests == len(catalog.CASES) and suite.failures >= 1
+    assert suite.tests == len(catalog.all_cases()) and suite.failures >= 1
     failed = [case for case in suite if case.result and case.result[0]._tag == "failure"]
     assert "update.same-data" in {case.name for case in failed}
     assert "| `update.same-data` | FAIL |" in summary.read_text()
@@ -292,7 +240,7 @@ def test_the_command_writes_junit_json_and_a_github_summary(tmp_path):
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(args, message):
-    with serving(_partner()) as base:
+    with serving(partner()) as base:
         port = base.rsplit(":", 1)[1]
         done = _verify(*(a.replace("{port}", port) for a in args))
     assert done.returncode == 2
@@ -317,8 +265,8 @@ def test_options_come_from_a_file_and_the_environment(tmp_path):
 
 
 def test_the_summary_line_names_the_first_problem():
-    with serving(Broken("/search", _answer(200, b"", "text/xml"))) as base:
-        finished = run(_target(base), catalog.select(["search.lastname"]))
+    with serving(Broken("/search", answer(200, b"", "text/xml"))) as base:
+        finished = run(target(base), catalog.select(["search.lastname"]))
     assert reports.summary_line(finished.results[0]).startswith("FAIL search.lastname [")
     assert "empty-body: search by LastName: " in reports.summary_line(finished.results[0])
 
@@ -355,3 +303,40 @@ def test_a_hostile_partner_cannot_stall_the_run(behaviour, code):
         ("failed", [code]),
         ("failed", [code]),
     ]
+
+
+def test_generated_cases_pass_on_the_reference_partner_and_say_their_seed():
+    with serving(partner()) as base:
+        finished = run(
+            target(base, generated=30, seed=7), catalog.select(["generated."], count=30, seed=7)
+        )
+    assert [(r.name, r.status, r.problems) for r in finished.results] == [
+        ("generated.search", "passed", []),
+        ("generated.load", "passed", []),
+    ]
+
+
+def _breaks_on_a_last_name(request, app):
+    # A partner whose search reply breaks (a value not closed) whenever LastName is sent.
+    response = forward(request, app)
+    if "LastName" in request.form:
+        return Response(b'<users><user userkey="x" name="a,b></users>', 200)
+    return response
+
+
+def test_a_generated_failure_is_shrunk_and_can_be_run_again():
+    with serving(Broken("/search", _breaks_on_a_last_name)) as base:
+        cases = catalog.select(["generated.search"], count=200, seed=11)
+        [result] = run(target(base, generated=200, seed=11), cases).results
+        assert result.status == "failed"
+        [problem] = result.failures
+        assert problem.code == "not-well-formed"
+        # Shrunk: the smallest failing search is LastName alone, with the simplest text.
+        assert problem.message.startswith("a search by LastName='0' (the smallest of 200 drawn")
+        assert "seed 11" in problem.message
+        assert len(result.exchanges) == 1  # the shrunk one, not the hundreds drawn
+        again = reports.reproduce_for(target(base, generated=200, seed=11), result)
+        assert again.endswith("--generated 200 --seed 11 --case generated.search")
+        rerun = _verify(*again.split()[2:], "--int-pass", PASS)
+    assert rerun.returncode == 1 and "FAIL generated.search" in rerun.stdout
+    assert "a search by LastName='0'" in rerun.stdout
