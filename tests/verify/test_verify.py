@@ -340,3 +340,36 @@ def test_a_generated_failure_is_shrunk_and_can_be_run_again():
         rerun = _verify(*again.split()[2:], "--int-pass", PASS)
     assert rerun.returncode == 1 and "FAIL generated.search" in rerun.stdout
     assert "a search by LastName='0'" in rerun.stdout
+
+
+def _junit_schema():
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit.xsd")))
+
+
+def test_the_junit_report_fits_the_structure_ci_servers_read(tmp_path):
+    from lxml import etree
+
+    with serving(Broken("/update", answer(500, b"<html>down & out <b>now</b></html>"))) as base:
+        finished = run(target(base, generated=5, seed=3), catalog.select(count=5, seed=3))
+    document = etree.fromstring(reports.junit(finished).encode())
+    schema = _junit_schema()
+    assert schema.validate(document), schema.error_log
+    statuses = {r.status for r in finished.results}
+    assert statuses == {"passed", "failed"}  # both shapes of <testcase> are in the document
+    assert document.find("testsuite/testcase/failure") is not None
+
+
+def test_the_junit_schema_refuses_what_ci_servers_refuse():
+    from lxml import etree
+
+    schema = _junit_schema()
+    bad = [
+        b'<testsuites><testsuite tests="1"><testcase name="a"/></testsuite></testsuites>',
+        b'<testsuites><testsuite name="s" tests="x"><testcase name="a"/></testsuite></testsuites>',
+        b'<testsuites><testsuite name="s" tests="1"><testcase/></testsuite></testsuites>',
+        b'<testsuites><testsuite name="s" tests="1"><testcase name="a">'
+        b"<system-out/><failure/></testcase></testsuite></testsuites>",
+    ]
+    assert [schema.validate(etree.fromstring(doc)) for doc in bad] == [False] * 4
