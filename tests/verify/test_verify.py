@@ -373,3 +373,49 @@ def test_the_junit_schema_refuses_what_ci_servers_refuse():
         b"<system-out/><failure/></testcase></testsuite></testsuites>",
     ]
     assert [schema.validate(etree.fromstring(doc)) for doc in bad] == [False] * 4
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe():
+    import os
+    import pty
+
+    with serving(partner()) as base:
+        args = [
+            sys.executable,
+            "-m",
+            "mockspice",
+            "verify",
+            "--search-url",
+            f"{base}/search",
+            "--case",
+            "search.",
+            "--generated",
+            "0",
+            "--int-user",
+            USER,
+            "--int-pass",
+            PASS,
+        ]
+        leader, follower = pty.openpty()
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=follower, timeout=120)
+        os.close(follower)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            terminal += chunk
+        os.close(leader)
+        piped = _verify(*args[4:])
+    assert done.returncode == 0 and piped.returncode == 0
+    assert b"\r[" in terminal and b"] 22/22 " in terminal  # the bar, on the terminal only
+    assert "[" not in piped.stderr
+
+    # The lines a case are the same either way (their times aside).
+    def marks(text):
+        return [line.split(" [")[0] for line in text.splitlines()[:22]]
+
+    assert marks(done.stdout.decode()) == marks(piped.stdout) and len(marks(piped.stdout)) == 22
