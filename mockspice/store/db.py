@@ -29,6 +29,24 @@ GENERATION_KEY = "generation"
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+_WRITES = frozenset({sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
+_SCHEMA_CHANGES = frozenset(
+    code
+    for name, code in vars(sqlite3).items()
+    if name.startswith(("SQLITE_CREATE_", "SQLITE_DROP_", "SQLITE_ALTER"))
+)
+
+
+def _history_only(action: int, table: str | None, *_: object) -> int:
+    """The authorizer of a history write: rows of :data:`schema.HISTORY_TABLES` only, and no
+    schema change (a statement that would do more is refused when it is prepared)."""
+    if action in _WRITES and table not in schema.HISTORY_TABLES:
+        return sqlite3.SQLITE_DENY
+    if action in _SCHEMA_CHANGES:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
 class StoreError(Exception):
     """The database file cannot be used; the message is one line naming the file."""
 
@@ -230,6 +248,8 @@ class Store:
             conn = self.connection()
             conn.execute("BEGIN IMMEDIATE")
             generation = None
+            if history:
+                conn.set_authorizer(_history_only)
             try:
                 if not history:
                     generation = int(
@@ -258,6 +278,9 @@ class Store:
                 except Exception:  # noqa: BLE001 - the first error is the one to report
                     pass
                 raise
+            finally:
+                if history:
+                    conn.set_authorizer(None)
 
     @contextmanager
     def _writer(self) -> Iterator[None]:

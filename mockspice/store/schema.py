@@ -166,6 +166,13 @@ COMPANY_TABLES = (
 )
 
 # Same shape as tblBrandData; hidden from the API's query (domain/sql.py).
+#: What a history write (``Store.write(history=True)``, which leaves the dataset's generation as
+#: it is) may change: the journal, the sessions (creation, expiry), the stubs' use (hits, the
+#: answers left) and the mock's meta rows. Nothing an API answer kept for replay is computed
+#: from: the store refuses a history write to any other table (db.py, ``_history_only``).
+HISTORY_TABLES = frozenset(
+    {"tblJournal", "tblJournalText", "tblSession", "tblRpcStub", "tblMockMeta"}
+)
 #: An account's own values besides its userkey and brand: its key (an attribute of the load
 #: structure's ``<user>``) and its column of ``<CompanyID>_tblAccount``.
 ACCOUNT_COLUMNS = {"password": "Password", "status": "Status", "account": "ExternalID"}

@@ -232,3 +232,31 @@ def test_a_store_of_schema_4_keeps_its_stubs_and_sessions(tmp_path):
     assert sessions.check(store, "ab" * 16, 3600).single_row_object is None
     assert sessions.get_settings(store, "ab" * 16)["single_row_object"] is None
     store.close()
+
+
+def test_a_history_write_changes_only_history_and_never_the_generation(tmp_path):
+    store, _ = Store.open(tmp_path / "h.db")
+    with store.write() as conn:  # the dataset's tables exist once a company does
+        conn.execute("INSERT INTO tblTenant(TenantID, TenantLabel, Active) VALUES (1, 'A', 1)")
+    generation = store.generation()
+    with store.write(history=True) as conn:
+        conn.execute(
+            "INSERT INTO tblJournal(JournalID, Kind, Created, Entry) VALUES (1, 'api', '', '{}')"
+        )
+    for statement in (
+        "UPDATE tblTenant SET TenantLabel = 'B'",
+        "DELETE FROM tblAgent",
+        "INSERT INTO tblTier(TierID, TierLabel) VALUES (99, 'x')",
+        "CREATE TABLE sneaky(x)",
+        "DROP TABLE tblJournalText",
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+            with store.write(history=True) as conn:
+                conn.execute(statement)
+    assert store.generation() == generation
+    label = store.read().execute("SELECT TenantLabel FROM tblTenant").fetchone()[0]
+    assert label == "A"
+    with store.write() as conn:  # an ordinary write may, and moves the generation
+        conn.execute("UPDATE tblTenant SET TenantLabel = 'B'")
+    assert store.generation() == generation + 1
+    store.close()
