@@ -32,11 +32,14 @@ def _strategies():
 
 def _explore(ctx: Context, strategy, probe, count: int, seed: int) -> Any:
     """Run ``probe(value)`` (it returns a problem or None) on ``count`` drawn values; the
-    smallest value that fails, with its problem, or None."""
+    smallest value that fails, with its problem, or None. Of the exchanges the probes add to
+    the case, only the shrunk failure's stays (hypothesis runs it last); none when all pass."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seeded
 
     found: list[Any] = []
+    exchanges = ctx.result.exchanges
+    before = len(exchanges)
 
     @seeded(seed)
     @settings(
@@ -58,16 +61,9 @@ def _explore(ctx: Context, strategy, probe, count: int, seed: int) -> Any:
     try:
         check()
     except AssertionError:
-        return found
-    return None
-
-
-def _keep_last(ctx: Context, before: int) -> None:
-    """Keep only the exchange of the shrunk failure (the drawing made many more)."""
-    result = ctx.result
-    assert result is not None
-    if len(result.exchanges) > before:
-        result.exchanges[before:] = result.exchanges[-1:]
+        pass
+    del exchanges[before : len(exchanges) - (1 if found else 0)]
+    return found or None
 
 
 def _generated_search(count: int, seed: int):
@@ -83,11 +79,9 @@ def _generated_search(count: int, seed: int):
                 return errors[0].code if errors else exchange.outcome
             return None
 
-        before = len(ctx.result.exchanges)
         failed = _explore(ctx, search, probe, count, seed)
         if failed:
             criteria, code = failed
-            _keep_last(ctx, before)
             exchange = ctx.result.exchanges[-1]
             detail = next((f.message for f in exchange.findings if f.code == code), code)
             ctx.fail(
@@ -95,8 +89,6 @@ def _generated_search(count: int, seed: int):
                 f"a search by {_named(criteria)} (the smallest of {count} drawn with seed "
                 f"{seed} that fails): {detail}",
             )
-        else:
-            del ctx.result.exchanges[before:]
 
     return run
 
@@ -116,18 +108,14 @@ def _generated_load(count: int, seed: int):
                 return "userkey-mismatch"
             return None
 
-        before = len(ctx.result.exchanges)
         failed = _explore(ctx, userkeys, probe, count, seed)
         if failed:
             userkey, code = failed
-            _keep_last(ctx, before)
             ctx.fail(
                 code,
                 f"a load of {userkey!r} (the smallest of {count} drawn with seed {seed} that "
                 "fails) answered another account, or no answer in time",
             )
-        else:
-            del ctx.result.exchanges[before:]
 
     return run
 

@@ -46,7 +46,7 @@ def as_data(run: Run) -> dict[str, Any]:
     }
 
 
-def _case(result: Result, run: Run | None = None) -> dict[str, Any]:
+def _case(result: Result, run: Run) -> dict[str, Any]:
     return {
         "name": result.name,
         "kind": result.kind,
@@ -59,7 +59,7 @@ def _case(result: Result, run: Run | None = None) -> dict[str, Any]:
         "exchanges": [
             {**e.as_dict(body_limit=JOURNAL_BODY_LIMIT), "curl": curl(e)} for e in result.exchanges
         ],
-        "reproduce": None if run is None else reproduce(run, result),
+        "reproduce": reproduce(run, result),
     }
 
 
