@@ -23,12 +23,12 @@ CSP = (
 def self_url(of: Any = None) -> str:
     """The root URL the request (``of``, else Flask's) came in on (``host_url`` without its IRI
     decoding)."""
-    of = request if of is None else of
-    return f"{of.scheme}://{of.host}/"
+    return environ_self_url((request if of is None else of).environ)
 
 
 def environ_self_url(environ: dict) -> str:
-    """:func:`self_url` of a WSGI environ, without making a request object (the API's hot path)."""
+    """The root URL a WSGI environ's request came in on (the API's hot path has no request
+    object)."""
     scheme = environ.get("wsgi.url_scheme", "http")
     server = (environ.get("SERVER_NAME", ""), int(environ.get("SERVER_PORT") or 0) or None)
     return f"{scheme}://{get_host(scheme, environ.get('HTTP_HOST'), server)}/"
